@@ -1,0 +1,172 @@
+/**
+ * The experiment file (YAML or JSON), as a zod schema. Every type used across the project for
+ * configuration is inferred from here; every default comes from ./defaults.ts (the paper's values).
+ *
+ * Size-dependent defaults (colour strength, temperature, blur, stem) are left undefined here and
+ * resolved by ./resolve.ts once the image size is known, exactly as the paper switches them between
+ * its ImageNet and CIFAR-10 setups.
+ */
+import { z } from 'zod';
+import { PAPER_DEFAULTS as P } from './defaults';
+
+const positiveInt = z.number().int().positive();
+const probability = z.number().min(0).max(1);
+
+export const datasetSchema = z
+  .object({
+    /** A local path or s3://bucket/prefix: an image folder, IDX files (MNIST/Fashion-MNIST) or CIFAR-10 binary batches. */
+    source: z.string().min(1),
+    format: z.enum(['auto', 'folder', 'idx', 'cifar10']).default('auto'),
+    /** Side of the square images stored in the shards (sources are resized with sharp). */
+    imageSize: positiveInt.max(1024).default(32),
+    /** 1 = grayscale, 3 = RGB. Undefined: the source's own (1 for IDX, 3 for CIFAR and folders). */
+    channels: z.union([z.literal(1), z.literal(3)]).optional(),
+    /** Images per shard. */
+    shardSize: positiveInt.default(2048),
+    /** Use at most this many training / test images (a class-balanced prefix), for quick runs. */
+    maxTrainImages: positiveInt.optional(),
+    maxTestImages: positiveInt.optional(),
+    /** Fraction of a folder source held out as the test split when the source has none. */
+    testFraction: z.number().gt(0).lt(1).default(0.2),
+  })
+  .strict();
+
+export const augmentationSchema = z
+  .object({
+    cropAreaMin: z.number().gt(0).max(1).default(P.augmentation.cropAreaMin),
+    cropAreaMax: z.number().gt(0).max(1).default(P.augmentation.cropAreaMax),
+    aspectRatioMin: z.number().positive().default(P.augmentation.aspectRatioMin),
+    aspectRatioMax: z.number().positive().default(P.augmentation.aspectRatioMax),
+    flipProbability: probability.default(P.augmentation.flipProbability),
+    /** Undefined: 1.0 for images larger than 32 px, 0.5 at 32 px and below. */
+    colorStrength: z.number().min(0).optional(),
+    colorJitterProbability: probability.default(P.augmentation.colorJitterProbability),
+    grayscaleProbability: probability.default(P.augmentation.grayscaleProbability),
+    /** Undefined: 0.5 above 32 px, 0 (off) at 32 px and below. */
+    blurProbability: probability.optional(),
+    blurSigmaMin: z.number().positive().default(P.augmentation.blurSigmaMin),
+    blurSigmaMax: z.number().positive().default(P.augmentation.blurSigmaMax),
+    /** How many epochs of views are precomputed ahead of training (bounded look-ahead K). */
+    lookaheadEpochs: positiveInt.max(16).default(2),
+  })
+  .strict()
+  .refine((a) => a.cropAreaMin <= a.cropAreaMax, { message: 'cropAreaMin must be <= cropAreaMax', path: ['cropAreaMin'] })
+  .refine((a) => a.aspectRatioMin <= a.aspectRatioMax, { message: 'aspectRatioMin must be <= aspectRatioMax', path: ['aspectRatioMin'] })
+  .refine((a) => a.blurSigmaMin <= a.blurSigmaMax, { message: 'blurSigmaMin must be <= blurSigmaMax', path: ['blurSigmaMin'] });
+
+export const ENCODERS = ['resnet-mini', 'resnet18', 'resnet34', 'resnet50'] as const;
+
+export const headSchema = z
+  .object({
+    /** [SimCLR] Sec. 4.2: a non-linear head beats a linear one by >10 %, and no head by more. */
+    type: z.enum(['nonlinear', 'linear', 'none']).default('nonlinear'),
+    /** Number of dense layers in the non-linear head (2 in v1, 3 in v2). */
+    layers: positiveInt.max(8).default(P.model.headLayers),
+    /** Hidden width; undefined: the encoder's representation width. */
+    hiddenDim: positiveInt.optional(),
+    outputDim: positiveInt.default(P.model.projectionDim),
+    batchNorm: z.boolean().default(true),
+  })
+  .strict();
+
+export const modelSchema = z
+  .object({
+    encoder: z.enum(ENCODERS).default('resnet18'),
+    widthMultiplier: z.number().positive().max(8).default(1),
+    /** 'cifar': 3×3 stride-1 conv, no max-pool; 'imagenet': 7×7 stride-2 conv + max-pool; auto: cifar at ≤ 64 px. */
+    stem: z.enum(['auto', 'cifar', 'imagenet']).default('auto'),
+    head: headSchema.prefault({}),
+  })
+  .strict();
+
+export const OPTIMIZERS = ['lars', 'sgd', 'adam'] as const;
+
+export const pretrainSchema = z
+  .object({
+    epochs: positiveInt.default(P.pretrain.epochs),
+    batchSize: positiveInt.default(P.pretrain.batchSize),
+    optimizer: z.enum(OPTIMIZERS).default(P.pretrain.optimizer),
+    /** Base learning rate; the effective one is base × batch/256 (linear) or base × √batch (sqrt). */
+    learningRate: z.number().positive().default(P.pretrain.learningRate),
+    learningRateScaling: z.enum(['linear', 'sqrt', 'none']).default(P.pretrain.learningRateScaling),
+    weightDecay: z.number().min(0).default(P.pretrain.weightDecay),
+    momentum: z.number().min(0).lt(1).default(P.pretrain.momentum),
+    trustCoefficient: z.number().positive().default(P.pretrain.trustCoefficient),
+    warmupEpochs: z.number().min(0).default(P.pretrain.warmupEpochs),
+    /** Undefined: 0.1 above 32 px, 0.5 at 32 px and below. */
+    temperature: z.number().positive().optional(),
+    /** Write a checkpoint every N steps (and always at the end of an epoch). */
+    checkpointEverySteps: positiveInt.default(200),
+    /** Evaluate the kNN monitor every N epochs (0 = never during pretraining). */
+    knnEveryEpochs: z.number().int().min(0).default(1),
+  })
+  .strict();
+
+export const fineTuneSchema = z
+  .object({
+    labelFractions: z.array(z.number().gt(0).max(1)).default([...P.fineTune.labelFractions]),
+    epochs: positiveInt.default(P.fineTune.epochs),
+    batchSize: positiveInt.default(256),
+    optimizer: z.enum(OPTIMIZERS).default('sgd'),
+    learningRate: z.number().positive().default(P.fineTune.learningRate),
+    weightDecay: z.number().min(0).default(P.fineTune.weightDecay),
+    momentum: z.number().min(0).lt(1).default(P.fineTune.momentum),
+    /** Which head layer fine-tuning starts from: 0 = the encoder output ([SimCLRv2] uses 1). */
+    fromHeadLayer: z.number().int().min(0).default(P.model.fineTuneFromHeadLayer),
+  })
+  .strict();
+
+export const evaluationSchema = z
+  .object({
+    linear: z
+      .object({
+        epochs: positiveInt.default(P.linearEval.epochs),
+        batchSize: positiveInt.default(256),
+        learningRate: z.number().positive().default(P.linearEval.learningRate),
+        weightDecay: z.number().min(0).default(P.linearEval.weightDecay),
+        momentum: z.number().min(0).lt(1).default(P.linearEval.momentum),
+      })
+      .strict()
+      .prefault({}),
+    knn: z
+      .object({
+        k: positiveInt.default(P.knn.k),
+        temperature: z.number().positive().default(P.knn.temperature),
+      })
+      .strict()
+      .prefault({}),
+    /** Also evaluate a randomly initialised encoder of the same architecture, as the baseline. */
+    randomInitBaseline: z.boolean().default(true),
+  })
+  .strict();
+
+export const experimentSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only, at most 64 characters'),
+    description: z.string().optional(),
+    seed: z.number().int().min(0).default(0),
+    backend: z.enum(['auto', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu']).default('auto'),
+    dataset: datasetSchema,
+    augmentation: augmentationSchema.prefault({}),
+    model: modelSchema.prefault({}),
+    pretrain: pretrainSchema.prefault({}),
+    fineTune: fineTuneSchema.prefault({}),
+    evaluation: evaluationSchema.prefault({}),
+  })
+  .strict();
+
+/** The experiment file as written (before defaults). */
+export type ExperimentInput = z.input<typeof experimentSchema>;
+/** The experiment after defaults; size-dependent values may still be undefined (see resolve.ts). */
+export type ExperimentConfig = z.output<typeof experimentSchema>;
+export type DatasetConfig = ExperimentConfig['dataset'];
+export type AugmentationConfig = ExperimentConfig['augmentation'];
+export type ModelConfig = ExperimentConfig['model'];
+export type HeadConfig = ModelConfig['head'];
+export type PretrainConfig = ExperimentConfig['pretrain'];
+export type FineTuneConfig = ExperimentConfig['fineTune'];
+export type EvaluationConfig = ExperimentConfig['evaluation'];
+export type Encoder = (typeof ENCODERS)[number];
+export type OptimizerName = (typeof OPTIMIZERS)[number];
