@@ -1,0 +1,87 @@
+/**
+ * Workers by resource class: `cpu` serves the workflows and the data activities (shard, augment,
+ * report) on `simclr-cpu`; `gpu` serves training and evaluation on `simclr-gpu`, one activity at a time
+ * (one training activity per GPU). Embedded mode runs both in one process.
+ */
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TemporalTarget } from '../infra/temporal-connection';
+import { cpuActivities, gpuActivities } from '../activities';
+import { CPU_QUEUE, GPU_QUEUE } from '../workflows/types';
+
+export type QueueClass = 'cpu' | 'gpu';
+
+export interface WorkersHandle {
+  /** Graceful: stop polling, let running activities finish or checkpoint, then resolve. */
+  shutdown(): Promise<void>;
+  /** Resolves when every worker has stopped; rejects if one fails. */
+  done: Promise<void>;
+}
+
+export interface StartWorkersOptions {
+  queues: QueueClass[];
+  target: TemporalTarget;
+  log?: (line: string) => void;
+  /** Concurrent data activities on the CPU queue (default: the number of cores). */
+  cpuConcurrency?: number;
+  /** Concurrent training activities on the GPU queue (default 1: one per GPU). */
+  gpuConcurrency?: number;
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow code, bundled once per process. */
+function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
+};
+
+export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHandle> {
+  const log = opts.log ?? (() => undefined);
+  const connection = await NativeConnection.connect(opts.target.connection);
+  const workers: Worker[] = [];
+  const cores = require('node:os').availableParallelism?.() ?? 2;
+  if (opts.queues.includes('cpu')) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: opts.target.namespace,
+        taskQueue: CPU_QUEUE,
+        workflowBundle: await workflowBundle(),
+        activities: cpuActivities,
+        maxConcurrentActivityTaskExecutions: opts.cpuConcurrency ?? cores,
+      }),
+    );
+    log(`worker: serving workflows and data activities on '${CPU_QUEUE}'`);
+  }
+  if (opts.queues.includes('gpu')) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: opts.target.namespace,
+        taskQueue: GPU_QUEUE,
+        activities: gpuActivities,
+        maxConcurrentActivityTaskExecutions: opts.gpuConcurrency ?? 1,
+      }),
+    );
+    log(`worker: serving training and evaluation on '${GPU_QUEUE}' (1 at a time)`);
+  }
+  const done = Promise.all(workers.map((w) => w.run())).then(async () => {
+    await connection.close();
+  });
+  return {
+    async shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await done.catch(() => undefined);
+    },
+    done,
+  };
+}

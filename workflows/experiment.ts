@@ -1,0 +1,177 @@
+/**
+ * The experiment workflow: validate → shard → pretrain (child workflow, continue-as-new) → fine-tune
+ * (each label fraction) → linear and kNN evaluation (pretrained and random-init baseline) → report.
+ * Orchestration only; every piece of work is a retryable activity (activities/).
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { pretrainLoop } from './pretrain-loop';
+import { SA_EXPERIMENT, SA_STAGE, SA_TOP1 } from './search-attributes';
+import {
+  CPU_QUEUE,
+  GPU_QUEUE,
+  type DatasetManifest,
+  type ExperimentInput,
+  type ExperimentProgress,
+  type ExperimentResults,
+  type FineTuneResult,
+  type RepresentationEval,
+  type ShardResult,
+  type Stage,
+} from './types';
+
+export const progressQuery = defineQuery<ExperimentProgress>('progress');
+
+/** Errors that retrying cannot fix: bad config, bad dataset. */
+export const NON_RETRYABLE = ['ConfigError', 'DatasetError'];
+
+const cpu = proxyActivities<typeof activities>({
+  taskQueue: CPU_QUEUE,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+const gpu = proxyActivities<typeof activities>({
+  taskQueue: GPU_QUEUE,
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+export async function experiment(input: ExperimentInput): Promise<ExperimentResults> {
+  const { experimentId, config } = input;
+  const progress: ExperimentProgress = {
+    experimentId,
+    stage: 'validate',
+    epoch: 0,
+    epochs: config.pretrain.epochs,
+    stages: [],
+    augmentationWaitMs: 0,
+  };
+  setHandler(progressQuery, () => progress);
+
+  const enter = (stage: Stage, details?: string) => {
+    const now = new Date().toISOString();
+    const last = progress.stages[progress.stages.length - 1];
+    if (last && !last.endedAt) {
+      last.endedAt = now;
+      last.seconds = (Date.parse(now) - Date.parse(last.startedAt)) / 1000;
+    }
+    progress.stage = stage;
+    if (stage !== 'done' && stage !== 'failed' && stage !== 'cancelled') progress.stages.push({ stage, startedAt: now });
+    upsertSearchAttributes([
+      { key: SA_EXPERIMENT, value: experimentId },
+      { key: SA_STAGE, value: stage },
+    ]);
+    setCurrentDetails(`**${experimentId}** — stage: ${stage}${details ? `\n\n${details}` : ''}`);
+  };
+
+  try {
+    enter('validate');
+    const plan = await cpu.inspectDataset({ experimentId, config });
+
+    enter('shard', `dataset ${plan.datasetId}: ${plan.splits.train.count} train / ${plan.splits.test.count} test images`);
+    progress.datasetId = plan.datasetId;
+    let manifest: DatasetManifest;
+    if (plan.committed) {
+      manifest = await cpu.readDatasetManifest({ datasetId: plan.datasetId });
+    } else {
+      const jobs: Promise<ShardResult>[] = [];
+      for (const split of ['train', 'test'] as const) {
+        for (let shard = 0; shard < plan.splits[split].shards; shard++) {
+          jobs.push(cpu.shardDataset({ config, plan, split, shard }));
+        }
+      }
+      const shards = await Promise.all(jobs);
+      manifest = await cpu.commitDataset({ config, plan, shards });
+    }
+
+    enter('pretrain', `${config.pretrain.epochs} epochs of ${config.model.encoder}`);
+    const prep = await cpu.preparePretraining({ experimentId, config, dataset: manifest, resume: input.resume ?? false });
+    progress.pretrainWorkflowId = `${workflowInfo().workflowId}/pretrain`;
+    progress.epoch = prep.startEpoch;
+    const loop = await executeChild(pretrainLoop, {
+      workflowId: progress.pretrainWorkflowId,
+      args: [
+        {
+          experimentId,
+          config,
+          dataset: manifest,
+          augmentationId: prep.augmentationId,
+          stepsPerEpoch: prep.stepsPerEpoch,
+          startEpoch: prep.startEpoch,
+          checkpoint: prep.checkpoint,
+          history: [],
+          augmentationWaitMs: 0,
+        },
+      ],
+    });
+    progress.epoch = loop.epoch;
+    progress.lastCheckpoint = loop.checkpoint;
+    progress.augmentationWaitMs = loop.augmentationWaitMs;
+    const last = loop.history[loop.history.length - 1];
+    progress.lastLoss = last?.meanLoss;
+    progress.lastKnnTop1 = loop.history.filter((h) => h.knnTop1 !== undefined).pop()?.knnTop1;
+    const checkpoint = loop.checkpoint;
+    if (!checkpoint) throw ApplicationFailure.nonRetryable('pretraining produced no checkpoint', 'PipelineError');
+
+    enter('finetune', `label fractions ${config.fineTune.labelFractions.join(', ')}`);
+    const fineTune: FineTuneResult[] = [];
+    for (const fraction of config.fineTune.labelFractions) {
+      fineTune.push(await gpu.fineTune({ experimentId, config, dataset: manifest, checkpoint, fraction }));
+    }
+
+    enter('evaluate');
+    const pretrained: RepresentationEval = await gpu.evaluateRepresentation({ experimentId, config, dataset: manifest, checkpoint });
+    let baseline: RepresentationEval | undefined;
+    if (config.evaluation.randomInitBaseline) {
+      baseline = await gpu.evaluateRepresentation({ experimentId, config, dataset: manifest, checkpoint: undefined });
+    }
+    upsertSearchAttributes([{ key: SA_TOP1, value: pretrained.linear.top1 }]);
+
+    enter('report');
+    const report = await cpu.writeExperimentReport({
+      experimentId,
+      workflowId: workflowInfo().workflowId,
+      runId: workflowInfo().runId,
+      webUiUrl: input.webUiUrl,
+      config,
+      dataset: manifest,
+      stages: progress.stages,
+      pretrain: loop.history,
+      augmentationWaitMs: loop.augmentationWaitMs,
+      pretrained,
+      baseline,
+      fineTune,
+    });
+    const results: ExperimentResults = { pretrained, baseline, fineTune, ...report };
+    progress.results = results;
+    enter(
+      'done',
+      `linear top-1 ${(pretrained.linear.top1 * 100).toFixed(1)} %` +
+        (baseline ? ` (random init ${(baseline.linear.top1 * 100).toFixed(1)} %)` : '') +
+        `\n\nreport: ${report.storeLocation}/${report.reportHtmlKey}`,
+    );
+    return results;
+  } catch (err) {
+    progress.error = err instanceof Error ? err.message : String(err);
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(async () => enter('cancelled', progress.error));
+    } else {
+      enter('failed', progress.error);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,3 @@
+/** Every workflow the workers register (workflowsPath points here). */
+export { experiment, progressQuery } from './experiment';
+export { pretrainLoop, pretrainProgressQuery } from './pretrain-loop';

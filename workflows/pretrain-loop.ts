@@ -1,0 +1,112 @@
+/**
+ * The pretraining loop: for each epoch, make sure the views of the next K epochs are being
+ * precomputed on CPU workers (bounded look-ahead), wait for this epoch's views, run pretrainEpoch on a
+ * GPU worker, then delete the consumed views so storage stays O(K × dataset). Continues-as-new before
+ * the history grows large, carrying the state (epoch, checkpoint, per-epoch results).
+ */
+import {
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { SA_EPOCH, SA_EXPERIMENT, SA_LOSS, SA_STAGE } from './search-attributes';
+import { CPU_QUEUE, GPU_QUEUE, type PretrainLoopInput, type PretrainLoopProgress } from './types';
+
+export const pretrainProgressQuery = defineQuery<PretrainLoopProgress>('pretrainProgress');
+
+const NON_RETRYABLE = ['ConfigError', 'DatasetError'];
+
+const cpu = proxyActivities<typeof activities>({
+  taskQueue: CPU_QUEUE,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+const gpu = proxyActivities<typeof activities>({
+  taskQueue: GPU_QUEUE,
+  startToCloseTimeout: '24 hours',
+  // Short: a lost GPU worker is noticed within a minute and the epoch resumes elsewhere from its checkpoint.
+  heartbeatTimeout: '60 seconds',
+  retry: { maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** Continue-as-new after this many epochs in one run, or earlier when the server suggests it. */
+export const EPOCHS_PER_RUN = 25;
+
+export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLoopProgress> {
+  const { experimentId, config, dataset, augmentationId } = input;
+  const epochs = config.pretrain.epochs;
+  const lookahead = config.augmentation.lookaheadEpochs;
+  const shards = dataset.splits.train.shards.length;
+  const state: PretrainLoopProgress = {
+    epoch: input.startEpoch,
+    epochs,
+    checkpoint: input.checkpoint,
+    history: input.history,
+    augmentationWaitMs: input.augmentationWaitMs,
+  };
+  setHandler(pretrainProgressQuery, () => state);
+
+  const precomputed = new Map<number, Promise<unknown>>();
+  const precompute = (epoch: number) => {
+    if (epoch >= epochs || precomputed.has(epoch)) return;
+    const jobs: Promise<unknown>[] = [];
+    for (let shard = 0; shard < shards; shard++) {
+      jobs.push(cpu.precomputeAugmentations({ config, dataset, augmentationId, epoch, shard }));
+    }
+    const all = Promise.all(jobs);
+    all.catch(() => undefined); // awaited (and so surfaced) when its epoch comes
+    precomputed.set(epoch, all);
+  };
+
+  const firstEpochOfRun = input.startEpoch;
+  for (let epoch = input.startEpoch; epoch < epochs; epoch++) {
+    for (let e = epoch; e < epoch + lookahead; e++) precompute(e);
+    const waitStart = Date.now();
+    await precomputed.get(epoch);
+    state.augmentationWaitMs += Date.now() - waitStart;
+
+    const result = await gpu.pretrainEpoch({
+      experimentId,
+      config,
+      dataset,
+      augmentationId,
+      epoch,
+      stepsPerEpoch: input.stepsPerEpoch,
+      checkpoint: state.checkpoint,
+    });
+    state.history.push(result);
+    state.checkpoint = result.checkpoint;
+    state.epoch = epoch + 1;
+    upsertSearchAttributes([
+      { key: SA_EXPERIMENT, value: experimentId },
+      { key: SA_STAGE, value: 'pretrain' },
+      { key: SA_EPOCH, value: epoch + 1 },
+      { key: SA_LOSS, value: result.meanLoss },
+    ]);
+    setCurrentDetails(
+      `**${experimentId}** — pretraining epoch ${epoch + 1}/${epochs}, loss ${result.meanLoss.toFixed(4)}` +
+        (result.knnTop1 !== undefined ? `, kNN top-1 ${(result.knnTop1 * 100).toFixed(1)} %` : '') +
+        `\n\ncheckpoint: ${result.checkpoint}`,
+    );
+    await cpu.deleteAugmentations({ dataset, augmentationId, epoch });
+
+    const ranThisRun = epoch + 1 - firstEpochOfRun;
+    if (epoch + 1 < epochs && (ranThisRun >= EPOCHS_PER_RUN || workflowInfo().continueAsNewSuggested)) {
+      await continueAsNew<typeof pretrainLoop>({
+        ...input,
+        startEpoch: epoch + 1,
+        checkpoint: state.checkpoint,
+        history: state.history,
+        augmentationWaitMs: state.augmentationWaitMs,
+      });
+    }
+  }
+  return state;
+}

@@ -1,0 +1,14 @@
+/**
+ * Typed search attributes that mirror an experiment's state, so the Temporal web UI can list and filter
+ * runs by stage, epoch, loss and accuracy. Registered by the dev server at start (infra/temporal.ts) and
+ * by the test server (test/helpers/temporal.ts); upserted by the workflows as they progress.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const SA_EXPERIMENT = defineSearchAttributeKey('SimclrExperiment', SearchAttributeType.KEYWORD);
+export const SA_STAGE = defineSearchAttributeKey('SimclrStage', SearchAttributeType.KEYWORD);
+export const SA_EPOCH = defineSearchAttributeKey('SimclrEpoch', SearchAttributeType.INT);
+export const SA_LOSS = defineSearchAttributeKey('SimclrLoss', SearchAttributeType.DOUBLE);
+export const SA_TOP1 = defineSearchAttributeKey('SimclrTop1', SearchAttributeType.DOUBLE);
+
+export const ALL_SEARCH_ATTRIBUTES = [SA_EXPERIMENT, SA_STAGE, SA_EPOCH, SA_LOSS, SA_TOP1];

@@ -1,0 +1,156 @@
+/**
+ * The data that flows between the CLI, the workflows and the activities. Plain JSON, no secrets
+ * (credentials come from each process's env), small enough for workflow history.
+ */
+import type { ExperimentConfig } from '../config/schema';
+
+export const CPU_QUEUE = 'simclr-cpu';
+export const GPU_QUEUE = 'simclr-gpu';
+
+export type Split = 'train' | 'test';
+
+/** What `inspectDataset` learns about a source before sharding. */
+export interface DatasetPlan {
+  datasetId: string;
+  format: 'folder' | 'idx' | 'cifar10';
+  imageSize: number;
+  channels: 1 | 3;
+  labelled: boolean;
+  classNames: string[];
+  shardSize: number;
+  splits: Record<Split, { count: number; shards: number }>;
+  /** True when datasets/<id>/MANIFEST.json already exists: nothing to shard. */
+  committed: boolean;
+}
+
+/** What one `shardDataset` call wrote. */
+export interface ShardResult {
+  split: Split;
+  shard: number;
+  key: string;
+  count: number;
+  perClass: number[];
+  skipped: { file: string; reason: string }[];
+}
+
+export interface DatasetManifest {
+  datasetId: string;
+  source: string;
+  format: DatasetPlan['format'];
+  imageSize: number;
+  channels: 1 | 3;
+  classNames: string[];
+  shardSize: number;
+  splits: Record<Split, { count: number; perClass: number[]; shards: { key: string; count: number }[] }>;
+  /** key of the index list of each class-balanced label fraction, by fraction. */
+  labelFractions: { fraction: number; key: string; count: number }[];
+  skipped: { file: string; reason: string }[];
+  createdAt: string;
+}
+
+/** Heartbeat details of pretrainEpoch: enough to resume a retried attempt. */
+export interface PretrainHeartbeat {
+  epoch: number;
+  /** Global optimisation step completed. */
+  step: number;
+  stepsPerEpoch: number;
+  loss: number;
+  checkpoint?: string;
+}
+
+export interface PretrainEpochResult {
+  epoch: number;
+  globalStep: number;
+  meanLoss: number;
+  meanContrastiveAcc: number;
+  checkpoint: string;
+  seconds: number;
+  imagesPerSec: number;
+  knnTop1?: number;
+  backend: string;
+}
+
+export interface EvaluationResult {
+  top1: number;
+  top5: number;
+}
+
+export interface RepresentationEval {
+  /** 'pretrained' or 'random-init'. */
+  encoder: 'pretrained' | 'random-init';
+  linear: EvaluationResult;
+  knn: EvaluationResult & { k: number };
+}
+
+export interface FineTuneResult extends EvaluationResult {
+  fraction: number;
+  labelledImages: number;
+}
+
+export interface StageTiming {
+  stage: Stage;
+  startedAt: string;
+  endedAt?: string;
+  seconds?: number;
+}
+
+export type Stage = 'validate' | 'shard' | 'pretrain' | 'finetune' | 'evaluate' | 'report' | 'done' | 'failed' | 'cancelled';
+
+export interface ExperimentInput {
+  experimentId: string;
+  config: ExperimentConfig;
+  /** Continue from the experiment's last good checkpoint (`simclr resume`). */
+  resume?: boolean;
+  /** The web UI URL of this run, for the report (known to the starter, not to the workflow). */
+  webUiUrl?: string;
+}
+
+export interface ExperimentResults {
+  pretrained: RepresentationEval;
+  baseline?: RepresentationEval;
+  fineTune: FineTuneResult[];
+  reportKey: string;
+  reportHtmlKey: string;
+  storeLocation: string;
+}
+
+/** The answer to the `progress` query of the experiment workflow. */
+export interface ExperimentProgress {
+  experimentId: string;
+  stage: Stage;
+  datasetId?: string;
+  epoch: number;
+  epochs: number;
+  lastCheckpoint?: string;
+  lastLoss?: number;
+  lastKnnTop1?: number;
+  stages: StageTiming[];
+  pretrainWorkflowId?: string;
+  /** Total ms the pretrain loop waited for augmentations to be ready. */
+  augmentationWaitMs: number;
+  results?: ExperimentResults;
+  error?: string;
+}
+
+/** Input of the pretrain loop (child workflow), carried across continue-as-new. */
+export interface PretrainLoopInput {
+  experimentId: string;
+  config: ExperimentConfig;
+  dataset: DatasetManifest;
+  augmentationId: string;
+  stepsPerEpoch: number;
+  /** First epoch to run (0-based). */
+  startEpoch: number;
+  /** Checkpoint to start from (undefined: fresh initialisation). */
+  checkpoint?: string;
+  history: PretrainEpochResult[];
+  augmentationWaitMs: number;
+}
+
+export interface PretrainLoopProgress {
+  epoch: number;
+  epochs: number;
+  checkpoint?: string;
+  history: PretrainEpochResult[];
+  augmentationWaitMs: number;
+}
