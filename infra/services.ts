@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { startMinio } from './minio';
 import { isPortFree } from './ports';
 import { serviceDir } from './paths';
-import { isAlive, startDevServer, stopProcess, waitForPort } from './temporal';
+import { isAlive, stopProcess } from './process';
+import { startDevServer, waitForPort } from './temporal';
 
 export interface ServicePorts {
   temporalPort: number;
@@ -104,10 +105,19 @@ async function ensurePortsFree(name: string, ports: number[]): Promise<void> {
   }
 }
 
-/** Starts whatever is not running yet; returns the status of both. Idempotent. */
-export async function servicesUp(ports: ServicePorts = DEFAULT_PORTS, log: (line: string) => void = () => {}): Promise<ServiceStatus[]> {
+/**
+ * Starts whatever is not running yet (only the services named in `only`, default both); returns the
+ * status of both. Idempotent. `simclr run --embedded` starts only temporal: its store is the filesystem.
+ */
+export async function servicesUp(
+  ports: ServicePorts = DEFAULT_PORTS,
+  log: (line: string) => void = () => {},
+  only: ServiceStatus['name'][] = ['temporal', 'minio'],
+): Promise<ServiceStatus[]> {
   const [temporal, minio] = await servicesStatus();
-  if (temporal.state === 'running') log(`temporal: already running (${temporal.detail})`);
+  if (!only.includes('temporal')) {
+    // not asked for
+  } else if (temporal.state === 'running') log(`temporal: already running (${temporal.detail})`);
   else {
     if (temporal.state === 'unhealthy') await stopProcess(temporal.record!.pid);
     await ensurePortsFree('temporal', [ports.temporalPort, ports.temporalUiPort]);
@@ -124,7 +134,9 @@ export async function servicesUp(ports: ServicePorts = DEFAULT_PORTS, log: (line
     });
     log(`temporal: running at ${srv.address}, web UI ${srv.uiUrl}`);
   }
-  if (minio.state === 'running') log(`minio: already running (${minio.detail})`);
+  if (!only.includes('minio')) {
+    // not asked for
+  } else if (minio.state === 'running') log(`minio: already running (${minio.detail})`);
   else {
     if (minio.state === 'unhealthy') await stopProcess(minio.record!.pid);
     await ensurePortsFree('minio', [ports.minioPort]);

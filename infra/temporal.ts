@@ -3,12 +3,13 @@
  * infra/install-services.sh): a real Temporal with a SQLite file for durability and the web UI.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { SearchAttributeType } from '@temporalio/common';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { requireBinary } from './binaries';
+import { stopProcess, tailOf } from './process';
 
 /** The dev server's spelling of each search attribute type (`--search-attribute Key=Type`). */
 const DEV_SERVER_TYPE_NAMES: Record<string, string> = {
@@ -61,14 +62,6 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
   }
 }
 
-export function tailOf(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 7233;
@@ -111,28 +104,4 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     logFile,
     stop: () => stopProcess(child.pid!),
   };
-}
-
-/** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
-export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
-  if (!isAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 200));
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

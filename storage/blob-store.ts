@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
  * Where every artifact of the pipeline lives: dataset shards, precomputed augmentations,
  * checkpoints, metrics and reports. Keys are relative, '/'-separated paths such as
  * `datasets/<id>/shard-00003.bin`; a store maps them onto a folder (the embedded default) or a
- * bucket (MinIO / S3). Both implementations pass the same contract suite (test/storage-contract).
+ * bucket (MinIO / S3). Both implementations pass the same contract suite (test/integration/storage-contract.test.ts).
  *
  * Writes are atomic per key: a reader sees either the old object or the whole new one. Multi-object
  * outputs commit by writing their data first and a small manifest last (see ./manifest.ts).

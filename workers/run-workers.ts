@@ -46,7 +46,12 @@ const quietBundlerLogger = {
 
 export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHandle> {
   const log = opts.log ?? (() => undefined);
-  const connection = await NativeConnection.connect(opts.target.connection);
+  const c = opts.target.connection;
+  const connection = await NativeConnection.connect({
+    address: c.address,
+    tls: c.tls,
+    apiKey: typeof c.apiKey === 'string' ? c.apiKey : undefined,
+  });
   const workers: Worker[] = [];
   const cores = require('node:os').availableParallelism?.() ?? 2;
   if (opts.queues.includes('cpu')) {

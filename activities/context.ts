@@ -1,0 +1,85 @@
+/**
+ * What every activity shares: the store of this worker process (from env, never from workflow input),
+ * heartbeats, cancellation, and the mapping of bad-input errors onto non-retryable failures.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { BlobStore } from '../storage/blob-store';
+import { openStore } from '../storage/open';
+import { defaultStoreRoot } from '../infra/paths';
+import { initBackend, type BackendChoice, type BackendInfo } from '../simclr/backend';
+
+let store: Promise<BlobStore> | undefined;
+
+/** The URI of this process's store: $SIMCLR_STORE, else the filesystem store under the data root. */
+export function storeUri(): string {
+  return process.env.SIMCLR_STORE ?? `file://${defaultStoreRoot()}`;
+}
+
+/** The store of this worker process (opened once). */
+export function activityStore(): Promise<BlobStore> {
+  store ??= openStore(storeUri());
+  return store;
+}
+
+/** Loads the TensorFlow backend (once per process): $SIMCLR_BACKEND overrides the experiment's choice. */
+export async function activityBackend(requested: BackendChoice): Promise<BackendInfo> {
+  const choice = (process.env.SIMCLR_BACKEND as BackendChoice | undefined) ?? requested;
+  return initBackend(choice, (line) => log().info(line));
+}
+
+/** The activity logger, or the console outside an activity (tests, CLI). */
+export function log(): { info(m: string, a?: Record<string, unknown>): void; warn(m: string, a?: Record<string, unknown>): void } {
+  try {
+    return Context.current().log;
+  } catch {
+    return { info: (m) => console.error(m), warn: (m) => console.error(m) };
+  }
+}
+
+/** Heartbeat when running inside an activity; a no-op elsewhere. */
+export function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // not in an activity context
+  }
+}
+
+/** Heartbeat details of the previous attempt, if this is a retry that had heartbeated. */
+export function previousHeartbeat<T>(): T | undefined {
+  try {
+    return Context.current().info.heartbeatDetails as T | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True once cancellation was requested for the current activity. */
+export function cancellationRequested(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false;
+  }
+}
+
+/** Error types that no retry can fix; the workflows list the same names as non-retryable. */
+export const BAD_INPUT_ERRORS = new Set(['ConfigError', 'DatasetError']);
+
+/** Runs an activity body, turning bad-input errors into non-retryable failures that keep their message. */
+export async function guard<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof Error && BAD_INPUT_ERRORS.has(err.name)) {
+      throw ApplicationFailure.nonRetryable(err.message, err.name);
+    }
+    throw err;
+  }
+}
+
+/** A source dataset problem that no retry can fix (missing files, undecodable format, no images). */
+export class DatasetError extends Error {
+  override readonly name = 'DatasetError';
+}

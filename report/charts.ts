@@ -1,0 +1,269 @@
+/**
+ * The report's charts, from the metric records and the results: pretraining loss and learning rate
+ * against the step, the kNN monitor against the epoch (with the random-init encoder's kNN accuracy as
+ * a dashed line), the contrastive accuracy when recorded, and top-1 accuracy per label fraction as
+ * bars with the random-init baseline beside. SVG from ./svg.ts, rasterised to PNG by sharp (librsvg).
+ *
+ * ```ts
+ * const charts = await renderReportCharts(report, metrics); // [{ name: 'loss', title, png }, ...]
+ * ```
+ */
+import sharp from 'sharp';
+import type { MetricRecord } from './metrics';
+import type { RunReport } from './report';
+import { barChartSvg, lineChartSvg, type LineSeries, type Point } from './svg';
+
+export interface Chart {
+  /** File name without extension: charts/<name>.png. */
+  name: string;
+  title: string;
+  png: Buffer;
+}
+
+export const COLORS = {
+  simclr: '#1f77b4',
+  simclrLight: '#9ec5e8',
+  baseline: '#8c8c8c',
+  lr: '#e67e22',
+  knn: '#2ca02c',
+};
+
+/** At most this many points per polyline; longer runs are averaged in equal buckets of consecutive points. */
+const MAX_POINTS = 1000;
+
+/**
+ * Rasterises an SVG with sharp. `scale` 2 renders at twice the SVG's size (crisp on high-DPI screens;
+ * the HTML shows it at the SVG size). SVG is rendered at 72 DPI by librsvg, so density = 72 × scale.
+ */
+export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
+  return sharp(Buffer.from(svg), { density: 72 * scale })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+}
+
+/** Bucket means of consecutive points, so a 100k-step run still draws as a readable 1000-point line. */
+export function downsample(points: Point[], max = MAX_POINTS): Point[] {
+  if (points.length <= max) return points;
+  const out: Point[] = [];
+  const size = points.length / max;
+  for (let b = 0; b < max; b++) {
+    const slice = points.slice(Math.floor(b * size), Math.floor((b + 1) * size));
+    if (slice.length === 0) continue;
+    out.push({
+      x: slice.reduce((a, p) => a + p.x, 0) / slice.length,
+      y: slice.reduce((a, p) => a + p.y, 0) / slice.length,
+    });
+  }
+  return out;
+}
+
+/**
+ * Exponential moving average with bias correction (as in TensorBoard's smoothing), with a window of
+ * about 1/30 of the run: weight w = 1 - 30/n, clamped to [0.6, 0.99].
+ */
+export function smooth(points: Point[]): Point[] {
+  const w = Math.min(0.99, Math.max(0.6, 1 - 30 / Math.max(1, points.length)));
+  let ema = 0;
+  return points.map((p, i) => {
+    ema = w * ema + (1 - w) * p.y;
+    return { x: p.x, y: ema / (1 - w ** (i + 1)) };
+  });
+}
+
+function series(
+  records: readonly MetricRecord[],
+  pick: (r: MetricRecord) => boolean,
+  x: (r: MetricRecord) => number | undefined,
+): Point[] {
+  const points: Point[] = [];
+  for (const r of records) {
+    if (!pick(r)) continue;
+    const xv = x(r);
+    if (xv !== undefined) points.push({ x: xv, y: r.value });
+  }
+  return points.sort((a, b) => a.x - b.x);
+}
+
+const pretrained = (r: MetricRecord) => r.encoder !== 'random-init';
+
+/** '1 %', '10 %', '0.5 %'. */
+export function formatFraction(f: number): string {
+  return `${Number((f * 100).toPrecision(3))} %`;
+}
+
+/** The SVGs of the report's charts (those with data), in display order. */
+export function reportChartSvgs(
+  report: RunReport | undefined,
+  metrics: readonly MetricRecord[],
+): { name: string; title: string; svg: string }[] {
+  const out: { name: string; title: string; svg: string }[] = [];
+
+  const loss = series(
+    metrics,
+    (r) => r.stage === 'pretrain' && r.name === 'loss' && pretrained(r),
+    (r) => r.step,
+  );
+  if (loss.length > 0) {
+    const lines: LineSeries[] =
+      loss.length > 20
+        ? [
+            {
+              label: 'NT-Xent loss',
+              color: COLORS.simclrLight,
+              points: downsample(loss),
+              strokeWidth: 1.2,
+              markers: false,
+            },
+            {
+              label: 'smoothed (EMA)',
+              color: COLORS.simclr,
+              points: downsample(smooth(loss)),
+              strokeWidth: 2.2,
+              markers: false,
+            },
+          ]
+        : [{ label: 'NT-Xent loss', color: COLORS.simclr, points: loss }];
+    const title = 'Pretraining loss';
+    out.push({
+      name: 'loss',
+      title,
+      svg: lineChartSvg({ title, xLabel: 'step', yLabel: 'NT-Xent loss', series: lines, xInteger: true }),
+    });
+  }
+
+  const lr = series(
+    metrics,
+    (r) => r.stage === 'pretrain' && r.name === 'lr' && pretrained(r),
+    (r) => r.step,
+  );
+  if (lr.length > 0) {
+    const title = 'Learning rate (warm-up, then cosine decay)';
+    out.push({
+      name: 'learning-rate',
+      title,
+      svg: lineChartSvg({
+        title,
+        xLabel: 'step',
+        yLabel: 'learning rate',
+        series: [
+          { label: 'learning rate', color: COLORS.lr, points: downsample(lr), markers: lr.length <= 40 },
+        ],
+        yMin: 0,
+        xInteger: true,
+      }),
+    });
+  }
+
+  const knn = series(
+    metrics,
+    (r) => r.name === 'knn_top1' && pretrained(r),
+    (r) => r.epoch,
+  ).map((p) => ({ x: p.x, y: p.y * 100 }));
+  if (knn.length > 0) {
+    const lines: LineSeries[] = [{ label: 'SimCLR encoder', color: COLORS.knn, points: knn }];
+    const base = report?.results?.baseline?.knn.top1;
+    if (base !== undefined) {
+      const xs = knn.map((p) => p.x);
+      const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+      lines.push({
+        label: 'random-init encoder',
+        color: COLORS.baseline,
+        dashed: true,
+        markers: false,
+        points: [
+          { x: x0, y: base * 100 },
+          { x: x1 === x0 ? x0 + 1 : x1, y: base * 100 },
+        ],
+      });
+    }
+    const k = report?.results?.knn.k;
+    const title = `kNN monitor${k ? ` (k = ${k})` : ''}: top-1 accuracy on the test split`;
+    out.push({
+      name: 'knn',
+      title,
+      svg: lineChartSvg({
+        title,
+        xLabel: 'epoch',
+        yLabel: 'kNN top-1 (%)',
+        series: lines,
+        yMin: 0,
+        xInteger: true,
+      }),
+    });
+  }
+
+  const acc = series(
+    metrics,
+    (r) => r.stage === 'pretrain' && r.name === 'contrastive_acc' && pretrained(r),
+    (r) => r.step,
+  ).map((p) => ({ x: p.x, y: p.y * 100 }));
+  if (acc.length > 0) {
+    const title = 'Contrastive accuracy (positive ranked first among 2N-1)';
+    out.push({
+      name: 'contrastive-accuracy',
+      title,
+      svg: lineChartSvg({
+        title,
+        xLabel: 'step',
+        yLabel: 'contrastive accuracy (%)',
+        series: [
+          {
+            label: acc.length > 20 ? 'contrastive accuracy (smoothed)' : 'contrastive accuracy',
+            color: COLORS.simclr,
+            points: downsample(acc.length > 20 ? smooth(acc) : acc),
+          },
+        ],
+        yMin: 0,
+        xInteger: true,
+      }),
+    });
+  }
+
+  const results = report?.results;
+  if (results) {
+    const categories: string[] = [];
+    const ours: (number | undefined)[] = [];
+    const theirs: (number | undefined)[] = [];
+    for (const f of [...results.fineTune].sort((a, b) => a.fraction - b.fraction)) {
+      categories.push(`${formatFraction(f.fraction)} labels\nfine-tuned`);
+      ours.push(f.top1 * 100);
+      theirs.push(undefined);
+    }
+    categories.push('100 % labels\nlinear eval');
+    ours.push(results.linear.top1 * 100);
+    theirs.push(results.baseline ? results.baseline.linear.top1 * 100 : undefined);
+    categories.push(`kNN${results.knn.k ? ` (k = ${results.knn.k})` : ''}\nfrozen features`);
+    ours.push(results.knn.top1 * 100);
+    theirs.push(results.baseline ? results.baseline.knn.top1 * 100 : undefined);
+    const title = 'Top-1 test accuracy by label fraction';
+    out.push({
+      name: 'accuracy',
+      title,
+      svg: barChartSvg({
+        title,
+        yLabel: 'top-1 accuracy (%)',
+        categories,
+        series: [
+          { label: 'SimCLR encoder', color: COLORS.simclr, values: ours },
+          ...(results.baseline
+            ? [{ label: 'random-init encoder', color: COLORS.baseline, values: theirs }]
+            : []),
+        ],
+        yMax: 100,
+      }),
+    });
+  }
+  return out;
+}
+
+/** The report's charts as PNGs (charts without data are left out). */
+export async function renderReportCharts(
+  report: RunReport | undefined,
+  metrics: readonly MetricRecord[],
+  scale = 2,
+): Promise<Chart[]> {
+  const out: Chart[] = [];
+  for (const c of reportChartSvgs(report, metrics))
+    out.push({ name: c.name, title: c.title, png: await svgToPng(c.svg, scale) });
+  return out;
+}

@@ -1,0 +1,156 @@
+/**
+ * Batch normalisation (Ioffe & Szegedy 2015) as a tfjs layer, used by the encoder and the head:
+ *
+ *     training:  y = γ · (x − μ_B) / √(σ²_B + ε) + β,   moving ← m · moving + (1 − m) · batch statistic
+ *     inference: y = γ · (x − moving_mean) / √(moving_variance + ε) + β
+ *
+ * over every axis but the last (channels). Ours rather than tf.layers.batchNormalization because that
+ * one fails in training mode without β (`center: false`, needed by the projection head's output
+ * layer, [SimCLRv2]) and because training speed depends on this layer (see normalizeInTraining).
+ * Weights: `<layer>/gamma`, `<layer>/beta` (trainable, when scale / center), `<layer>/moving_mean`,
+ * `<layer>/moving_variance` (not trainable), like Keras.
+ */
+import { tf } from './backend';
+import { attr, hasNativeOps, runNativeOp } from './native-ops';
+
+export interface BatchNormArgs {
+  name: string;
+  /** m in the moving-average update (the reference: 0.9). */
+  momentum: number;
+  /** ε added to the variance (the reference: 1e-5). */
+  epsilon: number;
+  /** Learn β (default true). */
+  center?: boolean;
+  /** Learn γ (default true). */
+  scale?: boolean;
+  /** Start γ at 0 rather than 1 (last batch norm of a residual branch). */
+  zeroGamma?: boolean;
+}
+
+/** Batch mean and unbiased batch variance, handed to the moving averages. */
+type StatisticsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
+
+/**
+ * y = γ (x − μ_B) / √(σ²_B + ε) + β with the statistics of x over every axis but the last, and
+ * `onStatistics(μ_B, σ²_B · n/(n−1))` (the unbiased variance, as TensorFlow's fused batch norm feeds
+ * its moving average). On the native backend this is TensorFlow's FusedBatchNormV3 with its own
+ * gradient kernel (one kernel each way instead of ~20 element-wise tfjs ops over the activations);
+ * elsewhere (or with `implementation: 'composed'`) it is composed from tfjs ops.
+ */
+export function normalizeInTraining(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+  onStatistics: StatisticsSink,
+  implementation: 'auto' | 'composed' = 'auto',
+): tf.Tensor {
+  if (implementation === 'auto' && hasNativeOps() && (x.rank === 4 || x.rank === 2)) {
+    const x4 = x.rank === 4 ? (x as tf.Tensor4D) : (tf.reshape(x, [x.shape[0], 1, 1, x.shape[1] as number]) as tf.Tensor4D);
+    const y = nativeFusedBatchNorm(epsilon, onStatistics)(x4, gamma, beta);
+    return x.rank === 4 ? y : tf.reshape(y, x.shape);
+  }
+  const axes = x.shape.slice(0, -1).map((_, i) => i);
+  const { mean, variance } = tf.moments(x, axes);
+  const n = x.size / x.shape[x.shape.length - 1];
+  onStatistics(mean as tf.Tensor1D, tf.mul(variance, n / Math.max(1, n - 1)) as tf.Tensor1D);
+  return tf.batchNorm(x, mean, variance, beta, gamma, epsilon);
+}
+
+function fusedBatchNormAttrs(epsilon: number) {
+  return [
+    attr.float32Type('T'),
+    attr.float32Type('U'),
+    attr.float('epsilon', epsilon),
+    attr.string('data_format', 'NHWC'),
+    attr.bool('is_training', true),
+  ];
+}
+
+function nativeFusedBatchNorm(epsilon: number, onStatistics: StatisticsSink) {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, gamma, beta] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const empty = tf.zeros([0]);
+    // Outputs: y, batch mean, batch variance (unbiased), and three reserve spaces for the gradient.
+    const [y, mean, variance, reserve1, reserve2, reserve3] = runNativeOp('FusedBatchNormV3', fusedBatchNormAttrs(epsilon), [x, gamma, beta, empty, empty], 6);
+    onStatistics(mean as tf.Tensor1D, variance as tf.Tensor1D);
+    save([x, gamma, reserve1, reserve2, reserve3]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [dx, dGamma, dBeta] = runNativeOp('FusedBatchNormGradV3', fusedBatchNormAttrs(epsilon), [dy, ...saved], 5);
+        return [dx, dGamma, dBeta];
+      },
+    };
+  });
+}
+
+export class BatchNorm extends tf.layers.Layer {
+  static readonly className = 'SimclrBatchNorm';
+  private readonly momentum: number;
+  private readonly epsilon: number;
+  private readonly center: boolean;
+  private readonly scale: boolean;
+  private readonly zeroGamma: boolean;
+  private gamma?: tf.LayerVariable;
+  private beta?: tf.LayerVariable;
+  private movingMean!: tf.LayerVariable;
+  private movingVariance!: tf.LayerVariable;
+
+  constructor(args: BatchNormArgs) {
+    super({ name: args.name });
+    this.momentum = args.momentum;
+    this.epsilon = args.epsilon;
+    this.center = args.center ?? true;
+    this.scale = args.scale ?? true;
+    this.zeroGamma = args.zeroGamma ?? false;
+    this.supportsMasking = true;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const channels = shape[shape.length - 1];
+    if (channels == null) throw new Error(`BatchNorm '${this.name}': the channel axis must have a known size`);
+    if (this.scale) this.gamma = this.addWeight('gamma', [channels], 'float32', tf.initializers[this.zeroGamma ? 'zeros' : 'ones']());
+    if (this.center) this.beta = this.addWeight('beta', [channels], 'float32', tf.initializers.zeros());
+    this.movingMean = this.addWeight('moving_mean', [channels], 'float32', tf.initializers.zeros(), undefined, false);
+    this.movingVariance = this.addWeight('moving_variance', [channels], 'float32', tf.initializers.ones(), undefined, false);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { [key: string]: any }): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const gamma = this.gamma?.read() as tf.Tensor1D | undefined;
+      const beta = this.beta?.read() as tf.Tensor1D | undefined;
+      if (!kwargs.training) {
+        return tf.batchNorm(x, this.movingMean.read() as tf.Tensor1D, this.movingVariance.read() as tf.Tensor1D, beta, gamma, this.epsilon);
+      }
+      const channels = x.shape[x.shape.length - 1] as number;
+      const m = this.momentum;
+      return normalizeInTraining(x, gamma ?? tf.ones([channels]), beta ?? tf.zeros([channels]), this.epsilon, (mean, variance) => {
+        this.movingMean.write(tf.add(tf.mul(this.movingMean.read(), m), tf.mul(mean, 1 - m)));
+        this.movingVariance.write(tf.add(tf.mul(this.movingVariance.read(), m), tf.mul(variance, 1 - m)));
+      });
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      momentum: this.momentum,
+      epsilon: this.epsilon,
+      center: this.center,
+      scale: this.scale,
+      zeroGamma: this.zeroGamma,
+    };
+  }
+}
+
+tf.serialization.registerClass(BatchNorm);
