@@ -9,7 +9,7 @@ import { openStore } from '../storage/open';
 import { defaultStoreRoot } from '../infra/paths';
 import { initBackend, type BackendChoice, type BackendInfo } from '../simclr/backend';
 
-let store: Promise<BlobStore> | undefined;
+const stores = new Map<string, Promise<BlobStore>>();
 
 /** The URI of this process's store: $SIMCLR_STORE, else the filesystem store under the data root. */
 export function storeUri(): string {
@@ -18,7 +18,13 @@ export function storeUri(): string {
 
 /** The store of this worker process (opened once). */
 export function activityStore(): Promise<BlobStore> {
-  store ??= openStore(storeUri());
+  const uri = storeUri();
+  let store = stores.get(uri);
+  if (!store) {
+    store = openStore(uri);
+    store.catch(() => stores.delete(uri)); // a failed open is retried by the next activity
+    stores.set(uri, store);
+  }
   return store;
 }
 
@@ -77,9 +83,4 @@ export async function guard<T>(body: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
-}
-
-/** A source dataset problem that no retry can fix (missing files, undecodable format, no images). */
-export class DatasetError extends Error {
-  override readonly name = 'DatasetError';
 }

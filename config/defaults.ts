@@ -5,7 +5,12 @@
  *            Representations", ICML 2020 (arXiv:2002.05709). Section numbers refer to it.
  * [SimCLRv2] Chen, Kornblith, Swersky, Norouzi, Hinton. "Big Self-Supervised Models are Strong
  *            Semi-Supervised Learners", NeurIPS 2020 (arXiv:2006.10029).
- * [run.py]   google-research/simclr, tf2/run.py flag defaults (the authors' reference implementation).
+ * [run.py]   google-research/simclr, tf2/run.py flag defaults (the authors' reference implementation);
+ *            [lars.py] its tf2/lars_optimizer.py; [README] its tf2/README.md (the CIFAR-10 command line).
+ *
+ * The paper's "Default setting" paragraph is in Sec. 2.3 (Evaluation protocol); Sec. 2.2 introduces LARS
+ * and global batch norm. Where run.py's flag differs from the paper (train_batch_size 512,
+ * num_proj_layers 3, weight decay 1e-4 in its README commands), the paper's value is used here.
  */
 export const PAPER_DEFAULTS = {
   augmentation: {
@@ -15,11 +20,12 @@ export const PAPER_DEFAULTS = {
     /** Aspect ratio range of the crop: [SimCLR] App. A, "3/4 to 4/3". */
     aspectRatioMin: 3 / 4,
     aspectRatioMax: 4 / 3,
-    /** Horizontal flip probability: [SimCLR] App. A, "random horizontal flip" with p = 0.5. */
+    /** Horizontal flip: [SimCLR] App. A, crop "with random flip"; p = 0.5 is the reference's random_flip_left_right. */
     flipProbability: 0.5,
     /**
-     * Colour distortion strength s: [SimCLR] App. A; 1.0 for ImageNet, 0.5 for CIFAR-10 (App. B.9).
-     * brightness, contrast and saturation jitter 0.8·s, hue 0.2·s, applied in random order.
+     * Colour distortion strength s: [SimCLR] App. A; 1.0 for ImageNet ([run.py] color_jitter_strength),
+     * 0.5 for CIFAR-10 (App. B.9, [README]). Brightness, contrast and saturation jitter 0.8·s, hue 0.2·s,
+     * applied in random order.
      */
     colorStrength: 1.0,
     colorStrengthSmallImages: 0.5,
@@ -29,60 +35,83 @@ export const PAPER_DEFAULTS = {
     grayscaleProbability: 0.2,
     /**
      * Gaussian blur: [SimCLR] App. A, p = 0.5, σ uniform in [0.1, 2.0], kernel 10 % of the image side.
-     * Not used for CIFAR-10 (App. B.9), so off by default at 32 px and below.
+     * Left out for CIFAR-10 (App. B.9, [README] --use_blur=False), so off by default at 32 px and below.
      */
     blurProbability: 0.5,
+    blurProbabilitySmallImages: 0,
     blurSigmaMin: 0.1,
     blurSigmaMax: 2.0,
     blurKernelFraction: 0.1,
-    blurMaxImageSideWithoutBlur: 32,
+  },
+  imageSize: {
+    /**
+     * Images up to this side get the paper's CIFAR-10 setup (App. B.9): colour strength 0.5, no blur,
+     * temperature 0.5. Larger ones get the ImageNet setup (App. A, Sec. 2.3).
+     */
+    smallImageMaxSide: 32,
+    /**
+     * Largest side that gets the CIFAR stem (3×3 stride-1 conv, no max-pool; App. B.9). The reference
+     * switches at 32 px ([run.py] cifar_stem = image_size <= 32); we keep it up to 64 px, where the
+     * ImageNet stem's 4× downsampling would leave 16×16 maps before the first stage.
+     */
+    cifarStemMaxSide: 64,
   },
   model: {
-    /** Projection head output dimension: [SimCLR] Sec. 4.2 / B.4, z of dimension 128. */
+    /** Projection head output dimension: [SimCLR] Sec. 2.3, "a 128-dimensional latent space" ([run.py] proj_out_dim). */
     projectionDim: 128,
-    /** Head depth: 2 layers in [SimCLR] (one hidden layer), 3 in [SimCLRv2]. */
+    /** Head depth: a 2-layer MLP in [SimCLR] Sec. 2.3 (one hidden layer); 3 in [SimCLRv2] ([run.py] num_proj_layers). */
     headLayers: 2,
-    /** Fine-tune from the first layer of the projection head in [SimCLRv2] Sec. 2; 0 = encoder output. */
+    /** Fine-tune from the encoder output (0), as [SimCLR] and [run.py] ft_proj_selector; [SimCLRv2] Sec. 2 uses 1. */
     fineTuneFromHeadLayer: 0,
   },
   pretrain: {
-    /** [SimCLR] Sec. 2.2: batch 4096 for 100 epochs is the default ImageNet setting. */
+    /** [SimCLR] Sec. 2.3 (Default setting): batch 4096 for 100 epochs. */
     batchSize: 4096,
     epochs: 100,
-    /** LARS with learning rate 0.3 × BatchSize/256 [SimCLR] Sec. 2.2 ("linear"), or 0.075 × √BatchSize (App. B.1, "sqrt"). */
+    /**
+     * LARS (Sec. 2.2) with learning rate 0.3 × BatchSize/256 = 4.8 at 4096 ([SimCLR] Sec. 2.3, "linear"), or
+     * 0.075 × √BatchSize ("sqrt", App. B.1: better at small batches; equal to the linear rule at 4096, [README]).
+     */
     optimizer: 'lars' as const,
     learningRate: 0.3,
     learningRateScaling: 'linear' as const,
     sqrtLearningRate: 0.075,
-    /** Weight decay 1e-6 [SimCLR] Sec. 2.2. */
+    /** Weight decay 10⁻⁶ [SimCLR] Sec. 2.3 ([run.py] weight_decay; its README commands use 1e-4). */
     weightDecay: 1e-6,
-    /** LARS momentum 0.9 and trust coefficient 0.001 [run.py] (LARS: You et al. 2017). */
+    /** LARS momentum 0.9 [run.py] momentum, trust coefficient η = 0.001 [lars.py] EETA_DEFAULT (LARS: You et al. 2017). */
     momentum: 0.9,
     trustCoefficient: 0.001,
-    /** Linear warm-up for the first 10 epochs, then cosine decay without restarts [SimCLR] Sec. 2.2. */
+    /** Linear warm-up for the first 10 epochs, then cosine decay without restarts [SimCLR] Sec. 2.3 ([run.py] warmup_epochs). */
     warmupEpochs: 10,
-    /** NT-Xent temperature: 0.1 for ImageNet at large batch [SimCLR] Table 5 / Sec. 2.2; 0.5 on CIFAR-10 (App. B.9). */
+    /** NT-Xent temperature τ: 0.1, the best of Table 5 ([SimCLR] Sec. 5.1, [run.py] temperature); 0.5 on CIFAR-10 (App. B.9, [README]). */
     temperature: 0.1,
     temperatureSmallImages: 0.5,
   },
   fineTune: {
     /** Label fractions of ImageNet's semi-supervised benchmark: 1 % and 10 % [SimCLR] Sec. 6 / Table 7. */
     labelFractions: [0.01, 0.1],
-    /** [SimCLR] App. B.5: Nesterov momentum, batch 4096, lr 0.8 (= 0.05 × 4096/256), no weight decay, 60 epochs (1 %) / 30 epochs (10 %). */
+    /**
+     * [SimCLR] App. B.5: Nesterov momentum 0.9, batch 4096, lr 0.8 (= 0.05 × BatchSize/256) without warm-up,
+     * no weight decay, 60 epochs for 1 % of the labels and 30 for 10 % (the default here).
+     */
     learningRate: 0.05,
     epochs: 30,
     weightDecay: 0,
     momentum: 0.9,
   },
   linearEval: {
-    /** [SimCLR] App. B.6: Nesterov momentum, lr 0.1 × BatchSize/256, 90 epochs, no weight decay (ours: small L2 on small data). */
+    /** [SimCLR] App. B.6: Nesterov momentum, lr 1.6 at batch 4096 (= 0.1 × BatchSize/256), 90 epochs, no weight decay. */
     learningRate: 0.1,
     epochs: 90,
     weightDecay: 0,
     momentum: 0.9,
   },
   knn: {
-    /** kNN monitor of Wu et al. 2018 ("instance discrimination"): k = 200, τ = 0.1, weighted voting. */
+    /**
+     * Weighted kNN of Wu et al. 2018 ("instance discrimination", Sec. 3.4): k = 200 neighbours vote with
+     * weight exp(sim/τ). τ = 0.1 is the usual kNN-monitor value for SimCLR/MoCo on CIFAR-10 (Wu et al. use
+     * their training temperature, 0.07). Not in the SimCLR paper.
+     */
     k: 200,
     temperature: 0.1,
   },

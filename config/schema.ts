@@ -12,6 +12,15 @@ import { PAPER_DEFAULTS as P } from './defaults';
 const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
 
+/** A check that `obj[low] <= obj[high]`, reported on `low` with both values. */
+function ordered<T extends Record<string, unknown>>(low: keyof T & string, high: keyof T & string) {
+  return (obj: T, ctx: z.RefinementCtx<T>): void => {
+    if ((obj[low] as number) > (obj[high] as number)) {
+      ctx.addIssue({ code: 'custom', path: [low], input: obj[low], message: `expected at most ${high} (${String(obj[high])})` });
+    }
+  };
+}
+
 export const datasetSchema = z
   .object({
     /** A local path or s3://bucket/prefix: an image folder, IDX files (MNIST/Fashion-MNIST) or CIFAR-10 binary batches. */
@@ -50,9 +59,9 @@ export const augmentationSchema = z
     lookaheadEpochs: positiveInt.max(16).default(2),
   })
   .strict()
-  .refine((a) => a.cropAreaMin <= a.cropAreaMax, { message: 'cropAreaMin must be <= cropAreaMax', path: ['cropAreaMin'] })
-  .refine((a) => a.aspectRatioMin <= a.aspectRatioMax, { message: 'aspectRatioMin must be <= aspectRatioMax', path: ['aspectRatioMin'] })
-  .refine((a) => a.blurSigmaMin <= a.blurSigmaMax, { message: 'blurSigmaMin must be <= blurSigmaMax', path: ['blurSigmaMin'] });
+  .superRefine(ordered('cropAreaMin', 'cropAreaMax'))
+  .superRefine(ordered('aspectRatioMin', 'aspectRatioMax'))
+  .superRefine(ordered('blurSigmaMin', 'blurSigmaMax'));
 
 export const ENCODERS = ['resnet-mini', 'resnet18', 'resnet34', 'resnet50'] as const;
 
@@ -60,20 +69,22 @@ export const headSchema = z
   .object({
     /** [SimCLR] Sec. 4.2: a non-linear head beats a linear one by >10 %, and no head by more. */
     type: z.enum(['nonlinear', 'linear', 'none']).default('nonlinear'),
-    /** Number of dense layers in the non-linear head (2 in v1, 3 in v2). */
-    layers: positiveInt.max(8).default(P.model.headLayers),
+    /** Number of dense layers: undefined = 2 for 'nonlinear' ([SimCLR]; 3 in [SimCLRv2]), 1 for 'linear'. */
+    layers: positiveInt.max(8).optional(),
     /** Hidden width; undefined: the encoder's representation width. */
     hiddenDim: positiveInt.optional(),
     outputDim: positiveInt.default(P.model.projectionDim),
     batchNorm: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  // The depth's default depends on the type; the output always has it, so HeadConfig.layers is a number.
+  .transform(({ layers, ...head }) => ({ ...head, layers: layers ?? (head.type === 'linear' ? 1 : P.model.headLayers) }));
 
 export const modelSchema = z
   .object({
     encoder: z.enum(ENCODERS).default('resnet18'),
     widthMultiplier: z.number().positive().max(8).default(1),
-    /** 'cifar': 3×3 stride-1 conv, no max-pool; 'imagenet': 7×7 stride-2 conv + max-pool; auto: cifar at ≤ 64 px. */
+    /** 'cifar': 3×3 stride-1 conv, no max-pool; 'imagenet': 7×7 stride-2 conv + max-pool; auto: cifar at ≤ 64 px (defaults.ts). */
     stem: z.enum(['auto', 'cifar', 'imagenet']).default('auto'),
     head: headSchema.prefault({}),
   })
@@ -86,8 +97,11 @@ export const pretrainSchema = z
     epochs: positiveInt.default(P.pretrain.epochs),
     batchSize: positiveInt.default(P.pretrain.batchSize),
     optimizer: z.enum(OPTIMIZERS).default(P.pretrain.optimizer),
-    /** Base learning rate; the effective one is base × batch/256 (linear) or base × √batch (sqrt). */
-    learningRate: z.number().positive().default(P.pretrain.learningRate),
+    /**
+     * Base learning rate; the effective one is base × batch/256 (linear) or base × √batch (sqrt).
+     * Undefined: the paper's base for the scaling rule, 0.3 (linear, none) or 0.075 (sqrt); see resolve.ts.
+     */
+    learningRate: z.number().positive().optional(),
     learningRateScaling: z.enum(['linear', 'sqrt', 'none']).default(P.pretrain.learningRateScaling),
     weightDecay: z.number().min(0).default(P.pretrain.weightDecay),
     momentum: z.number().min(0).lt(1).default(P.pretrain.momentum),

@@ -42,8 +42,6 @@ export interface DatasetManifest {
   classNames: string[];
   shardSize: number;
   splits: Record<Split, { count: number; perClass: number[]; shards: { key: string; count: number }[] }>;
-  /** key of the index list of each class-balanced label fraction, by fraction. */
-  labelFractions: { fraction: number; key: string; count: number }[];
   skipped: { file: string; reason: string }[];
   createdAt: string;
 }

@@ -1,0 +1,105 @@
+/**
+ * The report activity [cpu]: gathers the run's data into a RunReport and writes report.json,
+ * report.html (with its charts), metrics.jsonl and TensorBoard event files into the store.
+ */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExperimentConfig } from '../config/schema';
+import { readMetrics } from '../report/metrics';
+import { writeReport } from '../report/report';
+import { experimentKey } from '../report/keys';
+import { tensorBoardAvailable, writeTensorBoard } from '../report/tensorboard';
+import { activeBackend } from '../simclr/backend';
+import type {
+  DatasetManifest,
+  FineTuneResult,
+  PretrainEpochResult,
+  RepresentationEval,
+  StageTiming,
+} from '../workflows/types';
+import { activityStore, guard, log } from './context';
+
+export interface WriteReportInput {
+  experimentId: string;
+  workflowId: string;
+  runId: string;
+  webUiUrl?: string;
+  config: ExperimentConfig;
+  dataset: DatasetManifest;
+  stages: StageTiming[];
+  pretrain: PretrainEpochResult[];
+  augmentationWaitMs: number;
+  pretrained: RepresentationEval;
+  baseline?: RepresentationEval;
+  fineTune: FineTuneResult[];
+}
+
+export interface WriteReportOutput {
+  reportKey: string;
+  reportHtmlKey: string;
+  storeLocation: string;
+}
+
+export async function writeExperimentReport(input: WriteReportInput): Promise<WriteReportOutput> {
+  return guard(async () => {
+    const store = await activityStore();
+    const now = new Date().toISOString();
+    const timings = input.stages.map((s) =>
+      s.endedAt ? s : { ...s, endedAt: now, seconds: (Date.parse(now) - Date.parse(s.startedAt)) / 1000 },
+    );
+    const last = input.pretrain[input.pretrain.length - 1];
+    const trainedOn = input.pretrain.map((p) => p.backend).find(Boolean) ?? activeBackend()?.name ?? 'unknown';
+    const metrics = await readMetrics(store, input.experimentId);
+    const keys = await writeReport(
+      store,
+      input.experimentId,
+      {
+        experimentId: input.experimentId,
+        status: 'completed',
+        startedAt: input.stages[0]?.startedAt ?? now,
+        finishedAt: now,
+        generatedAt: now,
+        workflowId: input.workflowId,
+        runId: input.runId,
+        webUiUrl: input.webUiUrl,
+        storeLocation: store.location,
+        config: input.config,
+        dataset: input.dataset,
+        backend: { name: trainedOn, device: `CPU (${require('node:os').availableParallelism()} cores)` },
+        timings,
+        pretrain: {
+          epochs: input.pretrain.length,
+          steps: last?.globalStep ?? 0,
+          finalLoss: last?.meanLoss,
+          imagesPerSec: input.pretrain.length
+            ? input.pretrain.reduce((a, p) => a + p.imagesPerSec, 0) / input.pretrain.length
+            : undefined,
+          augmentationWaitMs: input.augmentationWaitMs,
+        },
+        results: {
+          linear: input.pretrained.linear,
+          knn: input.pretrained.knn,
+          fineTune: input.fineTune,
+          baseline: input.baseline ? { linear: input.baseline.linear, knn: input.baseline.knn } : undefined,
+        },
+      },
+      metrics,
+    );
+    if (tensorBoardAvailable()) {
+      // TensorBoard event files, written locally then uploaded under experiments/<id>/tensorboard/.
+      const dir = await mkdtemp(join(tmpdir(), 'simclr-tb-'));
+      try {
+        await writeTensorBoard(dir, metrics);
+        for (const f of await readdir(dir)) {
+          await store.put(experimentKey(input.experimentId, 'tensorboard', f), await readFile(join(dir, f)));
+        }
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    } else {
+      log().info('TensorBoard event files skipped: this worker does not run the native tensorflow backend');
+    }
+    return { reportKey: keys.reportJson, reportHtmlKey: keys.reportHtml, storeLocation: store.location };
+  });
+}

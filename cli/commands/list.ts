@@ -1,0 +1,89 @@
+/**
+ * `simclr list [--limit N]`: the experiments in the namespace, newest first, from Temporal's visibility
+ * store: status, stage and linear top-1 (search attributes of the experiment), the pretraining epoch
+ * (the SimclrEpoch search attribute of its pretrain loop), start time.
+ */
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { SA_EPOCH, SA_STAGE, SA_TOP1 } from '../../workflows/search-attributes';
+import { COMMON_OPTIONS, parseCommand, positionals, positiveIntFlag, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
+import { connectTemporal, resolveTarget } from '../connect';
+import { formatTimestamp, percent, table } from '../format';
+import { EXIT_OK, type Output } from '../output';
+import { EXPERIMENT_WORKFLOW_TYPE } from '../snapshot';
+
+export const usage = `usage: simclr list [--limit N] [--json]
+
+  --limit N             show at most N experiments (default 20)
+${TEMPORAL_USAGE}`;
+
+export interface ExperimentRow {
+  id: string;
+  runId: string;
+  status: string;
+  stage: string | null;
+  epoch: number | null;
+  top1: number | null;
+  startTime: string;
+  closeTime: string | null;
+}
+
+/** The latest run of each of the newest `limit` experiments. */
+export async function listExperiments(client: Client, limit: number): Promise<ExperimentRow[]> {
+  const latest = new Map<string, WorkflowExecutionInfo>();
+  // A resumed experiment has several runs under one id; the visibility store lists each.
+  for await (const wf of client.workflow.list({ query: `WorkflowType = '${EXPERIMENT_WORKFLOW_TYPE}'` })) {
+    const seen = latest.get(wf.workflowId);
+    if (!seen || seen.startTime < wf.startTime) latest.set(wf.workflowId, wf);
+    if (latest.size >= limit && !seen) break;
+  }
+  const runs = [...latest.values()].sort((a, b) => b.startTime.getTime() - a.startTime.getTime()).slice(0, limit);
+  return Promise.all(
+    runs.map(async (wf) => {
+      const pretrain = await client.workflow
+        .getHandle(`${wf.workflowId}/pretrain`)
+        .describe()
+        .catch(() => undefined);
+      return {
+        id: wf.workflowId,
+        runId: wf.runId,
+        status: wf.status.name,
+        stage: wf.typedSearchAttributes.get(SA_STAGE) ?? null,
+        epoch: pretrain?.typedSearchAttributes.get(SA_EPOCH) ?? null,
+        top1: wf.typedSearchAttributes.get(SA_TOP1) ?? null,
+        startTime: wf.startTime.toISOString(),
+        closeTime: wf.closeTime?.toISOString() ?? null,
+      };
+    }),
+  );
+}
+
+export async function run(argv: string[], out: Output): Promise<number> {
+  const { values, positionals: pos } = parseCommand(argv, { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS, limit: { type: 'string' } }, usage);
+  positionals(pos, [], usage);
+  const limit = positiveIntFlag(values.limit, 'limit', 20);
+  const session = await connectTemporal(resolveTarget(values));
+  try {
+    const rows = await listExperiments(session.client, limit);
+    out.document({ experiments: rows });
+    if (rows.length === 0) out.line(`no experiments in namespace '${session.target.namespace}' yet: start one with 'simclr run <experiment.yaml>'`);
+    else {
+      out.line(
+        table(
+          ['ID', 'STATUS', 'STAGE', 'EPOCH', 'TOP-1', 'STARTED'],
+          rows.map((r) => [
+            r.id,
+            r.status.toLowerCase(),
+            r.stage ?? '–',
+            r.epoch === null ? '–' : String(r.epoch),
+            r.top1 === null ? '–' : percent(r.top1),
+            formatTimestamp(new Date(r.startTime)),
+          ]),
+          ['left', 'left', 'left', 'right', 'right', 'left'],
+        ),
+      );
+    }
+    return EXIT_OK;
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * `simclr run <experiment.yaml>`: validates the experiment file, starts the `experiment` workflow under
+ * the id `<name>-<YYYYMMDD-HHMMSS>` (UTC; or --id) and follows it to its results. --embedded runs the
+ * workers in this process (and the local Temporal dev server when no address is given); --detach returns
+ * after the start with the id and the web UI link.
+ */
+import { ConfigError, loadExperimentFile } from '../../config/load';
+import type { ExperimentConfig } from '../../config/schema';
+import { COMMON_OPTIONS, parseCommand, positionals, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
+import { compactTimestamp } from '../format';
+import { launch, sessionFor } from '../launch';
+import { CliError, EXIT_USAGE, type Output } from '../output';
+
+export const usage = `usage: simclr run <experiment.yaml> [--id ID] [--detach] [--embedded] [--json]
+
+  --id ID               experiment id (default <name>-<YYYYMMDD-HHMMSS>, UTC); also the workflow id
+  --detach              start the run, print its id and web UI link, and return
+  --embedded            run the cpu and gpu workers in this process; without --address/TEMPORAL_ADDRESS
+                        also start the local Temporal dev server (kept running, so the web UI link lasts)
+${TEMPORAL_USAGE}
+
+The store is the filesystem under $SIMCLR_HOME/store unless SIMCLR_STORE names another (s3://bucket).`;
+
+/** What a workflow id may be here: it names folders in the store and the child `<id>/pretrain`. */
+export const EXPERIMENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Reads and validates the experiment file; a bad file is a usage error (exit 2) naming the file and the field. */
+export async function loadConfig(file: string): Promise<ExperimentConfig> {
+  try {
+    return await loadExperimentFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError || (err as Error)?.name === 'ConfigError') {
+      const msg = (err as Error).message;
+      throw new CliError(msg.includes(file) ? msg : `${file}: ${msg}`, EXIT_USAGE);
+    }
+    if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') throw new CliError(`${file}: no such file`, EXIT_USAGE);
+    throw err;
+  }
+}
+
+export async function run(argv: string[], out: Output): Promise<number> {
+  const { values, positionals: pos } = parseCommand(
+    argv,
+    { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS, id: { type: 'string' }, detach: { type: 'boolean' }, embedded: { type: 'boolean' } },
+    usage,
+  );
+  const [file] = positionals(pos, ['experiment.yaml'], usage);
+  const config = await loadConfig(file);
+  const experimentId = values.id ?? `${config.name}-${compactTimestamp(new Date())}`;
+  if (!EXPERIMENT_ID.test(experimentId)) {
+    throw new CliError(`--id '${experimentId}': letters, digits, '.', '_' and '-' only, starting with a letter or digit, at most 128`, EXIT_USAGE);
+  }
+  const embedded = values.embedded ?? false;
+  const session = await sessionFor(values, embedded, out);
+  try {
+    return await launch({ session, input: { experimentId, config }, embedded, detach: values.detach ?? false, out });
+  } finally {
+    await session.close();
+  }
+}

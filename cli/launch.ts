@@ -1,0 +1,121 @@
+/**
+ * Starting an experiment run (`run`, `resume`): where Temporal is (with --embedded, the local dev server
+ * is started if needed and both worker classes run in this process), the workflow start itself, then
+ * either the id and link (--detach) or the live view to the end.
+ */
+import { join } from 'node:path';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { simclrHome } from '../infra/paths';
+import { DEFAULT_PORTS, servicesUp } from '../infra/services';
+import { webUiUrl, type TemporalFlags, type TemporalTarget } from '../infra/temporal-connection';
+import { experiment } from '../workflows/experiment';
+import { SA_EXPERIMENT, SA_STAGE } from '../workflows/search-attributes';
+import { CPU_QUEUE, type ExperimentInput } from '../workflows/types';
+import { connectTemporal, resolveTarget, type TemporalSession } from './connect';
+import { followToEnd } from './follow';
+import { CliError, EXIT_OK, type Output } from './output';
+import { installWorkerRuntime } from './worker-runtime';
+
+/**
+ * The Temporal to use. With --embedded and no --address / TEMPORAL_ADDRESS, the local dev server
+ * (`simclr services up`, temporal only): persistent, so the web UI link stays valid after the command.
+ */
+export async function sessionFor(flags: TemporalFlags, embedded: boolean, out: Output): Promise<TemporalSession> {
+  if (!embedded || flags.address || process.env.TEMPORAL_ADDRESS) return connectTemporal(resolveTarget(flags));
+  let list;
+  try {
+    list = await servicesUp(DEFAULT_PORTS, (l) => out.note(l), ['temporal']);
+  } catch (err) {
+    // The port may be held by a Temporal started some other way (e.g. `temporal server start-dev`): use it.
+    const fallback = resolveTarget({ ...flags, address: `127.0.0.1:${DEFAULT_PORTS.temporalPort}` });
+    const session = await connectTemporal(fallback).catch(() => undefined);
+    if (!session) throw new CliError(`cannot start the local Temporal dev server: ${(err as Error).message}`);
+    out.note(`using the Temporal server already listening on ${fallback.address}`);
+    return session;
+  }
+  const temporal = list.find((s) => s.name === 'temporal');
+  if (temporal?.state !== 'running' || !temporal.record) throw new CliError(`the local Temporal dev server did not start: ${temporal?.detail ?? 'unknown'}`);
+  return connectTemporal(resolveTarget({ ...flags, address: `${temporal.record.host}:${temporal.record.ports[0]}` }));
+}
+
+export interface LaunchRequest {
+  session: TemporalSession;
+  input: Omit<ExperimentInput, 'webUiUrl'>;
+  embedded: boolean;
+  detach: boolean;
+  out: Output;
+}
+
+/** One line for the web UI's workflow list. */
+function summaryOf(input: LaunchRequest['input']): string {
+  const c = input.config;
+  return `SimCLR ${c.model.encoder} on ${c.dataset.source}: ${c.pretrain.epochs} epochs, batch ${c.pretrain.batchSize}${input.resume ? ' (resumed)' : ''}`;
+}
+
+async function startRun(session: TemporalSession, input: LaunchRequest['input']) {
+  const { client, target } = session;
+  const id = input.experimentId;
+  try {
+    return await client.workflow.start(experiment, {
+      workflowId: id,
+      taskQueue: CPU_QUEUE,
+      args: [{ ...input, webUiUrl: webUiUrl(target, id) }],
+      typedSearchAttributes: [
+        { key: SA_EXPERIMENT, value: id },
+        { key: SA_STAGE, value: 'validate' },
+      ],
+      staticSummary: summaryOf(input),
+      // A finished experiment keeps its id; only a failed, cancelled, terminated or timed-out one runs again (resume).
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new CliError(
+        `an experiment with id '${id}' already exists and is running or completed; ` +
+          `pick another id (--id), watch it (simclr watch ${id}) or see it (simclr status ${id})`,
+      );
+    }
+    throw err;
+  }
+}
+
+async function embeddedWorkers(target: TemporalTarget, id: string, out: Output) {
+  const logFile = join(simclrHome(), 'logs', `${id}.log`);
+  installWorkerRuntime({ logFile });
+  const { startWorkers } = require('../workers/run-workers') as typeof import('../workers/run-workers');
+  const workers = await startWorkers({ queues: ['cpu', 'gpu'], target, log: (l) => out.note(l) });
+  out.note(`embedded workers (cpu + gpu) in this process; their log: ${logFile}`);
+  return workers;
+}
+
+/** Starts the run and follows it (or returns at once with --detach); the exit code of the command. */
+export async function launch(req: LaunchRequest): Promise<number> {
+  const { session, input, out } = req;
+  const id = input.experimentId;
+  const workers = req.embedded && !req.detach ? await embeddedWorkers(session.target, id, out) : undefined;
+  try {
+    const handle = await startRun(session, input);
+    const link = webUiUrl(session.target, id, handle.firstExecutionRunId);
+    if (req.detach) {
+      out.document({ experimentId: id, runId: handle.firstExecutionRunId, status: 'RUNNING', webUiUrl: link ?? null });
+      out.line(`started experiment ${id}`);
+      if (link) out.line(`  web UI  ${link}`);
+      out.line(`  watch   simclr watch ${id}`);
+      if (req.embedded) out.note("--detach: no worker runs in this process; start one with 'simclr worker --queue all'");
+      return EXIT_OK;
+    }
+    out.note(`started experiment ${id}${link ? `  ${link}` : ''}`);
+    return await followToEnd(session.client, session.target, id, out, {
+      ...(workers
+        ? {
+            onInterrupt: () => out.note('stopping the embedded workers (running activities checkpoint); Ctrl-C again to exit at once'),
+            interruptNote:
+              `stopped; experiment ${id} waits in Temporal for a worker: continue it with 'simclr worker --queue all' ` +
+              `(and 'simclr watch ${id}'), or stop it with 'simclr cancel ${id}'`,
+          }
+        : {}),
+    });
+  } finally {
+    await workers?.shutdown();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * `simclr`: the command line of the durable SimCLR pipeline. One verb per file under cli/commands/,
+ * loaded on demand (`list` does not load TensorFlow). Errors the user can act on print as one line
+ * (with --json: `{"error": "..."}` on stdout) and set the exit code: 1 failure, 2 bad usage or config.
+ */
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Output } from './output';
+
+interface Command {
+  usage: string;
+  run(argv: string[], out: Output): Promise<number>;
+}
+
+// require, not import(): bin/simclr loads TypeScript through tsx's CommonJS hook.
+const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
+  services: { summary: 'start, stop and show the local Temporal dev server and MinIO', load: () => require('./commands/services') },
+  worker: { summary: 'run a worker for the cpu, gpu or all task queues', load: () => require('./commands/worker') },
+  run: { summary: 'run an experiment file and follow it to its results', load: () => require('./commands/run') },
+  status: { summary: "an experiment's stage and progress, or its results", load: () => require('./commands/status') },
+  watch: { summary: 'the live view of a running experiment', load: () => require('./commands/watch') },
+  list: { summary: 'the experiments, newest first', load: () => require('./commands/list') },
+  cancel: { summary: 'cancel a running experiment (a final checkpoint is kept)', load: () => require('./commands/cancel') },
+  resume: { summary: 'run a failed or cancelled experiment again from its last checkpoint', load: () => require('./commands/resume') },
+  report: { summary: "a completed experiment's report and results", load: () => require('./commands/report') },
+};
+
+export const USAGE = `usage: simclr <command> [options]     (simclr <command> --help for its options)
+
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
+  .join('\n')}
+
+Every command takes --json (one JSON document on stdout). Temporal: --address / --namespace or
+TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE; TLS and API key from env (TEMPORAL_TLS*, TEMPORAL_API_KEY).
+Data root: $SIMCLR_HOME (default ~/.simclr); store: $SIMCLR_STORE (default the filesystem under it).`;
+
+/** Runs the command line `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const out = new Output(argv.includes('--json'));
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return verb === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  try {
+    const entry = COMMANDS[verb];
+    if (!entry) throw new CliError(`unknown command '${verb}'\n\n${USAGE}`, EXIT_USAGE);
+    const command = entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(command.usage + '\n');
+      return EXIT_OK;
+    }
+    return await command.run(rest, out);
+  } catch (err) {
+    if (err instanceof CliError) {
+      out.error(err.message);
+      return err.exitCode;
+    }
+    // Not anticipated: keep the stack for a bug report, but still one JSON document in --json mode.
+    if (out.json) out.error(err instanceof Error ? err.message : String(err));
+    else process.stderr.write(`simclr: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // The command is done: a handle left open by a library must not keep the process alive.
+      setTimeout(() => process.exit(code), 2000).unref();
+    },
+    (err) => {
+      process.stderr.write(`simclr: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = EXIT_FAILURE;
+    },
+  );
+}

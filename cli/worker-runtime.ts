@@ -1,0 +1,56 @@
+/**
+ * The Temporal worker runtime of a CLI process that runs workers (`simclr worker`, `simclr run
+ * --embedded`). The CLI owns the signals (first drains, second forces), so the runtime's own signal
+ * handlers are off; in embedded mode the worker logs go to a file so they do not tear the live view.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DefaultLogger, IllegalStateError, Runtime, type LogEntry } from '@temporalio/worker';
+
+function fileLogLine(entry: LogEntry): string {
+  const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  const meta = entry.meta && Object.keys(entry.meta).length > 0 ? ` ${JSON.stringify(entry.meta)}` : '';
+  return `${at} ${entry.level} ${entry.message}${meta}\n`;
+}
+
+/** Installs the runtime once per process; `logFile` sends the SDK's and the activities' logs there. */
+export function installWorkerRuntime(opts: { logFile?: string } = {}): void {
+  const logFile = opts.logFile;
+  if (logFile) mkdirSync(dirname(logFile), { recursive: true });
+  try {
+    Runtime.install({
+      shutdownSignals: [],
+      ...(logFile
+        ? {
+            logger: new DefaultLogger('INFO', (entry) => appendFileSync(logFile, fileLogLine(entry))),
+            telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } },
+          }
+        : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof IllegalStateError)) throw err; // already installed in this process
+  }
+}
+
+/**
+ * First SIGINT/SIGTERM calls `drain` (stop polling, let running activities finish or checkpoint); a
+ * second one exits at once with 130. Returns a function that removes the handlers.
+ */
+export function onInterrupt(drain: (signal: NodeJS.Signals) => void, note: (line: string) => void): () => void {
+  let count = 0;
+  const handler = (signal: NodeJS.Signals) => {
+    count++;
+    if (count === 1) {
+      drain(signal);
+    } else {
+      note(`${signal} again: exiting now without waiting`);
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}

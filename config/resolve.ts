@@ -1,0 +1,127 @@
+/**
+ * Fills the defaults that depend on the data, once the image size and channels are known, the way the
+ * paper switches between its ImageNet setup (App. A, Sec. 2.3) and its CIFAR-10 setup (App. B.9):
+ *
+ * | setting                          | side ≤ 32 px (CIFAR-10) | side > 32 px (ImageNet) |
+ * |----------------------------------|-------------------------|-------------------------|
+ * | augmentation.colorStrength       | 0.5                     | 1.0                     |
+ * | augmentation.blurProbability     | 0 (no blur)             | 0.5                     |
+ * | pretrain.temperature             | 0.5                     | 0.1                     |
+ * | model.stem ('auto')              | cifar up to 64 px       | imagenet above 64 px    |
+ *
+ * and: dataset.channels from the source; model.head.hiddenDim = the encoder's representation width
+ * (resnet-mini 64·w, resnet18/34 512·w, resnet50 2048·w, as the reference's head keeps the input width);
+ * pretrain.learningRate = 0.3 (linear, none) or 0.075 (sqrt) when unset, and the effective (peak)
+ * learning rate base × batch/256 (linear), base × √batch (sqrt) or base (none). Values set in the file
+ * always win. Pure: safe in workflows.
+ *
+ * @example
+ *   const r = resolveExperiment(cfg, { imageSize: 28, channels: 1 });
+ *   r.pretrain.temperature;           // 0.5
+ *   r.pretrain.effectiveLearningRate; // e.g. 0.075 × √256 = 1.2 with sqrt scaling
+ */
+import { PAPER_DEFAULTS as P } from './defaults';
+import { ConfigError } from './errors';
+import type { AugmentationConfig, DatasetConfig, Encoder, ExperimentConfig, HeadConfig, ModelConfig, PretrainConfig } from './schema';
+import { combinationIssues } from './validate';
+import { effectiveLearningRate } from '../simclr/schedule';
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+/** `T` with the optional keys `K` made required and never undefined. */
+type WithRequired<T, K extends keyof T> = Simplify<Omit<T, K> & { [P in K]-?: Exclude<T[P], undefined> }>;
+
+/** What the data provides: the side of the square images the network sees and their channels. */
+export interface SourceShape {
+  imageSize: number;
+  channels: 1 | 3;
+}
+
+/** The experiment with every data-dependent default filled: the types come from the schema's. */
+export type ResolvedExperiment = Simplify<
+  Omit<ExperimentConfig, 'dataset' | 'augmentation' | 'model' | 'pretrain'> & {
+    dataset: WithRequired<DatasetConfig, 'channels'>;
+    augmentation: WithRequired<AugmentationConfig, 'colorStrength' | 'blurProbability'>;
+    model: Simplify<
+      Omit<ModelConfig, 'stem' | 'head'> & {
+        stem: Exclude<ModelConfig['stem'], 'auto'>;
+        head: WithRequired<HeadConfig, 'hiddenDim'>;
+      }
+    >;
+    pretrain: Simplify<
+      WithRequired<PretrainConfig, 'learningRate' | 'temperature'> & {
+        /** Peak learning rate after batch-size scaling (derived; not settable in a file). */
+        effectiveLearningRate: number;
+      }
+    >;
+  }
+>;
+
+/** Last stage width and block expansion per encoder, as simclr/resnet.ts builds them (a test keeps the two equal). */
+const LAST_STAGE: Record<Encoder, { width: number; expansion: number }> = {
+  'resnet-mini': { width: 64, expansion: 1 },
+  resnet18: { width: 512, expansion: 1 },
+  resnet34: { width: 512, expansion: 1 },
+  resnet50: { width: 512, expansion: 4 },
+};
+
+/** Width of the representation h (global-average-pool output): 64·w, 512·w, 512·w, 2048·w. */
+export function encoderRepresentationWidth(encoder: Encoder, widthMultiplier: number): number {
+  const { width, expansion } = LAST_STAGE[encoder];
+  return Math.max(1, Math.round(width * widthMultiplier)) * expansion;
+}
+
+/** True when `side` gets the paper's CIFAR-10 setup (colour 0.5, no blur, τ = 0.5). */
+export function isSmallImage(side: number): boolean {
+  return side <= P.imageSize.smallImageMaxSide;
+}
+
+/** The stem for 'auto': the CIFAR stem up to 64 px, the ImageNet stem above. */
+export function autoStem(side: number): 'cifar' | 'imagenet' {
+  return side <= P.imageSize.cifarStemMaxSide ? 'cifar' : 'imagenet';
+}
+
+/** The base learning rate of the scaling rule when the file sets none: 0.3 (linear, none) or 0.075 (sqrt). */
+export function defaultBaseLearningRate(scaling: PretrainConfig['learningRateScaling']): number {
+  return scaling === 'sqrt' ? P.pretrain.sqrtLearningRate : P.pretrain.learningRate;
+}
+
+/**
+ * Resolves `cfg` for data of the given shape. Throws a ConfigError for a bad source shape or for
+ * settings that cannot work together (validate.ts).
+ */
+export function resolveExperiment(cfg: ExperimentConfig, source: SourceShape): ResolvedExperiment {
+  const where = `experiment '${cfg.name}'`;
+  if (!Number.isInteger(source.imageSize) || source.imageSize <= 0) {
+    throw new ConfigError(where, [{ path: 'dataset.imageSize', message: `expected the source's image side as a positive integer, found ${source.imageSize}` }]);
+  }
+  if (source.channels !== 1 && source.channels !== 3) {
+    throw new ConfigError(where, [{ path: 'dataset.channels', message: `expected the source's channels to be 1 or 3, found ${String(source.channels)}` }]);
+  }
+  const issues = combinationIssues(cfg);
+  if (issues.length > 0) throw new ConfigError(where, issues);
+
+  const side = source.imageSize;
+  const small = isSmallImage(side);
+  const a = P.augmentation;
+  const learningRate = cfg.pretrain.learningRate ?? defaultBaseLearningRate(cfg.pretrain.learningRateScaling);
+  return {
+    ...cfg,
+    dataset: { ...cfg.dataset, imageSize: side, channels: cfg.dataset.channels ?? source.channels },
+    augmentation: {
+      ...cfg.augmentation,
+      colorStrength: cfg.augmentation.colorStrength ?? (small ? a.colorStrengthSmallImages : a.colorStrength),
+      blurProbability: cfg.augmentation.blurProbability ?? (small ? a.blurProbabilitySmallImages : a.blurProbability),
+    },
+    model: {
+      ...cfg.model,
+      stem: cfg.model.stem === 'auto' ? autoStem(side) : cfg.model.stem,
+      head: { ...cfg.model.head, hiddenDim: cfg.model.head.hiddenDim ?? encoderRepresentationWidth(cfg.model.encoder, cfg.model.widthMultiplier) },
+    },
+    pretrain: {
+      ...cfg.pretrain,
+      learningRate,
+      temperature: cfg.pretrain.temperature ?? (small ? P.pretrain.temperatureSmallImages : P.pretrain.temperature),
+      effectiveLearningRate: effectiveLearningRate(learningRate, cfg.pretrain.batchSize, cfg.pretrain.learningRateScaling),
+    },
+  };
+}

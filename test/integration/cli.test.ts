@@ -1,0 +1,203 @@
+/**
+ * The real `simclr` command (node bin/simclr, a child process) against a real Temporal dev server.
+ * A worker that serves only the workflows (no activities) keeps an experiment parked in its first stage,
+ * which is enough to drive status, list, watch, cancel and resume for real; the end-to-end run with the
+ * activities is tested elsewhere.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { experimentSchema } from '../../config/schema';
+import { CPU_QUEUE, type ExperimentInput } from '../../workflows/types';
+import { startTestTemporal } from '../helpers/temporal';
+
+const ROOT = resolve(__dirname, '../..');
+let env: TestWorkflowEnvironment;
+let home: string;
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node bin/simclr ...args` without blocking this process (its worker keeps polling meanwhile).
+ * `onStderr` sees stderr as it comes (e.g. to know that a live view has started).
+ */
+function simclr(args: string[], opts: { address?: string | false; onStderr?: (soFar: string) => void } = {}): Promise<CliResult> {
+  const address = opts.address === false ? [] : ['--address', opts.address ?? env.address];
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, SIMCLR_HOME: home };
+  for (const k of Object.keys(childEnv)) if (k.startsWith('TEMPORAL_')) delete childEnv[k];
+  return new Promise((done) => {
+    const child = execFile(process.execPath, ['bin/simclr', ...args, ...address], { cwd: ROOT, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      done({ code, stdout, stderr });
+    });
+    let soFar = '';
+    child.stderr?.on('data', (chunk: Buffer) => opts.onStderr?.((soFar += chunk.toString())));
+  });
+}
+
+/** stdout of a --json run: exactly one JSON document and nothing else. */
+function json(r: CliResult): Record<string, unknown> {
+  try {
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch {
+    assert.fail(`stdout is not one JSON document:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+}
+
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+before(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  home = mkdtempSync(join(tmpdir(), 'simclr-cli-'));
+  env = await startTestTemporal();
+});
+
+after(async () => {
+  await env?.teardown();
+  rmSync(home, { recursive: true, force: true });
+});
+
+test('services status --json is one JSON document listing both services', async () => {
+  const r = await simclr(['services', 'status', '--json'], { address: false });
+  assert.equal(r.code, 0, r.stderr);
+  const doc = json(r) as { services: { name: string; state: string }[] };
+  assert.deepEqual(
+    doc.services.map((s) => [s.name, s.state]),
+    [
+      ['temporal', 'stopped'],
+      ['minio', 'stopped'],
+    ],
+  );
+});
+
+test('list --json is one JSON document', async () => {
+  const r = await simclr(['list', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Array.isArray(json(r).experiments));
+});
+
+test('status --json of an unknown id is {"error"} with a non-zero exit code', async () => {
+  const r = await simclr(['status', 'no-such-experiment', '--json']);
+  assert.notEqual(r.code, 0);
+  const doc = json(r);
+  assert.deepEqual(Object.keys(doc), ['error']);
+  assert.match(String(doc.error), /no experiment with id 'no-such-experiment'/);
+});
+
+test('run of a bad experiment file exits 2 naming the file and the field, without a stack', async () => {
+  const file = join(home, 'bad-experiment.yaml');
+  writeFileSync(file, 'name: bad\ndataset:\n  source: /nonexistent\npretrain:\n  epochs: -3\n');
+  const r = await simclr(['run', file]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.ok(r.stderr.includes(file), r.stderr);
+  assert.match(r.stderr, /pretrain\.epochs/);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  const j = await simclr(['run', file, '--json']);
+  assert.equal(j.code, 2);
+  const doc = json(j);
+  assert.ok(String(doc.error).includes(file) && /pretrain\.epochs/.test(String(doc.error)), String(doc.error));
+});
+
+test('an unreachable server is named, with the hint to start one', async () => {
+  const address = `127.0.0.1:${await closedPort()}`;
+  const r = await simclr(['list', '--json'], { address });
+  assert.equal(r.code, 1);
+  const doc = json(r);
+  assert.ok(String(doc.error).includes(`cannot reach Temporal at ${address}`), String(doc.error));
+  assert.match(String(doc.error), /simclr services up.*--embedded/);
+});
+
+test('status, list, watch, cancel and resume drive a real experiment workflow', async () => {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: 'default',
+    taskQueue: CPU_QUEUE,
+    workflowsPath: require.resolve('../../workflows'),
+  });
+  await worker.runUntil(async () => {
+    const id = 'cli-test-20250101-000000';
+    const config = experimentSchema.parse({ name: 'cli-test', dataset: { source: '/nonexistent' }, pretrain: { epochs: 3 } });
+    const first = await env.client.workflow.start('experiment', { workflowId: id, taskQueue: CPU_QUEUE, args: [{ experimentId: id, config }] });
+
+    const status = json(await simclr(['status', id, '--json'])) as {
+      status: string;
+      stage: string;
+      progress: { stages: { stage: string }[]; epochs: number };
+      pendingActivities: { activity: string }[];
+    };
+    assert.equal(status.status, 'RUNNING');
+    assert.equal(status.stage, 'validate');
+    assert.equal(status.progress.epochs, 3);
+    assert.deepEqual(
+      status.progress.stages.map((s) => s.stage),
+      ['validate'],
+    );
+    assert.ok(status.pendingActivities.some((a) => a.activity === 'inspectDataset'));
+    const human = await simclr(['status', id]);
+    assert.match(human.stdout, /▸ validate +inspectDataset \(queued\)/, human.stdout);
+
+    const list = json(await simclr(['list', '--json'])) as { experiments: { id: string; status: string; stage: string }[] };
+    assert.deepEqual(
+      list.experiments.filter((e) => e.id === id).map((e) => [e.status, e.stage]),
+      [['RUNNING', 'validate']],
+    );
+
+    let viewStarted!: () => void;
+    const started = new Promise<void>((r) => (viewStarted = r));
+    const watching = simclr(['watch', id, '--json'], { onStderr: (err) => /▸ validate/.test(err) && viewStarted() });
+    await Promise.race([started, watching]);
+    const cancel = await simclr(['cancel', id, '--json']);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.equal(json(cancel).cancellationRequested, true);
+    const watched = await watching;
+    assert.equal(watched.code, 1, 'a cancelled run is not a success');
+    const end = json(watched);
+    assert.equal(end.status, 'CANCELLED');
+    assert.match(String(end.error), /cancelled/);
+    assert.match(watched.stderr, /▸ validate/, 'the live view goes to stderr as plain lines');
+    assert.match(watched.stderr, /✗ validate stopped after/);
+
+    const again = await simclr(['cancel', id, '--json']);
+    assert.equal(again.code, 1);
+    assert.match(String(json(again).error), /not running \(it is cancelled\)/);
+
+    const resumed = await simclr(['resume', id, '--detach', '--json']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const doc = json(resumed);
+    assert.equal(doc.status, 'RUNNING');
+    assert.notEqual(doc.runId, first.firstExecutionRunId);
+    const history = await env.client.workflow.getHandle(id, String(doc.runId)).fetchHistory();
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    const input = defaultPayloadConverter.fromPayload<ExperimentInput>(payload as Payload);
+    assert.equal(input.resume, true);
+    assert.deepEqual(input.config, config, 'the same config as the cancelled run');
+
+    const busy = await simclr(['resume', id, '--json']);
+    assert.equal(busy.code, 1);
+    assert.match(String(json(busy).error), /still running/);
+    const deduped = json(await simclr(['list', '--json'])) as { experiments: { id: string; runId: string }[] };
+    assert.deepEqual(
+      deduped.experiments.filter((e) => e.id === id).map((e) => e.runId),
+      [doc.runId],
+      'one row per experiment: its latest run',
+    );
+    await env.client.workflow.getHandle(id).terminate('test done');
+  });
+});
