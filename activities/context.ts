@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { BlobStore } from '../storage/blob-store';
 import { openStore } from '../storage/open';
 import { defaultStoreRoot } from '../infra/paths';
+import { NON_RETRYABLE_ERRORS } from '../workflows/types';
 import { initBackend, type BackendChoice, type BackendInfo } from '../simclr/backend';
 
 const stores = new Map<string, Promise<BlobStore>>();
@@ -70,8 +71,7 @@ export function cancellationRequested(): boolean {
   }
 }
 
-/** Error types that no retry can fix; the workflows list the same names as non-retryable. */
-export const BAD_INPUT_ERRORS = new Set(['ConfigError', 'DatasetError']);
+const BAD_INPUT_ERRORS = new Set(NON_RETRYABLE_ERRORS);
 
 /** Runs an activity body, turning bad-input errors into non-retryable failures that keep their message. */
 export async function guard<T>(body: () => Promise<T>): Promise<T> {

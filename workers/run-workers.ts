@@ -75,6 +75,10 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHa
         taskQueue: GPU_QUEUE,
         activities: gpuActivities,
         maxConcurrentActivityTaskExecutions: opts.gpuConcurrency ?? 1,
+        // Heartbeat details carry the live step and loss that `simclr watch` and the web UI show;
+        // the default throttle (up to 30-60 s) would make them stale.
+        maxHeartbeatThrottleInterval: '2s',
+        defaultHeartbeatThrottleInterval: '2s',
       }),
     );
     log(`worker: serving training and evaluation on '${GPU_QUEUE}' (1 at a time)`);

@@ -21,6 +21,7 @@ import { SA_EXPERIMENT, SA_STAGE, SA_TOP1 } from './search-attributes';
 import {
   CPU_QUEUE,
   GPU_QUEUE,
+  NON_RETRYABLE_ERRORS,
   type DatasetManifest,
   type ExperimentInput,
   type ExperimentProgress,
@@ -33,21 +34,18 @@ import {
 
 export const progressQuery = defineQuery<ExperimentProgress>('progress');
 
-/** Errors that retrying cannot fix: bad config, bad dataset. */
-export const NON_RETRYABLE = ['ConfigError', 'DatasetError'];
-
 const cpu = proxyActivities<typeof activities>({
   taskQueue: CPU_QUEUE,
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
 });
 
 const gpu = proxyActivities<typeof activities>({
   taskQueue: GPU_QUEUE,
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
 });
 
 export async function experiment(input: ExperimentInput): Promise<ExperimentResults> {
@@ -102,6 +100,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     const prep = await cpu.preparePretraining({ experimentId, config, dataset: manifest, resume: input.resume ?? false });
     progress.pretrainWorkflowId = `${workflowInfo().workflowId}/pretrain`;
     progress.epoch = prep.startEpoch;
+    progress.resumedFrom = prep.checkpoint;
     const loop = await executeChild(pretrainLoop, {
       workflowId: progress.pretrainWorkflowId,
       args: [

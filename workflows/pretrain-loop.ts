@@ -5,6 +5,7 @@
  * the history grows large, carrying the state (epoch, checkpoint, per-epoch results).
  */
 import {
+  ActivityCancellationType,
   continueAsNew,
   defineQuery,
   proxyActivities,
@@ -15,17 +16,15 @@ import {
 } from '@temporalio/workflow';
 import type * as activities from '../activities';
 import { SA_EPOCH, SA_EXPERIMENT, SA_LOSS, SA_STAGE } from './search-attributes';
-import { CPU_QUEUE, GPU_QUEUE, type PretrainLoopInput, type PretrainLoopProgress } from './types';
+import { CPU_QUEUE, GPU_QUEUE, NON_RETRYABLE_ERRORS, type PretrainLoopInput, type PretrainLoopProgress } from './types';
 
 export const pretrainProgressQuery = defineQuery<PretrainLoopProgress>('pretrainProgress');
-
-const NON_RETRYABLE = ['ConfigError', 'DatasetError'];
 
 const cpu = proxyActivities<typeof activities>({
   taskQueue: CPU_QUEUE,
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
 });
 
 const gpu = proxyActivities<typeof activities>({
@@ -33,7 +32,9 @@ const gpu = proxyActivities<typeof activities>({
   startToCloseTimeout: '24 hours',
   // Short: a lost GPU worker is noticed within a minute and the epoch resumes elsewhere from its checkpoint.
   heartbeatTimeout: '60 seconds',
-  retry: { maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  // On cancel, wait for the epoch to stop at a step boundary and write its final checkpoint.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 /** Continue-as-new after this many epochs in one run, or earlier when the server suggests it. */

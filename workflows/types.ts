@@ -9,6 +9,12 @@ export const GPU_QUEUE = 'simclr-gpu';
 
 export type Split = 'train' | 'test';
 
+/**
+ * Failures no retry can fix, by error name: bad config, bad data, a checkpoint of another config, a
+ * diverged loss. Activities turn them into non-retryable failures; the workflows list them too.
+ */
+export const NON_RETRYABLE_ERRORS = ['ConfigError', 'DatasetError', 'CheckpointMismatchError', 'DivergedError'];
+
 /** What `inspectDataset` learns about a source before sharding. */
 export interface DatasetPlan {
   datasetId: string;
@@ -124,6 +130,8 @@ export interface ExperimentProgress {
   lastKnnTop1?: number;
   stages: StageTiming[];
   pretrainWorkflowId?: string;
+  /** The checkpoint pretraining resumed from (`simclr resume`), when it did not start fresh. */
+  resumedFrom?: string;
   /** Total ms the pretrain loop waited for augmentations to be ready. */
   augmentationWaitMs: number;
   results?: ExperimentResults;

@@ -6,54 +6,26 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { experimentSchema } from '../../config/schema';
 import { CPU_QUEUE, type ExperimentInput } from '../../workflows/types';
 import { startTestTemporal } from '../helpers/temporal';
+import { parseJsonOutput, runSimclr, type CliResult } from '../helpers/cli';
 
-const ROOT = resolve(__dirname, '../..');
 let env: TestWorkflowEnvironment;
 let home: string;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs `node bin/simclr ...args` without blocking this process (its worker keeps polling meanwhile).
- * `onStderr` sees stderr as it comes (e.g. to know that a live view has started).
- */
 function simclr(args: string[], opts: { address?: string | false; onStderr?: (soFar: string) => void } = {}): Promise<CliResult> {
-  const address = opts.address === false ? [] : ['--address', opts.address ?? env.address];
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, SIMCLR_HOME: home };
-  for (const k of Object.keys(childEnv)) if (k.startsWith('TEMPORAL_')) delete childEnv[k];
-  return new Promise((done) => {
-    const child = execFile(process.execPath, ['bin/simclr', ...args, ...address], { cwd: ROOT, env: childEnv, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-    let soFar = '';
-    child.stderr?.on('data', (chunk: Buffer) => opts.onStderr?.((soFar += chunk.toString())));
-  });
+  return runSimclr(args, { home, address: opts.address === false ? undefined : (opts.address ?? env.address), onStderr: opts.onStderr });
 }
 
-/** stdout of a --json run: exactly one JSON document and nothing else. */
-function json(r: CliResult): Record<string, unknown> {
-  try {
-    return JSON.parse(r.stdout) as Record<string, unknown>;
-  } catch {
-    assert.fail(`stdout is not one JSON document:\n${r.stdout}\nstderr:\n${r.stderr}`);
-  }
-}
+const json = parseJsonOutput;
 
 async function closedPort(): Promise<number> {
   const srv = createServer();
