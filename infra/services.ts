@@ -187,5 +187,6 @@ export function servicesEnv(ports: ServicePorts = DEFAULT_PORTS): string[] {
     `export SIMCLR_S3_ACCESS_KEY=${creds.accessKey}`,
     `export SIMCLR_S3_SECRET_KEY=${creds.secretKey}`,
     `export SIMCLR_S3_BUCKET=simclr`,
+    `export SIMCLR_STORE=s3://simclr`,
   ];
 }
