@@ -78,13 +78,19 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
   });
 }
 
-/** Fine-tunes a copy of the pretrained encoder with a new linear classifier on a class-balanced label fraction. */
+/**
+ * Fine-tunes a copy of the pretrained encoder with a new linear classifier on a class-balanced label
+ * fraction; with `fineTune.fromHeadLayer` k > 0, copies of the first k projection-head stages sit
+ * between the two and are fine-tuned too ([SimCLRv2] fine-tunes from the first head layer).
+ */
 export async function fineTune(input: EvalInput & { checkpoint: string; fraction: number }): Promise<FineTuneResult> {
   return guard(async () => {
     await activityBackend(input.config.backend);
     const store = await activityStore();
     const { dataset, config, fraction } = input;
     const state = await encoderFor(input);
+    // The stages share the restored head's weights; they are disposed with it below.
+    const headStages = config.fineTune.fromHeadLayer > 0 ? state.pretrainer.head.headStages() : [];
     try {
       const train = await loadSplit(store, dataset, 'train');
       const test = await loadSplit(store, dataset, 'test');
@@ -92,6 +98,7 @@ export async function fineTune(input: EvalInput & { checkpoint: string; fraction
       const indices = labelFractionSubset(train.labels, fraction, config.seed);
       const result = await fineTuneEncoder({
         encoder: state.pretrainer.encoder,
+        headStages,
         config: config.fineTune,
         train: { ...train, shape },
         trainIndices: indices,
@@ -107,6 +114,7 @@ export async function fineTune(input: EvalInput & { checkpoint: string; fraction
       ]);
       return { fraction, top1: result.top1, top5: result.top5, labelledImages: indices.length };
     } finally {
+      for (const stage of headStages) stage.dispose();
       state.pretrainer.dispose();
     }
   });

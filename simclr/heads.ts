@@ -13,6 +13,9 @@
  *
  * `layerOutputs(h)` returns the input of every dense layer and finally z: element k is what
  * fine-tuning from head layer k ([SimCLRv2] Sec. 2, `fromHeadLayer`) puts a classifier on.
+ * `headStages()` gives the same cut as models: stage k = dense k (+ batch norm) (+ ReLU), sharing the
+ * head's layers and weights, so g = g_{L−1} ∘ … ∘ g_0; fine-tuning from head layer k copies and trains
+ * the encoder and stages 0 … k−1 under a new classifier (./evaluate/finetune.ts).
  *
  * @example
  *   const g = buildProjectionHead({ ...cfg.model.head, hiddenDim: 512 }, 512);
@@ -31,6 +34,15 @@ export interface ProjectionHead {
   numLayers: number;
   /** [input of layer 0 (= h), input of layer 1, …, input of layer L−1, z]: L + 1 tensors. Call inside tf.tidy. */
   layerOutputs(x: tf.Tensor2D, training: boolean): tf.Tensor2D[];
+  /**
+   * The head's stages as L new models g_0 … g_{L−1} (none for 'none'): g_k maps [N, d_k] → [N, d_{k+1}]
+   * through dense k, its batch norm and ReLU exactly as inside the head, and chaining them all equals
+   * `model`. They share the head's layers, so they see its weights as they are now and later (a
+   * checkpoint restored into `model` included), and training them trains the head. The caller owns the
+   * returned models and disposes them; the shared weights are released once both the stage and the
+   * head model are disposed, in either order.
+   */
+  headStages(): tf.LayersModel[];
 }
 
 type HeadOptions = Pick<HeadConfig, 'type' | 'layers' | 'outputDim' | 'batchNorm'> & { hiddenDim: number; seed?: number };
@@ -83,6 +95,17 @@ export function buildProjectionHead(cfg: HeadOptions, inputDim: number, name = '
         outs.push(y as tf.Tensor2D);
       }
       return outs;
+    },
+    headStages(): tf.LayersModel[] {
+      let dim = inputDim;
+      return stages.map((stage, k) => {
+        const stageInput = tf.input({ shape: [dim], name: `${name}_stage${k}_input` });
+        let y: tf.SymbolicTensor = stageInput;
+        // Applying a built layer to a new input shares it (and its weights) with the head model.
+        for (const layer of stage) y = layer.apply(y) as tf.SymbolicTensor;
+        dim = y.shape[1] as number;
+        return tf.model({ inputs: stageInput, outputs: y, name: `${name}_stage${k}` });
+      });
     },
   };
 }

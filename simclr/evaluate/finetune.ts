@@ -44,8 +44,8 @@ export interface FineTuneOptions {
   encoder: tf.LayersModel;
   /**
    * The projection head as its stages g₁ … g_L, each a model [N, d_k] → [N, d_{k+1}] (dense, batch norm,
-   * ReLU). The first `config.fromHeadLayer` are copied and fine-tuned between the encoder and the
-   * classifier; unused when fromHeadLayer is 0.
+   * ReLU), as `ProjectionHead.headStages()` (../heads.ts) gives them. The first `config.fromHeadLayer`
+   * are copied and fine-tuned between the encoder and the classifier; unused when fromHeadLayer is 0.
    */
   headStages?: tf.LayersModel[];
   config: FineTuneConfig;
