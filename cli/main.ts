@@ -14,6 +14,7 @@ interface Command {
 const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
   services: { summary: 'start, stop and show the local Temporal dev server and MinIO', load: () => require('./commands/services') },
   worker: { summary: 'run a worker for the cpu, gpu or all task queues', load: () => require('./commands/worker') },
+  demo: { summary: 'the embedded demo (Fashion-MNIST, or generated shapes without it)', load: () => require('./commands/demo') },
   run: { summary: 'run an experiment file and follow it to its results', load: () => require('./commands/run') },
   status: { summary: "an experiment's stage and progress, or its results", load: () => require('./commands/status') },
   watch: { summary: 'the live view of a running experiment', load: () => require('./commands/watch') },

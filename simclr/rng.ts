@@ -32,6 +32,8 @@ export const RNG_STREAMS = {
   labelFraction: 0x4c46_0000,
   /** Per-class permutation behind the train/test split of a folder source (index = class). */
   trainTestSplit: 0x5454_0000,
+  /** Drawing of the generated shapes dataset (simclr/datasets/synthetic.ts; epoch = split, index = image). */
+  syntheticShapes: 0x5348_0000,
 } as const;
 
 /** A generator's position: its key plus how many 32-bit words it has produced. JSON-serialisable. */

@@ -6,6 +6,7 @@
  */
 import { ConfigError, loadExperimentFile } from '../../config/load';
 import type { ExperimentConfig } from '../../config/schema';
+import type { TemporalFlags } from '../../infra/temporal-connection';
 import { COMMON_OPTIONS, parseCommand, positionals, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
 import { compactTimestamp } from '../format';
 import { launch, sessionFor } from '../launch';
@@ -38,6 +39,31 @@ export async function loadConfig(file: string): Promise<ExperimentConfig> {
   }
 }
 
+/** What `run` (and `demo`, which runs an example file) needs besides the config. */
+export interface RunFlags extends TemporalFlags {
+  id?: string;
+  detach?: boolean;
+  embedded?: boolean;
+}
+
+/**
+ * Runs a validated experiment the way `simclr run` does: names it (--id or `<name>-<timestamp>`), finds
+ * Temporal (starting the local dev server and in-process workers with --embedded), starts and follows it.
+ */
+export async function runExperiment(config: ExperimentConfig, flags: RunFlags, out: Output): Promise<number> {
+  const experimentId = flags.id ?? `${config.name}-${compactTimestamp(new Date())}`;
+  if (!EXPERIMENT_ID.test(experimentId)) {
+    throw new CliError(`--id '${experimentId}': letters, digits, '.', '_' and '-' only, starting with a letter or digit, at most 128`, EXIT_USAGE);
+  }
+  const embedded = flags.embedded ?? false;
+  const session = await sessionFor(flags, embedded, out);
+  try {
+    return await launch({ session, input: { experimentId, config }, embedded, detach: flags.detach ?? false, out });
+  } finally {
+    await session.close();
+  }
+}
+
 export async function run(argv: string[], out: Output): Promise<number> {
   const { values, positionals: pos } = parseCommand(
     argv,
@@ -45,16 +71,5 @@ export async function run(argv: string[], out: Output): Promise<number> {
     usage,
   );
   const [file] = positionals(pos, ['experiment.yaml'], usage);
-  const config = await loadConfig(file);
-  const experimentId = values.id ?? `${config.name}-${compactTimestamp(new Date())}`;
-  if (!EXPERIMENT_ID.test(experimentId)) {
-    throw new CliError(`--id '${experimentId}': letters, digits, '.', '_' and '-' only, starting with a letter or digit, at most 128`, EXIT_USAGE);
-  }
-  const embedded = values.embedded ?? false;
-  const session = await sessionFor(values, embedded, out);
-  try {
-    return await launch({ session, input: { experimentId, config }, embedded, detach: values.detach ?? false, out });
-  } finally {
-    await session.close();
-  }
+  return runExperiment(await loadConfig(file), values, out);
 }

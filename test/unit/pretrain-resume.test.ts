@@ -1,0 +1,153 @@
+/**
+ * `pretrainEpoch` resumes a retried attempt from the checkpoint in its previous heartbeat. The first
+ * attempt runs in a MockActivityEnvironment and is cancelled after 3 steps (it writes a final checkpoint
+ * and throws CancelledFailure); the second attempt gets that attempt's last heartbeat as its
+ * heartbeatDetails, continues from step 3, and ends with the weights of an epoch that was never stopped.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { parseExperiment } from '../../config/load';
+import type { ExperimentConfig } from '../../config/schema';
+import { augmentationId } from '../../activities/augment';
+import { activityStore } from '../../activities/context';
+import { commitDataset, inspectDataset, shardDataset } from '../../activities/dataset';
+import { pretrainEpoch, stepsPerEpoch, type PretrainEpochInput } from '../../activities/pretrain';
+import { initBackend } from '../../simclr/backend';
+import { generateShapesDataset } from '../../simclr/datasets/synthetic';
+import type {
+  DatasetManifest,
+  PretrainEpochResult,
+  PretrainHeartbeat,
+  ShardResult,
+} from '../../workflows/types';
+
+let work: string;
+let config: ExperimentConfig;
+let dataset: DatasetManifest;
+const savedEnv = { ...process.env };
+/** The activity logs (e.g. views computed inline) would drown the test output. */
+const quiet = { logger: new DefaultLogger('ERROR') };
+
+before(async () => {
+  await initBackend('tensorflow');
+  work = mkdtempSync(join(tmpdir(), 'simclr-resume-'));
+  Object.assign(process.env, {
+    SIMCLR_HOME: join(work, 'home'),
+    SIMCLR_STORE: `file://${join(work, 'store')}`,
+  });
+  // 200 training images of 16 px, batch 32: 6 steps per epoch.
+  const images = join(work, 'shapes');
+  await generateShapesDataset(images, { imagesPerClass: 20, testImagesPerClass: 2, size: 16, seed: 1 });
+  config = parseExperiment(
+    {
+      name: 'pretrain-resume',
+      seed: 4,
+      backend: 'tensorflow',
+      dataset: { source: images, format: 'folder', imageSize: 16, channels: 1, shardSize: 128 },
+      model: { encoder: 'resnet-mini' },
+      pretrain: { epochs: 2, batchSize: 32, warmupEpochs: 1, checkpointEverySteps: 2, knnEveryEpochs: 0 },
+    },
+    'pretrain-resume test',
+  );
+  const plan = await inspectDataset({ experimentId: 'pretrain-resume', config });
+  const shards: ShardResult[] = [];
+  for (const split of ['train', 'test'] as const) {
+    for (let shard = 0; shard < plan.splits[split].shards; shard++)
+      shards.push(await shardDataset({ config, plan, split, shard }));
+  }
+  dataset = await commitDataset({ config, plan, shards });
+});
+
+after(() => {
+  rmSync(work, { recursive: true, force: true });
+  process.env = savedEnv;
+});
+
+function epochInput(experimentId: string): PretrainEpochInput {
+  return {
+    experimentId,
+    config,
+    dataset,
+    augmentationId: augmentationId(config, dataset),
+    epoch: 0,
+    stepsPerEpoch: stepsPerEpoch(config, dataset),
+  };
+}
+
+/** Every float32 weight of a checkpoint's encoder, head and optimiser slots. */
+async function weightsOf(checkpoint: string): Promise<Float32Array[]> {
+  const store = await activityStore();
+  const read = async (name: string) => {
+    const b = await store.get(`${checkpoint}/${name}`);
+    return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  };
+  return Promise.all(['encoder/weights.bin', 'head/weights.bin', 'optimizer.bin'].map(read));
+}
+
+function maxDifference(a: Float32Array[], b: Float32Array[]): number {
+  assert.deepEqual(
+    a.map((x) => x.length),
+    b.map((x) => x.length),
+  );
+  let max = 0;
+  a.forEach((x, i) =>
+    x.forEach((v, j) => (max = Math.max(max, Math.abs(v - b[i][j]) / Math.max(1, Math.abs(v))))),
+  );
+  return max;
+}
+
+test('a retried pretrainEpoch continues from the checkpoint of its previous heartbeat and ends where an uninterrupted epoch ends', async () => {
+  assert.equal(stepsPerEpoch(config, dataset), 6);
+  const store = await activityStore();
+
+  // The reference: one uninterrupted epoch.
+  const straight: PretrainEpochResult = await new MockActivityEnvironment(undefined, quiet).run(
+    pretrainEpoch,
+    epochInput('straight'),
+  );
+  assert.equal(straight.globalStep, 6);
+
+  // Attempt 1, cancelled after its third step: a final checkpoint at step 3, then CancelledFailure.
+  const first = new MockActivityEnvironment({ attempt: 1 }, quiet);
+  const beats: PretrainHeartbeat[] = [];
+  first.on('heartbeat', (d: PretrainHeartbeat) => {
+    if (typeof d?.step !== 'number') return;
+    beats.push(d);
+    if (beats.length === 3) first.cancel();
+  });
+  await assert.rejects(first.run(pretrainEpoch, epochInput('resumed')), (err: unknown) => {
+    assert.ok(err instanceof CancelledFailure, `CancelledFailure, got ${String(err)}`);
+    assert.match(err.message, /cancelled at step 3; checkpoint .*step-00000003/);
+    return true;
+  });
+  const last = beats[beats.length - 1];
+  assert.equal(last.step, 3);
+  assert.match(last.checkpoint ?? '', /experiments\/resumed\/checkpoints\/step-00000003$/);
+  const atStep3 = await weightsOf(last.checkpoint!);
+
+  // Attempt 2 sees attempt 1's last heartbeat and resumes from its checkpoint.
+  const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: last }, quiet);
+  const secondSteps: number[] = [];
+  second.on('heartbeat', (d: PretrainHeartbeat) => typeof d?.step === 'number' && secondSteps.push(d.step));
+  const resumed: PretrainEpochResult = await second.run(pretrainEpoch, epochInput('resumed'));
+  assert.equal(resumed.globalStep, 6);
+  assert.deepEqual(secondSteps.slice(0, 3), [4, 5, 6], 'steps 4 to 6 only');
+  const chunks = (await store.list('experiments/resumed/metrics/')).map((s) => s.key);
+  assert.ok(
+    chunks.some((k) => k.includes('pretrain-from-3-')),
+    `a metrics chunk of the steps from 3: ${chunks.join(', ')}`,
+  );
+
+  // Same weights, BN statistics and LARS momentum as the uninterrupted epoch; and the resume did train.
+  const end = await weightsOf(resumed.checkpoint!);
+  const reference = await weightsOf(straight.checkpoint!);
+  const diff = maxDifference(end, reference);
+  assert.ok(diff < 1e-4, `resumed vs uninterrupted: max relative difference ${diff}`);
+  assert.ok(maxDifference(end, atStep3) > 1e-3, 'steps 4–6 changed the weights');
+});
