@@ -34,10 +34,27 @@ function loadNative(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu'):
   require(pkg);
 }
 
-async function loadWasm(): Promise<void> {
-  require('@tensorflow/tfjs-backend-wasm');
+/**
+ * Loads tfjs-backend-wasm, registers the backprop kernels it lacks (./wasm-kernels.ts) and starts it.
+ * In Node the package finds its .wasm binaries next to its own dist files (Emscripten's __dirname), so
+ * no setWasmPaths is needed; setting one would switch it to fetch(), which cannot read local paths.
+ * Returns a description of the build that runs (SIMD, threads) for the log and the report.
+ */
+async function loadWasm(): Promise<string> {
+  const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   const { registerWasmBackpropKernels } = require('./wasm-kernels') as typeof import('./wasm-kernels');
   registerWasmBackpropKernels();
+  const beforeException = process.listeners('uncaughtException');
+  const beforeRejection = process.listeners('unhandledRejection');
+  if (!(await tf.setBackend('wasm'))) throw new Error("TensorFlow.js backend 'wasm' could not be initialised");
+  // Emscripten's Node glue installs handlers that rethrow every uncaught error of the process from
+  // inside its own minified source, so Node prints 30 kB of it with each crash; Node's default
+  // handling is the same without that.
+  for (const l of process.listeners('uncaughtException')) if (!beforeException.includes(l)) process.removeListener('uncaughtException', l);
+  for (const l of process.listeners('unhandledRejection')) if (!beforeRejection.includes(l)) process.removeListener('unhandledRejection', l);
+  const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
+  const threads = wasm.getThreadsCount();
+  return `@tensorflow/tfjs-backend-wasm (${simd}, ${threads} thread${threads === 1 ? '' : 's'})`;
 }
 
 /**
@@ -62,8 +79,7 @@ export async function initBackend(requested: BackendChoice = 'auto', log: (line:
       info = { requested, name: 'tensorflow', provider: '@tensorflow/tfjs-node-gpu (libtensorflow from the tensorflow wheel)' };
       break;
     case 'wasm':
-      await loadWasm();
-      info = { requested, name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm' };
+      info = { requested, name: 'wasm', provider: await loadWasm() };
       break;
     case 'cpu':
       info = { requested, name: 'cpu', provider: '@tensorflow/tfjs-backend-cpu (pure JavaScript, slow)' };
@@ -73,12 +89,13 @@ export async function initBackend(requested: BackendChoice = 'auto', log: (line:
         loadNative('@tensorflow/tfjs-node');
         info = { requested, name: 'tensorflow', provider: '@tensorflow/tfjs-node (libtensorflow from the tensorflow-cpu wheel)' };
       } catch (err) {
-        await loadWasm();
         info = {
           requested,
           name: 'wasm',
-          provider: '@tensorflow/tfjs-backend-wasm',
-          fallbackReason: `native TensorFlow did not load (${(err as Error).message.split('\n')[0]}); run infra/setup-tensorflow.sh`,
+          provider: await loadWasm(),
+          fallbackReason:
+            `native TensorFlow did not load (${(err as Error).message.split('\n')[0]}); ` +
+            'training runs on WASM, many times slower: run infra/setup-tensorflow.sh to build the native backend',
         };
       }
       break;
@@ -90,8 +107,23 @@ export async function initBackend(requested: BackendChoice = 'auto', log: (line:
   }
   await tf.ready();
   active = info;
-  log(`backend: ${info.name} via ${info.provider}${info.fallbackReason ? ` — fallback: ${info.fallbackReason}` : ''}`);
+  log(describeBackend(info));
   return info;
+}
+
+/**
+ * The log line of initBackend: which backend runs, from which package, and why, e.g.
+ * `backend: tensorflow via @tensorflow/tfjs-node (…) [auto: native TensorFlow loaded]` or
+ * `backend: wasm via @tensorflow/tfjs-backend-wasm (SIMD, 1 thread) [auto fallback: native TensorFlow did not load (…); …]`.
+ */
+export function describeBackend(info: BackendInfo): string {
+  const why =
+    info.requested !== 'auto'
+      ? `requested '${info.requested}'`
+      : info.fallbackReason
+        ? `auto fallback: ${info.fallbackReason}`
+        : 'auto: native TensorFlow loaded';
+  return `backend: ${info.name} via ${info.provider} [${why}]`;
 }
 
 /** The active backend, or undefined before initBackend. */

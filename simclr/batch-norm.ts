@@ -35,7 +35,7 @@ type StatisticsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
  * `onStatistics(μ_B, σ²_B · n/(n−1))` (the unbiased variance, as TensorFlow's fused batch norm feeds
  * its moving average). On the native backend this is TensorFlow's FusedBatchNormV3 with its own
  * gradient kernel (one kernel each way instead of ~20 element-wise tfjs ops over the activations);
- * elsewhere (or with `implementation: 'composed'`) it is composed from tfjs ops.
+ * elsewhere (or with `implementation: 'composed'`) it is composed from tfjs ops (composedBatchNorm).
  */
 export function normalizeInTraining(
   x: tf.Tensor,
@@ -50,11 +50,39 @@ export function normalizeInTraining(
     const y = nativeFusedBatchNorm(epsilon, onStatistics)(x4, gamma, beta);
     return x.rank === 4 ? y : tf.reshape(y, x.shape);
   }
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
-  const { mean, variance } = tf.moments(x, axes);
-  const n = x.size / x.shape[x.shape.length - 1];
-  onStatistics(mean as tf.Tensor1D, tf.mul(variance, n / Math.max(1, n - 1)) as tf.Tensor1D);
-  return tf.batchNorm(x, mean, variance, beta, gamma, epsilon);
+  return composedBatchNorm(epsilon, onStatistics)(x, gamma, beta);
+}
+
+/**
+ * The tfjs composition, with the closed-form gradient of [Ioffe & Szegedy 2015] Sec. 3 instead of
+ * tfjs' autodiff of moments + batchNorm (which tiles the per-channel factors to the activation's full
+ * size; on the wasm backend that was the largest cost of a training step):
+ *
+ *     x̂ = (x − μ_B) · r,  r = 1/√(σ²_B + ε),  y = γ x̂ + β
+ *     dβ = Σ dy,  dγ = Σ dy · x̂,  dx = γ r · (dy − dβ/n − x̂ · dγ/n)    (sums over the n = N·H·W positions)
+ */
+function composedBatchNorm(epsilon: number, onStatistics: StatisticsSink) {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, gamma, beta] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const axes = x.shape.slice(0, -1).map((_, i) => i);
+    const n = x.size / x.shape[x.shape.length - 1];
+    const { mean, variance } = tf.moments(x, axes);
+    onStatistics(mean as tf.Tensor1D, tf.mul(variance, n / Math.max(1, n - 1)) as tf.Tensor1D);
+    const r = tf.rsqrt(tf.add(variance, epsilon));
+    const xHat = tf.mul(tf.sub(x, mean), r);
+    save([xHat, gamma, r]);
+    return {
+      value: tf.add(tf.mul(xHat, gamma), beta),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xHat, gamma, r] = saved;
+        const dBeta = tf.sum(dy, axes);
+        const dGamma = tf.sum(tf.mul(dy, xHat), axes);
+        const centred = tf.sub(tf.sub(dy, tf.div(dBeta, n)), tf.mul(xHat, tf.div(dGamma, n)));
+        return [tf.mul(centred, tf.mul(gamma, r)), dGamma, dBeta];
+      },
+    };
+  });
 }
 
 function fusedBatchNormAttrs(epsilon: number) {
