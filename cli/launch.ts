@@ -79,9 +79,13 @@ async function startRun(session: TemporalSession, input: LaunchRequest['input'])
   }
 }
 
-async function embeddedWorkers(target: TemporalTarget, id: string, out: Output) {
-  const logFile = join(simclrHome(), 'logs', `${id}.log`);
+async function embeddedWorkers(target: TemporalTarget, input: ExperimentInput, out: Output) {
+  const logFile = join(simclrHome(), 'logs', `${input.experimentId}.log`);
   installWorkerRuntime({ logFile });
+  // Load TensorFlow now: its native library writes a few lines to stderr as it loads, which must come
+  // before the live view starts redrawing, not in the middle of it.
+  const { activityBackend } = require('../activities/context') as typeof import('../activities/context');
+  await activityBackend(input.config.backend); // logs which backend runs, and why
   const { startWorkers } = require('../workers/run-workers') as typeof import('../workers/run-workers');
   const workers = await startWorkers({ queues: ['cpu', 'gpu'], target, log: (l) => out.note(l) });
   out.note(`embedded workers (cpu + gpu) in this process; their log: ${logFile}`);
@@ -92,7 +96,7 @@ async function embeddedWorkers(target: TemporalTarget, id: string, out: Output) 
 export async function launch(req: LaunchRequest): Promise<number> {
   const { session, input, out } = req;
   const id = input.experimentId;
-  const workers = req.embedded && !req.detach ? await embeddedWorkers(session.target, id, out) : undefined;
+  const workers = req.embedded && !req.detach ? await embeddedWorkers(session.target, input, out) : undefined;
   try {
     const handle = await startRun(session, input);
     const link = webUiUrl(session.target, id, handle.firstExecutionRunId);
