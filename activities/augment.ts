@@ -20,7 +20,11 @@ export function augmentParams(config: ExperimentConfig, dataset: DatasetManifest
 
 /** Identifies a stream of views: the dataset, the parameters and the seed. */
 export function augmentationId(config: ExperimentConfig, dataset: DatasetManifest): string {
-  return fingerprint({ datasetId: dataset.datasetId, params: augmentParams(config, dataset), seed: config.seed });
+  return fingerprint({
+    datasetId: dataset.datasetId,
+    params: augmentParams(config, dataset),
+    seed: config.seed,
+  });
 }
 
 export const augmentEpochPrefix = (datasetId: string, augId: string, epoch: number) =>
@@ -51,7 +55,9 @@ export interface PrecomputeInput {
  * Writes augment/<dataset>/<aug>/epoch-<e>/shard-<s>.bin: a shard of 2N images, the N first views then
  * the N second views. Skips the work when the object exists (a single object is written atomically).
  */
-export async function precomputeAugmentations(input: PrecomputeInput): Promise<{ key: string; count: number; skipped: boolean; ms: number }> {
+export async function precomputeAugmentations(
+  input: PrecomputeInput,
+): Promise<{ key: string; count: number; skipped: boolean; ms: number }> {
   return guard(async () => {
     const t0 = Date.now();
     const { config, dataset, epoch, shard } = input;
@@ -63,7 +69,14 @@ export async function precomputeAugmentations(input: PrecomputeInput): Promise<{
     const params = augmentParams(config, dataset);
     const firstIndex = shardOffsets(dataset)[shard];
     heartbeat({ epoch, shard });
-    const { view1, view2 } = augmentBatch(source.pixels, source.shape, params, config.seed, epoch, firstIndex);
+    const { view1, view2 } = augmentBatch(
+      source.pixels,
+      source.shape,
+      params,
+      config.seed,
+      epoch,
+      firstIndex,
+    );
     const both = new Uint8Array(view1.length * 2);
     both.set(view1, 0);
     both.set(view2, view1.length);
@@ -73,7 +86,11 @@ export async function precomputeAugmentations(input: PrecomputeInput): Promise<{
 }
 
 /** Deletes the views of a consumed epoch, so storage stays O(look-ahead × dataset). */
-export async function deleteAugmentations(input: { dataset: DatasetManifest; augmentationId: string; epoch: number }): Promise<number> {
+export async function deleteAugmentations(input: {
+  dataset: DatasetManifest;
+  augmentationId: string;
+  epoch: number;
+}): Promise<number> {
   const store = await activityStore();
   return store.deletePrefix(augmentEpochPrefix(input.dataset.datasetId, input.augmentationId, input.epoch));
 }

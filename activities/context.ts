@@ -36,7 +36,10 @@ export async function activityBackend(requested: BackendChoice): Promise<Backend
 }
 
 /** The activity logger, or the console outside an activity (tests, CLI). */
-export function log(): { info(m: string, a?: Record<string, unknown>): void; warn(m: string, a?: Record<string, unknown>): void } {
+export function log(): {
+  info(m: string, a?: Record<string, unknown>): void;
+  warn(m: string, a?: Record<string, unknown>): void;
+} {
   try {
     return Context.current().log;
   } catch {

@@ -59,7 +59,10 @@ async function mirrorS3(uri: string): Promise<SourceLocation> {
   }
   const objects = await store.list(prefix);
   if (objects.length === 0) throw new DatasetError(`dataset.source: no objects under ${uri}`);
-  const contentId = fingerprint({ s3: `${bucket}/${prefix}`, listing: objects.map((o) => [o.key, o.size, o.modified.toISOString()]) });
+  const contentId = fingerprint({
+    s3: `${bucket}/${prefix}`,
+    listing: objects.map((o) => [o.key, o.size, o.modified.toISOString()]),
+  });
   const localPath = join(simclrHome(), 'cache', 'sources', contentId);
   if (existsSync(join(localPath, '.complete'))) return { localPath, contentId };
   const tmp = `${localPath}.tmp-${process.pid}`;

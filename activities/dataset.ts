@@ -17,7 +17,8 @@ import { locateSource } from './dataset-source';
 export const datasetPrefix = (datasetId: string) => `datasets/${datasetId}`;
 export const shardKey = (datasetId: string, split: Split, shard: number) =>
   `${datasetPrefix(datasetId)}/${split}/shard-${String(shard).padStart(5, '0')}.bin`;
-const shardStatsKey = (datasetId: string, split: Split, shard: number) => shardKey(datasetId, split, shard).replace(/\.bin$/, '.json');
+const shardStatsKey = (datasetId: string, split: Split, shard: number) =>
+  shardKey(datasetId, split, shard).replace(/\.bin$/, '.json');
 
 async function open(config: ExperimentConfig): Promise<{ source: DatasetSource; contentId: string }> {
   const location = await locateSource(config.dataset.source);
@@ -26,7 +27,10 @@ async function open(config: ExperimentConfig): Promise<{ source: DatasetSource; 
 }
 
 /** Validates the experiment against its data and plans the shards. */
-export async function inspectDataset(input: { experimentId: string; config: ExperimentConfig }): Promise<DatasetPlan> {
+export async function inspectDataset(input: {
+  experimentId: string;
+  config: ExperimentConfig;
+}): Promise<DatasetPlan> {
   return guard(async () => {
     const { config } = input;
     const { source, contentId } = await open(config);
@@ -52,7 +56,9 @@ export async function inspectDataset(input: { experimentId: string; config: Expe
     const store = await activityStore();
     const committed = (await readManifest(store, datasetPrefix(datasetId))) !== undefined;
     const shards = (n: number) => Math.ceil(n / d.shardSize);
-    log().info(`dataset ${datasetId}: ${source.format}, ${source.counts.train} train / ${source.counts.test} test${committed ? ' (already sharded)' : ''}`);
+    log().info(
+      `dataset ${datasetId}: ${source.format}, ${source.counts.train} train / ${source.counts.test} test${committed ? ' (already sharded)' : ''}`,
+    );
     return {
       datasetId,
       format: source.format,
@@ -77,19 +83,33 @@ function perClassCounts(labels: Int32Array, classes: number): number[] {
 }
 
 /** Decodes and writes one shard; skips the work when the shard is already there. */
-export async function shardDataset(input: { config: ExperimentConfig; plan: DatasetPlan; split: Split; shard: number }): Promise<ShardResult> {
+export async function shardDataset(input: {
+  config: ExperimentConfig;
+  plan: DatasetPlan;
+  split: Split;
+  shard: number;
+}): Promise<ShardResult> {
   return guard(async () => {
     const { config, plan, split, shard } = input;
     const store = await activityStore();
     const key = shardKey(plan.datasetId, split, shard);
     const statsKey = shardStatsKey(plan.datasetId, split, shard);
-    if (await store.exists(statsKey)) return JSON.parse((await store.get(statsKey)).toString('utf8')) as ShardResult;
+    if (await store.exists(statsKey))
+      return JSON.parse((await store.get(statsKey)).toString('utf8')) as ShardResult;
     const { source } = await open(config);
     const start = shard * plan.shardSize;
     const count = Math.min(plan.shardSize, plan.splits[split].count - start);
     heartbeat({ split, shard, start, count });
     const read = await source.readRange(split, start, count);
-    await store.put(key, encodeShard({ count: read.count, shape: source.shape, pixels: read.pixels, labels: source.labelled ? read.labels : undefined }));
+    await store.put(
+      key,
+      encodeShard({
+        count: read.count,
+        shape: source.shape,
+        pixels: read.pixels,
+        labels: source.labelled ? read.labels : undefined,
+      }),
+    );
     const result: ShardResult = {
       split,
       shard,
@@ -105,14 +125,22 @@ export async function shardDataset(input: { config: ExperimentConfig; plan: Data
 }
 
 /** Writes the dataset manifest (last), which makes the dataset visible to training. */
-export async function commitDataset(input: { config: ExperimentConfig; plan: DatasetPlan; shards: ShardResult[] }): Promise<DatasetManifest> {
+export async function commitDataset(input: {
+  config: ExperimentConfig;
+  plan: DatasetPlan;
+  shards: ShardResult[];
+}): Promise<DatasetManifest> {
   return guard(async () => {
     const { plan, config } = input;
     const split = (name: Split) => {
       const shards = input.shards.filter((s) => s.split === name).sort((a, b) => a.shard - b.shard);
       const perClass = new Array<number>(plan.classNames.length).fill(0);
       for (const s of shards) s.perClass.forEach((n, c) => (perClass[c] += n));
-      return { count: shards.reduce((a, s) => a + s.count, 0), perClass, shards: shards.map((s) => ({ key: s.key, count: s.count })) };
+      return {
+        count: shards.reduce((a, s) => a + s.count, 0),
+        perClass,
+        shards: shards.map((s) => ({ key: s.key, count: s.count })),
+      };
     };
     const manifest: DatasetManifest = {
       datasetId: plan.datasetId,

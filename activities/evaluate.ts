@@ -35,7 +35,11 @@ async function encoderFor(input: EvalInput): Promise<TrainingState> {
   return loadPretrainer(await activityStore(), input.checkpoint, resolved, shape, steps);
 }
 
-const shapeOf = (d: DatasetManifest): ImageShape => ({ height: d.imageSize, width: d.imageSize, channels: d.channels });
+const shapeOf = (d: DatasetManifest): ImageShape => ({
+  height: d.imageSize,
+  width: d.imageSize,
+  channels: d.channels,
+});
 
 /** Linear evaluation and weighted kNN on frozen encoder features, trained on every labelled train image. */
 export async function evaluateRepresentation(input: EvalInput): Promise<RepresentationEval> {
@@ -49,10 +53,25 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
       const train = await loadSplit(store, dataset, 'train');
       const test = await loadSplit(store, dataset, 'test');
       const shape = shapeOf(dataset);
-      const progress = (stage: string) => (done: number, total: number) => heartbeat({ encoder: which, stage, done, total });
+      const progress = (stage: string) => (done: number, total: number) =>
+        heartbeat({ encoder: which, stage, done, total });
       const enc = state.pretrainer.encoder;
-      const trainF = await extractFeatures(enc, train.pixels, train.count, shape, 512, progress('train features'));
-      const testF = await extractFeatures(enc, test.pixels, test.count, shape, 512, progress('test features'));
+      const trainF = await extractFeatures(
+        enc,
+        train.pixels,
+        train.count,
+        shape,
+        512,
+        progress('train features'),
+      );
+      const testF = await extractFeatures(
+        enc,
+        test.pixels,
+        test.count,
+        shape,
+        512,
+        progress('test features'),
+      );
       const dim = trainF.length / train.count;
       const numClasses = dataset.classNames.length;
       const trainSet = { features: trainF, labels: train.labels, dim };
@@ -71,7 +90,11 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
         metric('knn', 'knn_top1', knn.top1, at),
         metric('knn', 'knn_top5', knn.top5, at),
       ]);
-      return { encoder: which, linear: { top1: linear.top1, top5: linear.top5 }, knn: { top1: knn.top1, top5: knn.top5, k: knn.k } };
+      return {
+        encoder: which,
+        linear: { top1: linear.top1, top5: linear.top5 },
+        knn: { top1: knn.top1, top5: knn.top5, k: knn.k },
+      };
     } finally {
       state.pretrainer.dispose();
     }
@@ -83,7 +106,9 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
  * fraction; with `fineTune.fromHeadLayer` k > 0, copies of the first k projection-head stages sit
  * between the two and are fine-tuned too ([SimCLRv2] fine-tunes from the first head layer).
  */
-export async function fineTune(input: EvalInput & { checkpoint: string; fraction: number }): Promise<FineTuneResult> {
+export async function fineTune(
+  input: EvalInput & { checkpoint: string; fraction: number },
+): Promise<FineTuneResult> {
   return guard(async () => {
     await activityBackend(input.config.backend);
     const store = await activityStore();

@@ -17,8 +17,23 @@ import type { ImageShape } from '../simclr/images';
 import type { BlobStore } from '../storage/blob-store';
 import type { DatasetManifest, PretrainEpochResult, PretrainHeartbeat } from '../workflows/types';
 import { augmentationId, augmentShardKey, precomputeAugmentations } from './augment';
-import { checkpointsPrefix, latestCheckpoint, loadPretrainer, newPretrainer, saveCheckpoint, type TrainingState } from './training-state';
-import { activityBackend, activityStore, cancellationRequested, guard, heartbeat, log, previousHeartbeat } from './context';
+import {
+  checkpointsPrefix,
+  latestCheckpoint,
+  loadPretrainer,
+  newPretrainer,
+  saveCheckpoint,
+  type TrainingState,
+} from './training-state';
+import {
+  activityBackend,
+  activityStore,
+  cancellationRequested,
+  guard,
+  heartbeat,
+  log,
+  previousHeartbeat,
+} from './context';
 import { loadSplit } from './dataset';
 
 export interface PrepareInput {
@@ -50,7 +65,9 @@ export async function preparePretraining(input: PrepareInput): Promise<PrepareRe
     if (!latest) return { ...base, startEpoch: 0 };
     // A mid-epoch checkpoint restarts its epoch; pretrainEpoch skips the steps already done.
     const startEpoch = Math.floor(latest.step / steps);
-    log().info(`resuming ${input.experimentId} from ${latest.key} (step ${latest.step}, epoch ${startEpoch})`);
+    log().info(
+      `resuming ${input.experimentId} from ${latest.key} (step ${latest.step}, epoch ${startEpoch})`,
+    );
     return { ...base, startEpoch, checkpoint: latest.key };
   });
 }
@@ -67,7 +84,11 @@ export interface PretrainEpochInput {
 }
 
 /** The order in which the epoch visits images: shards in a seeded order, images shuffled within each. */
-export function epochOrder(dataset: DatasetManifest, seed: number, epoch: number): { shard: number; index: number }[] {
+export function epochOrder(
+  dataset: DatasetManifest,
+  seed: number,
+  epoch: number,
+): { shard: number; index: number }[] {
   const rng = new Rng({ seed, epoch, index: 0, view: 0x4550_0000 });
   const shards = rng.shuffle(dataset.splits.train.shards.map((_, i) => i));
   const order: { shard: number; index: number }[] = [];
@@ -95,7 +116,13 @@ class ViewReader {
     const t0 = Date.now();
     if (!(await this.store.exists(key))) {
       log().warn(`views of epoch ${epoch} shard ${shard} are not precomputed; computing them here`);
-      await precomputeAugmentations({ config: this.input.config, dataset, augmentationId: this.input.augmentationId, epoch, shard });
+      await precomputeAugmentations({
+        config: this.input.config,
+        dataset,
+        augmentationId: this.input.augmentationId,
+        epoch,
+        shard,
+      });
     }
     const views = decodeShard(await this.store.get(key), key).pixels;
     this.waitMs += Date.now() - t0;
@@ -112,8 +139,15 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
     const S = input.stepsPerEpoch;
     const backend = await activityBackend(config.backend);
     const store = await activityStore();
-    const resolved: ResolvedExperiment = resolveExperiment(config, { imageSize: dataset.imageSize, channels: dataset.channels });
-    const shape: ImageShape = { height: dataset.imageSize, width: dataset.imageSize, channels: dataset.channels };
+    const resolved: ResolvedExperiment = resolveExperiment(config, {
+      imageSize: dataset.imageSize,
+      channels: dataset.channels,
+    });
+    const shape: ImageShape = {
+      height: dataset.imageSize,
+      width: dataset.imageSize,
+      channels: dataset.channels,
+    };
 
     // Where to start: a retried attempt resumes from its own last checkpoint.
     const retry = previousHeartbeat<PretrainHeartbeat>();
@@ -124,7 +158,10 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
     const trainer = state.pretrainer;
     try {
       const first = epoch * S;
-      if (trainer.globalStep < first) throw new Error(`checkpoint ${startKey} is at step ${trainer.globalStep}, before epoch ${epoch} (step ${first})`);
+      if (trainer.globalStep < first)
+        throw new Error(
+          `checkpoint ${startKey} is at step ${trainer.globalStep}, before epoch ${epoch} (step ${first})`,
+        );
       if (retry) log().info(`attempt resumes epoch ${epoch} at step ${trainer.globalStep} from ${startKey}`);
 
       const order = epochOrder(dataset, config.seed, epoch);
@@ -143,7 +180,13 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         const b = trainer.globalStep - first;
         if (cancellationRequested()) {
           checkpoint = await saveCheckpoint(store, experimentId, state);
-          heartbeat({ epoch, step: trainer.globalStep, stepsPerEpoch: S, loss: steps ? lossSum / steps : 0, checkpoint } satisfies PretrainHeartbeat);
+          heartbeat({
+            epoch,
+            step: trainer.globalStep,
+            stepsPerEpoch: S,
+            loss: steps ? lossSum / steps : 0,
+            checkpoint,
+          } satisfies PretrainHeartbeat);
           throw new CancelledFailure(`cancelled at step ${trainer.globalStep}; checkpoint ${checkpoint}`);
         }
         const v1 = new Uint8Array(batch * bytes);
@@ -156,7 +199,10 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
           v2.set(views.subarray((n + index) * bytes, (n + index + 1) * bytes), j * bytes);
         }
         const out = await trainer.step(v1, v2, batch);
-        if (!Number.isFinite(out.loss)) throw new Error(`loss diverged (${out.loss}) at step ${trainer.globalStep}; lower pretrain.learningRate`);
+        if (!Number.isFinite(out.loss))
+          throw new Error(
+            `loss diverged (${out.loss}) at step ${trainer.globalStep}; lower pretrain.learningRate`,
+          );
         lossSum += out.loss;
         accSum += out.contrastiveAcc;
         steps++;
@@ -176,14 +222,24 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       }
       const trainSeconds = (Date.now() - stepStart) / 1000;
       checkpoint = await saveCheckpoint(store, experimentId, state);
-      heartbeat({ epoch, step: trainer.globalStep, stepsPerEpoch: S, loss: steps ? lossSum / steps : 0, checkpoint } satisfies PretrainHeartbeat);
+      heartbeat({
+        epoch,
+        step: trainer.globalStep,
+        stepsPerEpoch: S,
+        loss: steps ? lossSum / steps : 0,
+        checkpoint,
+      } satisfies PretrainHeartbeat);
 
       const imagesPerSec = steps ? (steps * batch * 2) / trainSeconds : 0;
       records.push(metric('pretrain', 'images_per_sec', imagesPerSec, { epoch, step: trainer.globalStep }));
       records.push(metric('pretrain', 'aug_wait_ms', reader.waitMs, { epoch, step: trainer.globalStep }));
       let knnTop1: number | undefined;
       const every = config.pretrain.knnEveryEpochs;
-      if (every > 0 && ((epoch + 1) % every === 0 || epoch + 1 === config.pretrain.epochs) && dataset.classNames.length > 0) {
+      if (
+        every > 0 &&
+        ((epoch + 1) % every === 0 || epoch + 1 === config.pretrain.epochs) &&
+        dataset.classNames.length > 0
+      ) {
         knnTop1 = await knnMonitor(store, dataset, state, config);
         records.push(metric('pretrain', 'knn_top1', knnTop1, { epoch, step: trainer.globalStep }));
       }
@@ -207,8 +263,17 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
 }
 
 /** Weighted kNN (k = 200, τ = 0.1) of the current encoder: train features vote for test images. */
-async function knnMonitor(store: BlobStore, dataset: DatasetManifest, state: TrainingState, config: ExperimentConfig): Promise<number> {
-  const shape: ImageShape = { height: dataset.imageSize, width: dataset.imageSize, channels: dataset.channels };
+async function knnMonitor(
+  store: BlobStore,
+  dataset: DatasetManifest,
+  state: TrainingState,
+  config: ExperimentConfig,
+): Promise<number> {
+  const shape: ImageShape = {
+    height: dataset.imageSize,
+    width: dataset.imageSize,
+    channels: dataset.channels,
+  };
   const train = await loadSplit(store, dataset, 'train');
   const test = await loadSplit(store, dataset, 'test');
   const encoder = state.pretrainer.encoder;

@@ -49,7 +49,8 @@ export async function writeExperimentReport(input: WriteReportInput): Promise<Wr
       s.endedAt ? s : { ...s, endedAt: now, seconds: (Date.parse(now) - Date.parse(s.startedAt)) / 1000 },
     );
     const last = input.pretrain[input.pretrain.length - 1];
-    const trainedOn = input.pretrain.map((p) => p.backend).find(Boolean) ?? activeBackend()?.name ?? 'unknown';
+    const trainedOn =
+      input.pretrain.map((p) => p.backend).find(Boolean) ?? activeBackend()?.name ?? 'unknown';
     const metrics = await readMetrics(store, input.experimentId);
     const keys = await writeReport(
       store,

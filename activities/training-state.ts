@@ -15,11 +15,25 @@ export interface TrainingState {
 
 export const checkpointsPrefix = (experimentId: string) => experimentKey(experimentId, 'checkpoints');
 
-function options(resolved: ResolvedExperiment, imageShape: ImageShape, stepsPerEpoch: number): PretrainerOptions {
-  return { model: resolved.model, pretrain: resolved.pretrain, imageShape, stepsPerEpoch, seed: resolved.seed };
+function options(
+  resolved: ResolvedExperiment,
+  imageShape: ImageShape,
+  stepsPerEpoch: number,
+): PretrainerOptions {
+  return {
+    model: resolved.model,
+    pretrain: resolved.pretrain,
+    imageShape,
+    stepsPerEpoch,
+    seed: resolved.seed,
+  };
 }
 
-export function newPretrainer(resolved: ResolvedExperiment, shape: ImageShape, stepsPerEpoch: number): TrainingState {
+export function newPretrainer(
+  resolved: ResolvedExperiment,
+  shape: ImageShape,
+  stepsPerEpoch: number,
+): TrainingState {
   return { pretrainer: createPretrainer(options(resolved, shape, stepsPerEpoch)) };
 }
 
@@ -35,11 +49,19 @@ export async function loadPretrainer(
 }
 
 /** Saves the model, optimiser slots and step; returns the checkpoint key. */
-export async function saveCheckpoint(store: BlobStore, experimentId: string, state: TrainingState, metrics?: Record<string, number>): Promise<string> {
+export async function saveCheckpoint(
+  store: BlobStore,
+  experimentId: string,
+  state: TrainingState,
+  metrics?: Record<string, number>,
+): Promise<string> {
   return saveToStore(store, checkpointsPrefix(experimentId), state.pretrainer, { metrics });
 }
 
-export async function latestCheckpoint(store: BlobStore, experimentId: string): Promise<{ key: string; step: number } | undefined> {
+export async function latestCheckpoint(
+  store: BlobStore,
+  experimentId: string,
+): Promise<{ key: string; step: number } | undefined> {
   const latest = await loadLatestCheckpoint(store, checkpointsPrefix(experimentId));
   return latest && { key: latest.key, step: latest.manifest.globalStep };
 }

@@ -20,8 +20,13 @@ import { installWorkerRuntime } from './worker-runtime';
  * The Temporal to use. With --embedded and no --address / TEMPORAL_ADDRESS, the local dev server
  * (`simclr services up`, temporal only): persistent, so the web UI link stays valid after the command.
  */
-export async function sessionFor(flags: TemporalFlags, embedded: boolean, out: Output): Promise<TemporalSession> {
-  if (!embedded || flags.address || process.env.TEMPORAL_ADDRESS) return connectTemporal(resolveTarget(flags));
+export async function sessionFor(
+  flags: TemporalFlags,
+  embedded: boolean,
+  out: Output,
+): Promise<TemporalSession> {
+  if (!embedded || flags.address || process.env.TEMPORAL_ADDRESS)
+    return connectTemporal(resolveTarget(flags));
   let list;
   try {
     list = await servicesUp(DEFAULT_PORTS, (l) => out.note(l), ['temporal']);
@@ -34,8 +39,11 @@ export async function sessionFor(flags: TemporalFlags, embedded: boolean, out: O
     return session;
   }
   const temporal = list.find((s) => s.name === 'temporal');
-  if (temporal?.state !== 'running' || !temporal.record) throw new CliError(`the local Temporal dev server did not start: ${temporal?.detail ?? 'unknown'}`);
-  return connectTemporal(resolveTarget({ ...flags, address: `${temporal.record.host}:${temporal.record.ports[0]}` }));
+  if (temporal?.state !== 'running' || !temporal.record)
+    throw new CliError(`the local Temporal dev server did not start: ${temporal?.detail ?? 'unknown'}`);
+  return connectTemporal(
+    resolveTarget({ ...flags, address: `${temporal.record.host}:${temporal.record.ports[0]}` }),
+  );
 }
 
 export interface LaunchRequest {
@@ -101,18 +109,27 @@ export async function launch(req: LaunchRequest): Promise<number> {
     const handle = await startRun(session, input);
     const link = webUiUrl(session.target, id, handle.firstExecutionRunId);
     if (req.detach) {
-      out.document({ experimentId: id, runId: handle.firstExecutionRunId, status: 'RUNNING', webUiUrl: link ?? null });
+      out.document({
+        experimentId: id,
+        runId: handle.firstExecutionRunId,
+        status: 'RUNNING',
+        webUiUrl: link ?? null,
+      });
       out.line(`started experiment ${id}`);
       if (link) out.line(`  web UI  ${link}`);
       out.line(`  watch   simclr watch ${id}`);
-      if (req.embedded) out.note("--detach: no worker runs in this process; start one with 'simclr worker --queue all'");
+      if (req.embedded)
+        out.note("--detach: no worker runs in this process; start one with 'simclr worker --queue all'");
       return EXIT_OK;
     }
     out.note(`started experiment ${id}${link ? `  ${link}` : ''}`);
     return await followToEnd(session.client, session.target, id, out, {
       ...(workers
         ? {
-            onInterrupt: () => out.note('stopping the embedded workers (running activities checkpoint); Ctrl-C again to exit at once'),
+            onInterrupt: () =>
+              out.note(
+                'stopping the embedded workers (running activities checkpoint); Ctrl-C again to exit at once',
+              ),
             interruptNote:
               `stopped; experiment ${id} waits in Temporal for a worker: continue it with 'simclr worker --queue all' ` +
               `(and 'simclr watch ${id}'), or stop it with 'simclr cancel ${id}'`,

@@ -33,7 +33,13 @@ export function findBinary(name: ServiceBinary): string | undefined {
     if (!isExecutable(fromEnv)) throw new Error(`${ENV_VARS[name]}=${fromEnv} is not an executable file`);
     return fromEnv;
   }
-  const candidates = [join(cacheDir(), 'bin', name), ...(process.env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, name))];
+  const candidates = [
+    join(cacheDir(), 'bin', name),
+    ...(process.env.PATH ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((d) => join(d, name)),
+  ];
   return candidates.find(isExecutable);
 }
 

@@ -66,7 +66,10 @@ export function localMinioCredentials(): MinioCredentials {
   const file = join(serviceDir('minio'), 'credentials.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as MinioCredentials;
   mkdirSync(serviceDir('minio'), { recursive: true });
-  const creds = { accessKey: `simclr-${randomBytes(4).toString('hex')}`, secretKey: randomBytes(24).toString('base64url') };
+  const creds = {
+    accessKey: `simclr-${randomBytes(4).toString('hex')}`,
+    secretKey: randomBytes(24).toString('base64url'),
+  };
   writeFileSync(file, JSON.stringify(creds), { mode: 0o600 });
   return creds;
 }
@@ -85,9 +88,21 @@ async function statusOf(name: 'temporal' | 'minio'): Promise<ServiceStatus> {
   if (!record || !isAlive(record.pid)) return { name, state: 'stopped', detail: 'not running' };
   const open = await Promise.all(record.ports.map((p) => probe(record.host, p)));
   if (open.every(Boolean)) {
-    return { name, state: 'running', record, detail: Object.entries(record.urls).map(([k, v]) => `${k} ${v}`).join(', ') };
+    return {
+      name,
+      state: 'running',
+      record,
+      detail: Object.entries(record.urls)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    };
   }
-  return { name, state: 'unhealthy', record, detail: `pid ${record.pid} alive but port(s) ${record.ports.filter((_, i) => !open[i]).join(', ')} closed` };
+  return {
+    name,
+    state: 'unhealthy',
+    record,
+    detail: `pid ${record.pid} alive but port(s) ${record.ports.filter((_, i) => !open[i]).join(', ')} closed`,
+  };
 }
 
 export async function servicesStatus(): Promise<ServiceStatus[]> {
@@ -123,7 +138,13 @@ export async function servicesUp(
     await ensurePortsFree('temporal', [ports.temporalPort, ports.temporalUiPort]);
     log('temporal: starting the dev server');
     const dir = serviceDir('temporal');
-    const srv = await startDevServer({ dataDir: dir, host: HOST, port: ports.temporalPort, uiPort: ports.temporalUiPort, detached: true });
+    const srv = await startDevServer({
+      dataDir: dir,
+      host: HOST,
+      port: ports.temporalPort,
+      uiPort: ports.temporalUiPort,
+      detached: true,
+    });
     writeRecord({
       name: 'temporal',
       pid: srv.pid,

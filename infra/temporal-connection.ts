@@ -44,14 +44,17 @@ export function temporalTarget(flags: TemporalFlags = {}): TemporalTarget {
   const cert = readFileNamed('TEMPORAL_TLS_CERT');
   const key = readFileNamed('TEMPORAL_TLS_KEY');
   const ca = readFileNamed('TEMPORAL_TLS_CA');
-  if ((cert && !key) || (!cert && key)) throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
+  if ((cert && !key) || (!cert && key))
+    throw new Error('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together');
   const useTls = Boolean(apiKey || cert || ca || process.env.TEMPORAL_TLS === 'true');
   const connection: ConnectionOptions = { address };
   if (useTls) {
     connection.tls = {
       ...(cert && key ? { clientCertPair: { crt: cert, key } } : {}),
       ...(ca ? { serverRootCACertificate: ca } : {}),
-      ...(process.env.TEMPORAL_TLS_SERVER_NAME ? { serverNameOverride: process.env.TEMPORAL_TLS_SERVER_NAME } : {}),
+      ...(process.env.TEMPORAL_TLS_SERVER_NAME
+        ? { serverNameOverride: process.env.TEMPORAL_TLS_SERVER_NAME }
+        : {}),
     };
   }
   if (apiKey) connection.apiKey = apiKey;
@@ -61,7 +64,11 @@ export function temporalTarget(flags: TemporalFlags = {}): TemporalTarget {
 
 /** The web UI page of one workflow run (local dev server: UI on the gRPC port + 1000). */
 export function webUiUrl(target: TemporalTarget, workflowId: string, runId?: string): string | undefined {
-  const base = process.env.SIMCLR_TEMPORAL_UI ?? (target.local ? `http://${target.address.split(':')[0]}:${Number(target.address.split(':')[1] ?? 7233) + 1000}` : undefined);
+  const base =
+    process.env.SIMCLR_TEMPORAL_UI ??
+    (target.local
+      ? `http://${target.address.split(':')[0]}:${Number(target.address.split(':')[1] ?? 7233) + 1000}`
+      : undefined);
   if (!base) return undefined;
   return `${base}/namespaces/${encodeURIComponent(target.namespace)}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}/history` : ''}`;
 }

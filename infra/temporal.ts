@@ -23,7 +23,10 @@ const DEV_SERVER_TYPE_NAMES: Record<string, string> = {
 };
 
 export function searchAttributeArgs(): string[] {
-  return ALL_SEARCH_ATTRIBUTES.flatMap((k) => ['--search-attribute', `${k.name}=${DEV_SERVER_TYPE_NAMES[k.type]}`]);
+  return ALL_SEARCH_ATTRIBUTES.flatMap((k) => [
+    '--search-attribute',
+    `${k.name}=${DEV_SERVER_TYPE_NAMES[k.type]}`,
+  ]);
 }
 
 export interface DevServerOptions {
@@ -46,7 +49,12 @@ export interface DevServer {
 }
 
 /** Resolves once a TCP connection to host:port succeeds, or rejects after timeoutMs. */
-export async function waitForPort(host: string, port: number, timeoutMs: number, describe: () => string): Promise<void> {
+export async function waitForPort(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((res) => {
@@ -57,7 +65,8 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
       s.on('error', () => res(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${host}:${port}; ${describe()}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${host}:${port}; ${describe()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -86,11 +95,19 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     'warn',
     ...searchAttributeArgs(),
   ];
-  const child = spawn(requireBinary('temporal'), args, { detached: opts.detached ?? false, stdio: ['ignore', out, out] });
+  const child = spawn(requireBinary('temporal'), args, {
+    detached: opts.detached ?? false,
+    stdio: ['ignore', out, out],
+  });
   let exited: string | undefined;
   child.on('exit', (code, signal) => (exited = `exited with ${signal ?? code}`));
   try {
-    await waitForPort(host, port, 60_000, () => `temporal ${exited ?? 'still starting'}; log ${logFile}:\n${tailOf(logFile)}`);
+    await waitForPort(
+      host,
+      port,
+      60_000,
+      () => `temporal ${exited ?? 'still starting'}; log ${logFile}:\n${tailOf(logFile)}`,
+    );
     await waitForPort(host, uiPort, 30_000, () => `web UI did not open; log ${logFile}:\n${tailOf(logFile)}`);
   } catch (err) {
     child.kill('SIGTERM');

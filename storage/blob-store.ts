@@ -55,3 +55,14 @@ export class InvalidKeyError extends Error {
     super(`invalid storage key '${key}': ${reason}`);
   }
 }
+
+/** `exists` in terms of `stat`: true when stat succeeds, false on BlobNotFoundError. */
+export async function existsByStat(stat: (key: string) => Promise<BlobStat>, key: string): Promise<boolean> {
+  try {
+    await stat(key);
+    return true;
+  } catch (err) {
+    if (err instanceof BlobNotFoundError) return false;
+    throw err;
+  }
+}

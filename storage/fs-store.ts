@@ -24,7 +24,13 @@ import { mkdir, open, readFile, readdir, realpath, rename, rmdir, stat, unlink }
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import { BlobNotFoundError, InvalidKeyError, type BlobStat, type BlobStore } from './blob-store';
+import {
+  BlobNotFoundError,
+  InvalidKeyError,
+  type BlobStat,
+  type BlobStore,
+  existsByStat,
+} from './blob-store';
 import { TEMP_MARKER, compareKeys, validateKey, validatePrefix } from './keys';
 
 type PutData = Buffer | Uint8Array | string | Readable;
@@ -240,14 +246,8 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    try {
-      await this.stat(key);
-      return true;
-    } catch (err) {
-      if (err instanceof BlobNotFoundError) return false;
-      throw err;
-    }
+  exists(key: string): Promise<boolean> {
+    return existsByStat((k) => this.stat(k), key);
   }
 
   async list(prefix: string): Promise<BlobStat[]> {

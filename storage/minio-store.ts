@@ -25,7 +25,7 @@
  */
 import { Client } from 'minio';
 import type { Readable } from 'node:stream';
-import { BlobNotFoundError, type BlobStat, type BlobStore } from './blob-store';
+import { BlobNotFoundError, type BlobStat, type BlobStore, existsByStat } from './blob-store';
 import { compareKeys, validateKey, validatePrefix } from './keys';
 
 export interface MinioStoreOptions {
@@ -264,14 +264,8 @@ export class MinioBlobStore implements BlobStore {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    try {
-      await this.stat(key);
-      return true;
-    } catch (err) {
-      if (err instanceof BlobNotFoundError) return false;
-      throw err;
-    }
+  exists(key: string): Promise<boolean> {
+    return existsByStat((k) => this.stat(k), key);
   }
 
   async list(prefix: string): Promise<BlobStat[]> {

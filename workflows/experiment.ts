@@ -9,19 +9,15 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import { cpu, gpu } from './activity-proxies';
 import { pretrainLoop } from './pretrain-loop';
 import { SA_EXPERIMENT, SA_STAGE, SA_TOP1 } from './search-attributes';
 import {
-  CPU_QUEUE,
-  GPU_QUEUE,
-  NON_RETRYABLE_ERRORS,
   type DatasetManifest,
   type ExperimentInput,
   type ExperimentProgress,
@@ -33,20 +29,6 @@ import {
 } from './types';
 
 export const progressQuery = defineQuery<ExperimentProgress>('progress');
-
-const cpu = proxyActivities<typeof activities>({
-  taskQueue: CPU_QUEUE,
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
-});
-
-const gpu = proxyActivities<typeof activities>({
-  taskQueue: GPU_QUEUE,
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
-});
 
 export async function experiment(input: ExperimentInput): Promise<ExperimentResults> {
   const { experimentId, config } = input;
@@ -68,7 +50,8 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
       last.seconds = (Date.parse(now) - Date.parse(last.startedAt)) / 1000;
     }
     progress.stage = stage;
-    if (stage !== 'done' && stage !== 'failed' && stage !== 'cancelled') progress.stages.push({ stage, startedAt: now });
+    if (stage !== 'done' && stage !== 'failed' && stage !== 'cancelled')
+      progress.stages.push({ stage, startedAt: now });
     upsertSearchAttributes([
       { key: SA_EXPERIMENT, value: experimentId },
       { key: SA_STAGE, value: stage },
@@ -80,7 +63,10 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     enter('validate');
     const plan = await cpu.inspectDataset({ experimentId, config });
 
-    enter('shard', `dataset ${plan.datasetId}: ${plan.splits.train.count} train / ${plan.splits.test.count} test images`);
+    enter(
+      'shard',
+      `dataset ${plan.datasetId}: ${plan.splits.train.count} train / ${plan.splits.test.count} test images`,
+    );
     progress.datasetId = plan.datasetId;
     let manifest: DatasetManifest;
     if (plan.committed) {
@@ -97,7 +83,12 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     }
 
     enter('pretrain', `${config.pretrain.epochs} epochs of ${config.model.encoder}`);
-    const prep = await cpu.preparePretraining({ experimentId, config, dataset: manifest, resume: input.resume ?? false });
+    const prep = await cpu.preparePretraining({
+      experimentId,
+      config,
+      dataset: manifest,
+      resume: input.resume ?? false,
+    });
     progress.pretrainWorkflowId = `${workflowInfo().workflowId}/pretrain`;
     progress.epoch = prep.startEpoch;
     progress.resumedFrom = prep.checkpoint;
@@ -124,7 +115,8 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     progress.lastLoss = last?.meanLoss;
     progress.lastKnnTop1 = loop.history.filter((h) => h.knnTop1 !== undefined).pop()?.knnTop1;
     const checkpoint = loop.checkpoint;
-    if (!checkpoint) throw ApplicationFailure.nonRetryable('pretraining produced no checkpoint', 'PipelineError');
+    if (!checkpoint)
+      throw ApplicationFailure.nonRetryable('pretraining produced no checkpoint', 'PipelineError');
 
     enter('finetune', `label fractions ${config.fineTune.labelFractions.join(', ')}`);
     const fineTune: FineTuneResult[] = [];
@@ -133,10 +125,20 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     }
 
     enter('evaluate');
-    const pretrained: RepresentationEval = await gpu.evaluateRepresentation({ experimentId, config, dataset: manifest, checkpoint });
+    const pretrained: RepresentationEval = await gpu.evaluateRepresentation({
+      experimentId,
+      config,
+      dataset: manifest,
+      checkpoint,
+    });
     let baseline: RepresentationEval | undefined;
     if (config.evaluation.randomInitBaseline) {
-      baseline = await gpu.evaluateRepresentation({ experimentId, config, dataset: manifest, checkpoint: undefined });
+      baseline = await gpu.evaluateRepresentation({
+        experimentId,
+        config,
+        dataset: manifest,
+        checkpoint: undefined,
+      });
     }
     upsertSearchAttributes([{ key: SA_TOP1, value: pretrained.linear.top1 }]);
 

@@ -5,37 +5,18 @@
  * the history grows large, carrying the state (epoch, checkpoint, per-epoch results).
  */
 import {
-  ActivityCancellationType,
   continueAsNew,
   defineQuery,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type * as activities from '../activities';
+import { cpu, pretrain } from './activity-proxies';
 import { SA_EPOCH, SA_EXPERIMENT, SA_LOSS, SA_STAGE } from './search-attributes';
-import { CPU_QUEUE, GPU_QUEUE, NON_RETRYABLE_ERRORS, type PretrainLoopInput, type PretrainLoopProgress } from './types';
+import { type PretrainLoopInput, type PretrainLoopProgress } from './types';
 
 export const pretrainProgressQuery = defineQuery<PretrainLoopProgress>('pretrainProgress');
-
-const cpu = proxyActivities<typeof activities>({
-  taskQueue: CPU_QUEUE,
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
-});
-
-const gpu = proxyActivities<typeof activities>({
-  taskQueue: GPU_QUEUE,
-  startToCloseTimeout: '24 hours',
-  // Short: a lost GPU worker is noticed within a minute and the epoch resumes elsewhere from its checkpoint.
-  heartbeatTimeout: '60 seconds',
-  retry: { maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
-  // On cancel, wait for the epoch to stop at a step boundary and write its final checkpoint.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
 
 /** Continue-as-new after this many epochs in one run, or earlier when the server suggests it. */
 export const EPOCHS_PER_RUN = 25;
@@ -73,7 +54,7 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
     await precomputed.get(epoch);
     state.augmentationWaitMs += Date.now() - waitStart;
 
-    const result = await gpu.pretrainEpoch({
+    const result = await pretrain.pretrainEpoch({
       experimentId,
       config,
       dataset,

@@ -13,7 +13,12 @@ export type Split = 'train' | 'test';
  * Failures no retry can fix, by error name: bad config, bad data, a checkpoint of another config, a
  * diverged loss. Activities turn them into non-retryable failures; the workflows list them too.
  */
-export const NON_RETRYABLE_ERRORS = ['ConfigError', 'DatasetError', 'CheckpointMismatchError', 'DivergedError'];
+export const NON_RETRYABLE_ERRORS = [
+  'ConfigError',
+  'DatasetError',
+  'CheckpointMismatchError',
+  'DivergedError',
+];
 
 /** What `inspectDataset` learns about a source before sharding. */
 export interface DatasetPlan {
@@ -98,7 +103,8 @@ export interface StageTiming {
   seconds?: number;
 }
 
-export type Stage = 'validate' | 'shard' | 'pretrain' | 'finetune' | 'evaluate' | 'report' | 'done' | 'failed' | 'cancelled';
+export type Stage =
+  'validate' | 'shard' | 'pretrain' | 'finetune' | 'evaluate' | 'report' | 'done' | 'failed' | 'cancelled';
 
 export interface ExperimentInput {
   experimentId: string;

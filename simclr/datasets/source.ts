@@ -59,12 +59,19 @@ export function detectFormat(path: string): SourceFormat {
 
 function applyLimit(indices: Int32Array, labels: Int32Array, max: number | undefined): Int32Array {
   if (max === undefined || indices.length <= max) return indices;
-  const sub = classBalancedLimit(indices.length, max, labels.some((l) => l >= 0) ? Array.from(indices, (i) => labels[i]) : undefined);
+  const sub = classBalancedLimit(
+    indices.length,
+    max,
+    labels.some((l) => l >= 0) ? Array.from(indices, (i) => labels[i]) : undefined,
+  );
   return Int32Array.from(sub, (j) => indices[j]);
 }
 
 /** In-memory sources (IDX, CIFAR) keep one decoded copy per process: every shard reads from it. */
-const memoryCache = new Map<string, Promise<{ train: LabelledImages; test: LabelledImages; classNames: string[] }>>();
+const memoryCache = new Map<
+  string,
+  Promise<{ train: LabelledImages; test: LabelledImages; classNames: string[] }>
+>();
 
 async function loadInMemory(path: string, format: 'idx' | 'cifar10') {
   const key = `${format}:${path}`;
@@ -73,13 +80,18 @@ async function loadInMemory(path: string, format: 'idx' | 'cifar10') {
     entry = (async () => {
       if (format === 'idx') {
         const f = findIdxFiles(path);
-        const [train, test] = await Promise.all([readIdxDataset(f.train.images, f.train.labels), readIdxDataset(f.test.images, f.test.labels)]);
+        const [train, test] = await Promise.all([
+          readIdxDataset(f.train.images, f.train.labels),
+          readIdxDataset(f.test.images, f.test.labels),
+        ]);
         const classes = Math.max(...train.labels) + 1;
         return { train, test, classNames: idxClassNames(path, classes) };
       }
       const f = cifar10Files(path);
       const [train, test] = await Promise.all([readCifarBatches(f.train), readCifarBatches(f.test)]);
-      const classNames = f.classNames ? await readCifarClassNames(f.classNames) : Array.from({ length: 10 }, (_, i) => `class-${i}`);
+      const classNames = f.classNames
+        ? await readCifarClassNames(f.classNames)
+        : Array.from({ length: 10 }, (_, i) => `class-${i}`);
       return { train, test, classNames };
     })();
     entry.catch(() => memoryCache.delete(key));
@@ -89,7 +101,18 @@ async function loadInMemory(path: string, format: 'idx' | 'cifar10') {
   return entry;
 }
 
-const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const FASHION_MNIST_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
 function idxClassNames(path: string, classes: number): string[] {
   if (/fashion/i.test(path) && classes === 10) return FASHION_MNIST_CLASSES;
@@ -104,7 +127,8 @@ async function toShape(pixels: Uint8Array, from: ImageShape, to: ImageShape): Pr
   }).resize(to.width, to.height, { fit: 'cover' });
   img = to.channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
   const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== to.channels) throw new Error(`resize produced ${info.channels} channels, expected ${to.channels}`);
+  if (info.channels !== to.channels)
+    throw new Error(`resize produced ${info.channels} channels, expected ${to.channels}`);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
@@ -128,7 +152,10 @@ export async function openSource(path: string, dataset: DatasetConfig, seed: num
       classNames: data.classNames,
       shape,
       counts: { train: idx.train.length, test: idx.test.length },
-      labels: { train: Int32Array.from(idx.train, (i) => data.train.labels[i]), test: Int32Array.from(idx.test, (i) => data.test.labels[i]) },
+      labels: {
+        train: Int32Array.from(idx.train, (i) => data.train.labels[i]),
+        test: Int32Array.from(idx.test, (i) => data.test.labels[i]),
+      },
       async readRange(split, start, count) {
         const src = data[split];
         const out = new Uint8Array(count * size * size * channels);
@@ -147,14 +174,21 @@ export async function openSource(path: string, dataset: DatasetConfig, seed: num
 }
 
 async function openFolderSource(path: string, dataset: DatasetConfig, seed: number): Promise<DatasetSource> {
-  const hasSplits = ['train', 'test'].every((s) => existsSync(`${path}/${s}`) && statSync(`${path}/${s}`).isDirectory());
+  const hasSplits = ['train', 'test'].every(
+    (s) => existsSync(`${path}/${s}`) && statSync(`${path}/${s}`).isDirectory(),
+  );
   let listings: Record<SplitName, FolderListing['entries']>;
   let classNames: string[];
   try {
     if (hasSplits) {
-      const [train, test] = await Promise.all([listImageFolder(`${path}/train`), listImageFolder(`${path}/test`)]);
+      const [train, test] = await Promise.all([
+        listImageFolder(`${path}/train`),
+        listImageFolder(`${path}/test`),
+      ]);
       if (train.classNames.join('\n') !== test.classNames.join('\n')) {
-        throw new DatasetError(`dataset.source: '${path}/train' and '${path}/test' have different class folders`);
+        throw new DatasetError(
+          `dataset.source: '${path}/train' and '${path}/test' have different class folders`,
+        );
       }
       listings = { train: train.entries, test: test.entries };
       classNames = train.classNames;
@@ -162,7 +196,10 @@ async function openFolderSource(path: string, dataset: DatasetConfig, seed: numb
       const all = await listImageFolder(path);
       const labels = all.classNames.length ? all.entries.map((e) => e.label) : undefined;
       const split = trainTestSplit(all.entries.length, dataset.testFraction, seed, labels);
-      listings = { train: Array.from(split.train, (i) => all.entries[i]), test: Array.from(split.test, (i) => all.entries[i]) };
+      listings = {
+        train: Array.from(split.train, (i) => all.entries[i]),
+        test: Array.from(split.test, (i) => all.entries[i]),
+      };
       classNames = all.classNames;
     }
   } catch (err) {
@@ -172,7 +209,11 @@ async function openFolderSource(path: string, dataset: DatasetConfig, seed: numb
   const labelsOf = (entries: FolderListing['entries']) => Int32Array.from(entries, (e) => e.label);
   for (const split of ['train', 'test'] as const) {
     const max = split === 'train' ? dataset.maxTrainImages : dataset.maxTestImages;
-    const keep = applyLimit(Int32Array.from(listings[split], (_, i) => i), labelsOf(listings[split]), max);
+    const keep = applyLimit(
+      Int32Array.from(listings[split], (_, i) => i),
+      labelsOf(listings[split]),
+      max,
+    );
     listings[split] = Array.from(keep, (i) => listings[split][i]);
   }
   const channels = dataset.channels ?? 3;

@@ -35,16 +35,27 @@ after(async () => {
 const fixture = (name: string) => join(ROOT, 'test', 'fixtures', name);
 
 test('run --embedded --json trains on the filesystem store and prints one JSON document with the results', async () => {
-  const r = await runSimclr(['run', fixture('e2e-small.yaml'), '--embedded', '--json', '--id', 'cli-embedded'], {
-    home,
-    address: temporal.address,
-    timeoutMs: 300_000,
-  });
+  const r = await runSimclr(
+    ['run', fixture('e2e-small.yaml'), '--embedded', '--json', '--id', 'cli-embedded'],
+    {
+      home,
+      address: temporal.address,
+      timeoutMs: 300_000,
+    },
+  );
   assert.equal(r.code, 0, r.stderr);
-  const doc = parseJsonOutput(r) as { status: string; results: ExperimentResults; report: string; webUiUrl: string | null };
+  const doc = parseJsonOutput(r) as {
+    status: string;
+    results: ExperimentResults;
+    report: string;
+    webUiUrl: string | null;
+  };
   assert.equal(doc.status, 'COMPLETED');
   const { pretrained, baseline } = doc.results;
-  assert.ok(baseline && pretrained.linear.top1 > baseline.linear.top1 + 0.05, `linear ${pretrained.linear.top1} vs ${baseline?.linear.top1}`);
+  assert.ok(
+    baseline && pretrained.linear.top1 > baseline.linear.top1 + 0.05,
+    `linear ${pretrained.linear.top1} vs ${baseline?.linear.top1}`,
+  );
   // The embedded default store is the filesystem under $SIMCLR_HOME/store, and the report is there.
   assert.match(doc.report, /^file:\/\//);
   assert.ok(existsSync(new URL(doc.report)), `report at ${doc.report}`);
@@ -60,11 +71,18 @@ test('run --embedded --json trains on the filesystem store and prints one JSON d
 test('cancel stops pretraining at a step boundary with a checkpoint; resume continues from it and still learns', async () => {
   const store = join(home, 'store-resume');
   process.env.SIMCLR_STORE = `file://${store}`;
-  const workers: WorkersHandle = await startWorkers({ queues: ['cpu', 'gpu'], target: temporalTarget({ address: temporal.address }) });
+  const workers: WorkersHandle = await startWorkers({
+    queues: ['cpu', 'gpu'],
+    target: temporalTarget({ address: temporal.address }),
+  });
   const env = { SIMCLR_STORE: `file://${store}` };
   try {
     const id = 'cli-resume';
-    const started = await runSimclr(['run', fixture('e2e-resume.yaml'), '--detach', '--json', '--id', id], { home, env, address: temporal.address });
+    const started = await runSimclr(['run', fixture('e2e-resume.yaml'), '--detach', '--json', '--id', id], {
+      home,
+      env,
+      address: temporal.address,
+    });
     assert.equal(started.code, 0, started.stderr);
 
     // Wait until pretraining is past its first checkpoints (the heartbeat carries the step).
@@ -82,19 +100,35 @@ test('cancel stops pretraining at a step boundary with a checkpoint; resume cont
     assert.equal(cancelled.code, 0, cancelled.stderr);
     const status = await waitClosed(id);
     assert.equal(status, 'CANCELLED');
-    const checkpoints = readdirSync(join(store, 'experiments', id, 'checkpoints')).filter((n) => n.startsWith('step-'));
+    const checkpoints = readdirSync(join(store, 'experiments', id, 'checkpoints')).filter((n) =>
+      n.startsWith('step-'),
+    );
     const lastStep = Math.max(...checkpoints.map((n) => Number(n.slice(5))));
-    assert.ok(lastStep >= 10 && lastStep < 48, `a mid-run checkpoint exists (steps: ${checkpoints.join(', ')})`);
+    assert.ok(
+      lastStep >= 10 && lastStep < 48,
+      `a mid-run checkpoint exists (steps: ${checkpoints.join(', ')})`,
+    );
 
-    const resumed = await runSimclr(['resume', id, '--json'], { home, env, address: temporal.address, timeoutMs: 300_000 });
+    const resumed = await runSimclr(['resume', id, '--json'], {
+      home,
+      env,
+      address: temporal.address,
+      timeoutMs: 300_000,
+    });
     assert.equal(resumed.code, 0, resumed.stderr);
     const doc = parseJsonOutput(resumed) as { status: string; results: ExperimentResults };
     assert.equal(doc.status, 'COMPLETED');
     const progress: ExperimentProgress = await temporal.client.workflow.getHandle(id).query(progressQuery);
-    assert.equal(progress.resumedFrom, `experiments/${id}/checkpoints/step-${String(lastStep).padStart(8, '0')}`);
+    assert.equal(
+      progress.resumedFrom,
+      `experiments/${id}/checkpoints/step-${String(lastStep).padStart(8, '0')}`,
+    );
     assert.equal(progress.epoch, 6);
     const { pretrained, baseline } = doc.results;
-    assert.ok(baseline && pretrained.linear.top1 > baseline.linear.top1 + 0.05, `linear ${pretrained.linear.top1} vs ${baseline?.linear.top1}`);
+    assert.ok(
+      baseline && pretrained.linear.top1 > baseline.linear.top1 + 0.05,
+      `linear ${pretrained.linear.top1} vs ${baseline?.linear.top1}`,
+    );
   } finally {
     await workers.shutdown();
   }

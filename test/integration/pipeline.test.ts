@@ -32,7 +32,10 @@ before(async () => {
   temporal = await startTestTemporal();
   minio = await startTestMinio();
   Object.assign(process.env, minio.env(BUCKET), { SIMCLR_STORE: `s3://${BUCKET}` });
-  workers = await startWorkers({ queues: ['cpu', 'gpu'], target: temporalTarget({ address: temporal.address }) });
+  workers = await startWorkers({
+    queues: ['cpu', 'gpu'],
+    target: temporalTarget({ address: temporal.address }),
+  });
 });
 
 after(async () => {
@@ -55,7 +58,10 @@ test('an experiment runs every stage on MinIO and its encoder beats random init;
   // It learned: the paper's linear evaluation protocol, against the same architecture at random init.
   assert.ok(results.baseline, 'the random-init baseline was evaluated');
   const margin = results.pretrained.linear.top1 - results.baseline.linear.top1;
-  assert.ok(margin > 0.05, `linear top-1 ${results.pretrained.linear.top1} vs random init ${results.baseline.linear.top1}`);
+  assert.ok(
+    margin > 0.05,
+    `linear top-1 ${results.pretrained.linear.top1} vs random init ${results.baseline.linear.top1}`,
+  );
   assert.ok(results.pretrained.knn.top1 > results.baseline.knn.top1, 'kNN beats random init');
   assert.equal(results.fineTune.length, 1);
   assert.ok(results.fineTune[0].top1 > 0.3, `fine-tune on 10 % of labels: ${results.fineTune[0].top1}`);
@@ -75,20 +81,30 @@ test('an experiment runs every stage on MinIO and its encoder beats random init;
   assert.ok(await store.exists(results.reportKey), 'report.json written');
   const report = JSON.parse((await store.get(results.reportKey)).toString('utf8'));
   assert.equal(report.results.linear.top1, results.pretrained.linear.top1);
-  assert.ok((await store.list(`experiments/${experimentId}/checkpoints/`)).some((o) => o.key.endsWith('MANIFEST.json')));
+  assert.ok(
+    (await store.list(`experiments/${experimentId}/checkpoints/`)).some((o) =>
+      o.key.endsWith('MANIFEST.json'),
+    ),
+  );
   assert.equal((await store.list('augment/')).length, 0, 'every consumed epoch of views was deleted');
   assert.ok((await store.list(`experiments/${experimentId}/metrics/`)).length > 0, 'metrics chunks written');
 
   // Determinism: the recorded histories (experiment and pretrain loop) replay against today's workflow code.
   const recorded = [
     { workflowId: experimentId, history: await handle.fetchHistory() },
-    { workflowId: `${experimentId}/pretrain`, history: await temporal.client.workflow.getHandle(`${experimentId}/pretrain`).fetchHistory() },
+    {
+      workflowId: `${experimentId}/pretrain`,
+      history: await temporal.client.workflow.getHandle(`${experimentId}/pretrain`).fetchHistory(),
+    },
   ];
   for (const { workflowId, history } of recorded) {
     await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, workflowId);
   }
   if (process.env.SIMCLR_RECORD_HISTORY) {
-    const json = recorded.map((r) => ({ workflowId: r.workflowId, history: Buffer.from(History.encode(r.history).finish()).toString('base64') }));
+    const json = recorded.map((r) => ({
+      workflowId: r.workflowId,
+      history: Buffer.from(History.encode(r.history).finish()).toString('base64'),
+    }));
     writeFileSync(join(FIXTURES, 'recorded-histories.json'), JSON.stringify(json, null, 1) + '\n');
   }
 });
@@ -96,9 +112,16 @@ test('an experiment runs every stage on MinIO and its encoder beats random init;
 test('recorded histories replay against the current workflow code', async () => {
   // Recorded from a real run (SIMCLR_RECORD_HISTORY=1 npm test -- pipeline; protobuf, base64); a change to the
   // workflows that would break executions already running fails here.
-  const recorded = JSON.parse(readFileSync(join(FIXTURES, 'recorded-histories.json'), 'utf8')) as { workflowId: string; history: string }[];
+  const recorded = JSON.parse(readFileSync(join(FIXTURES, 'recorded-histories.json'), 'utf8')) as {
+    workflowId: string;
+    history: string;
+  }[];
   assert.equal(recorded.length, 2);
   for (const { workflowId, history } of recorded) {
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, History.decode(Buffer.from(history, 'base64')), workflowId);
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../../workflows') },
+      History.decode(Buffer.from(history, 'base64')),
+      workflowId,
+    );
   }
 });

@@ -1,0 +1,34 @@
+/**
+ * The activities as the workflows call them, with their task queue, timeouts and retry policy:
+ * data work on `simclr-cpu`, training and evaluation on `simclr-gpu`.
+ */
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import type * as activities from '../activities';
+import { CPU_QUEUE, GPU_QUEUE, NON_RETRYABLE_ERRORS } from './types';
+
+/** Shard, augment, prepare, report: minutes at most; retried a few times. */
+export const cpu = proxyActivities<typeof activities>({
+  taskQueue: CPU_QUEUE,
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+});
+
+/** Fine-tuning and evaluation: long, heartbeating. */
+export const gpu = proxyActivities<typeof activities>({
+  taskQueue: GPU_QUEUE,
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+});
+
+/** One pretraining epoch: resumable from its heartbeat's checkpoint, so retried generously. */
+export const pretrain = proxyActivities<typeof activities>({
+  taskQueue: GPU_QUEUE,
+  startToCloseTimeout: '24 hours',
+  // Short: a lost GPU worker is noticed within a minute and the epoch resumes elsewhere from its checkpoint.
+  heartbeatTimeout: '60 seconds',
+  retry: { maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  // On cancel, wait for the epoch to stop at a step boundary and write its final checkpoint.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
