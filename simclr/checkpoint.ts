@@ -248,12 +248,8 @@ export async function readCheckpointManifest(store: BlobStore, key: string): Pro
  * the listing when LATEST is missing or names an uncommitted folder.
  */
 export async function loadLatestCheckpoint(store: BlobStore, prefix: string): Promise<{ key: string; manifest: CheckpointManifest } | undefined> {
-  const stepKey = /\/?step-(\d+)\/MANIFEST\.json$/;
-  const listed = (await store.list(joinKey(prefix, 'step-')))
-    .map((s) => ({ match: stepKey.exec(s.key), key: s.key }))
-    .filter((s) => s.match !== null && s.key === joinKey(checkpointKey(prefix, Number(s.match![1])), MANIFEST_NAME))
-    .map((s) => Number(s.match![1]));
-  let best = listed.length > 0 ? Math.max(...listed) : -1;
+  const listed = await listCheckpointSteps(store, prefix);
+  let best = listed.length > 0 ? listed[listed.length - 1] : -1;
   let pointer: string | undefined;
   try {
     pointer = (await store.get(joinKey(prefix, LATEST_NAME))).toString('utf8').trim();
@@ -269,6 +265,42 @@ export async function loadLatestCheckpoint(store: BlobStore, prefix: string): Pr
   if (best < 0) return undefined;
   const key = checkpointKey(prefix, best);
   return { key, manifest: await readCheckpointManifest(store, key) };
+}
+
+/** Steps of the committed checkpoints under `prefix`, ascending. */
+export async function listCheckpointSteps(store: BlobStore, prefix: string): Promise<number[]> {
+  const stepKey = /\/?step-(\d+)\/MANIFEST\.json$/;
+  return (await store.list(joinKey(prefix, 'step-')))
+    .map((s) => ({ match: stepKey.exec(s.key), key: s.key }))
+    .filter((s) => s.match !== null && s.key === joinKey(checkpointKey(prefix, Number(s.match![1])), MANIFEST_NAME))
+    .map((s) => Number(s.match![1]))
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Deletes all but the newest `keep` committed checkpoints under `prefix` (and any uncommitted folder
+ * older than the oldest kept one, the remains of a crash). Each is uncommitted first (manifest
+ * deleted), then its data, so a crash midway never leaves a manifest without its data. Returns the
+ * deleted keys.
+ */
+export async function pruneCheckpoints(store: BlobStore, prefix: string, keep: number): Promise<string[]> {
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`pruneCheckpoints: keep must be a positive integer (got ${keep})`);
+  const committed = await listCheckpointSteps(store, prefix);
+  if (committed.length <= keep) return [];
+  const oldestKept = committed[committed.length - keep];
+  const folders = new Set<number>();
+  for (const s of await store.list(joinKey(prefix, 'step-'))) {
+    const m = /step-(\d+)\//.exec(s.key.slice(joinKey(prefix).length));
+    if (m && Number(m[1]) < oldestKept) folders.add(Number(m[1]));
+  }
+  const deleted: string[] = [];
+  for (const step of [...folders].sort((a, b) => a - b)) {
+    const key = checkpointKey(prefix, step);
+    await store.delete(joinKey(key, MANIFEST_NAME));
+    await store.deletePrefix(`${key}/`);
+    deleted.push(key);
+  }
+  return deleted;
 }
 
 /** Loads a saved layers model's weights into `model` by their stable names; every weight must be present. */

@@ -81,7 +81,10 @@ export interface ViewBatch {
 }
 
 export interface RunEpochOptions {
-  /** Called after every step. */
+  /**
+   * Called after every step and awaited before the next one, so a caller can heartbeat or save a
+   * checkpoint there (`if (p.step % every === 0) await saveCheckpoint(store, prefix, pretrainer)`).
+   */
   onStep?: (progress: StepProgress) => void | Promise<void>;
   /** Checked before every step; true stops at that step boundary (the model is left consistent). */
   shouldStop?: () => boolean;
@@ -266,7 +269,7 @@ export class Pretrainer {
     const { imageShape, pretrain } = this.options;
     const lr = learningRateAt(this.step_, this.schedule);
     const metrics = tf.tidy(() => {
-      const x = tf.concat([imagesToTensor(view1, count, imageShape), imagesToTensor(view2, count, imageShape)], 0);
+      const x = imagesToTensor(concatViews(view1, view2), 2 * count, imageShape);
       let accuracy: tf.Scalar | undefined;
       const { value, grads } = tf.variableGrads(() => {
         const h = this.encoder.apply(x, { training: true }) as tf.Tensor2D;
@@ -310,6 +313,18 @@ export function pretrainerOptionsFor(experiment: ResolvedExperiment, stepsPerEpo
     stepsPerEpoch,
     seed: experiment.seed,
   };
+}
+
+/**
+ * view1 then view2 in one buffer, so the 2N views become one tensor with one conversion (a byte copy
+ * here is cheaper than converting twice and concatenating floats).
+ */
+function concatViews(view1: Uint8Array, view2: Uint8Array): Uint8Array {
+  if (view1.length !== view2.length) throw new Error(`Pretrainer.step: view1 has ${view1.length} bytes, view2 ${view2.length}`);
+  const both = new Uint8Array(view1.length + view2.length);
+  both.set(view1, 0);
+  both.set(view2, view1.length);
+  return both;
 }
 
 /** Builds encoder, head and optimiser for `options`; see the module comment. */

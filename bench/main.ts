@@ -1,0 +1,25 @@
+/**
+ * Benchmarks, never run by the tests: `npm run bench -- <command> [flags]`.
+ *
+ *   train    one pretraining step on synthetic views: views/s, step time, MFU (./train.ts)
+ *   compare  the train benchmark next to the same model in PyTorch, as a table (./compare.ts)
+ */
+const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
+  train: { summary: 'pretraining step throughput and MFU (tfjs)', run: (argv) => require('./train').trainCommand(argv) },
+  compare: { summary: 'tfjs vs PyTorch, same model, batch and threads', run: (argv) => require('./compare').compareCommand(argv) },
+};
+
+async function main(): Promise<void> {
+  const [command, ...argv] = process.argv.slice(2);
+  const entry = command === undefined ? undefined : COMMANDS[command];
+  if (!entry) {
+    console.error(`usage: npm run bench -- <command> [flags]\n${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`).join('\n')}`);
+    process.exit(command === undefined || command === '--help' ? 0 : 2);
+  }
+  await entry.run(argv);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,300 @@
+/**
+ * Training-step benchmark: pretraining steps of simclr/train.ts (uint8 views → [0, 1] floats, both
+ * views through encoder + head in training mode, NT-Xent, backward, LARS update, loss read back) on
+ * fixed synthetic views, so augmentation is not part of the figure.
+ *
+ *   npm run bench -- train --model resnet-mini|resnet18-cifar --batch 256 --steps 10 [--warmup 2]
+ *                          [--threads N] [--optimizer lars|sgd|adam] [--backend tensorflow|wasm|cpu] [--profile] [--json]
+ *
+ * Reports (the last line is the JSON object with --json):
+ *   imagesPerSec  augmented views per second (2 × batch per step) at the median step time
+ *   stepMs        median step time (and min)
+ *   mfu           model FLOP/s ÷ the fp32 GEMM peak the bench measures on the same backend (./peak.ts);
+ *                 model FLOPs from the layer shapes (./flops.ts): 2·MACs forward, ×3 for forward + backward
+ *   backend, threads
+ * --profile adds where a step's time goes: forward, backward and update measured separately, and the
+ * kernels that take most of the time (tf.profile).
+ *
+ * Threads: --threads N sets TF_NUM_INTRAOP_THREADS (TensorFlow's op thread pool) and OMP_NUM_THREADS
+ * before the native backend loads, and TF_NUM_INTEROP_THREADS=1 (ops run one at a time in eager mode);
+ * the default is every core this process may use.
+ *
+ * Backend: --backend picks the TensorFlow.js backend (simclr/backend.ts; default tensorflow, the native
+ * one). wasm is the portable fallback with its backprop kernels from simclr/wasm-kernels.ts; in Node it
+ * runs on one thread whatever --threads says, and the reported threads are the ones it uses.
+ */
+import { availableParallelism } from 'node:os';
+import { tf, initBackend, type BackendChoice } from '../simclr/backend';
+import { experimentSchema } from '../config/schema';
+import { resolveExperiment } from '../config/resolve';
+import { createPretrainer, pretrainerOptionsFor, type Pretrainer } from '../simclr/train';
+import { imagesToTensor } from '../simclr/images';
+import { contrastiveAccuracy, ntXentLoss } from '../simclr/loss';
+import { forwardMacsPerImage, ntXentMacs } from './flops';
+import { measureMatmulPeak } from './peak';
+import type { OptimizerName } from '../config/schema';
+
+/** The benchmark models: the encoder, its stem and the input it is benchmarked at. */
+export const BENCH_MODELS = {
+  'resnet-mini': { encoder: 'resnet-mini', stem: 'cifar', imageSize: 28, channels: 1 },
+  'resnet18-cifar': { encoder: 'resnet18', stem: 'cifar', imageSize: 32, channels: 3 },
+} as const;
+export type BenchModel = keyof typeof BENCH_MODELS;
+
+export interface TrainBenchOptions {
+  model: BenchModel;
+  batch: number;
+  steps: number;
+  warmup: number;
+  threads: number;
+  optimizer: OptimizerName;
+  profile: boolean;
+  /** The TensorFlow.js backend to run on (default 'tensorflow'). */
+  backend?: Exclude<BackendChoice, 'auto'>;
+}
+
+export interface TrainBenchResult {
+  framework: string;
+  model: BenchModel;
+  inputShape: number[];
+  batch: number;
+  optimizer: OptimizerName;
+  steps: number;
+  imagesPerSec: number;
+  stepMs: number;
+  stepMsMin: number;
+  modelGflopPerStep: number;
+  achievedGflops: number;
+  peakGflops: number;
+  mfu: number;
+  backend: string;
+  threads: number;
+  profile?: StepProfile;
+}
+
+export interface StepProfile {
+  /** Fastest ms of each part over a few repetitions; update = full step − forward+backward, backward = forward+backward − forward. */
+  forwardMs: number;
+  backwardMs: number;
+  updateMs: number;
+  /** Kernels of one full step by total time, largest first. */
+  topKernels: { kernel: string; ms: number; calls: number }[];
+}
+
+/** Backends the bench may run on: an explicit one, never `auto` (a figure must say what it measured). */
+const BENCH_BACKENDS = ['tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
+
+/** Parses `train` arguments; unknown flags and bad values are errors that name them. */
+export function parseTrainArgs(argv: string[]): TrainBenchOptions & { json: boolean } {
+  const out = { model: 'resnet-mini' as BenchModel, batch: 256, steps: 10, warmup: 2, threads: availableParallelism(), optimizer: 'lars' as OptimizerName, backend: 'tensorflow' as Exclude<BackendChoice, 'auto'>, profile: false, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`bench train: ${flag} needs a value`);
+      return v;
+    };
+    const int = (min: number) => {
+      const v = Number(value());
+      if (!Number.isInteger(v) || v < min) throw new Error(`bench train: ${flag} must be an integer >= ${min} (got ${argv[i]})`);
+      return v;
+    };
+    switch (flag) {
+      case '--model': {
+        const m = value();
+        if (!(m in BENCH_MODELS)) throw new Error(`bench train: --model must be one of ${Object.keys(BENCH_MODELS).join(', ')} (got ${m})`);
+        out.model = m as BenchModel;
+        break;
+      }
+      case '--batch':
+        out.batch = int(2);
+        break;
+      case '--steps':
+        out.steps = int(1);
+        break;
+      case '--warmup':
+        out.warmup = int(0);
+        break;
+      case '--threads':
+        out.threads = int(1);
+        break;
+      case '--optimizer': {
+        const o = value();
+        if (!['lars', 'sgd', 'adam'].includes(o)) throw new Error(`bench train: --optimizer must be lars, sgd or adam (got ${o})`);
+        out.optimizer = o as OptimizerName;
+        break;
+      }
+      case '--backend': {
+        const b = value();
+        if (!BENCH_BACKENDS.includes(b as (typeof BENCH_BACKENDS)[number])) throw new Error(`bench train: --backend must be one of ${BENCH_BACKENDS.join(', ')} (got ${b})`);
+        out.backend = b as Exclude<BackendChoice, 'auto'>;
+        break;
+      }
+      case '--profile':
+        out.profile = true;
+        break;
+      case '--json':
+        out.json = true;
+        break;
+      default:
+        throw new Error(`bench train: unknown argument '${flag}'`);
+    }
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function syntheticViews(bytes: number, seed: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let s = seed >>> 0;
+  for (let i = 0; i < bytes; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s >>> 24;
+  }
+  return out;
+}
+
+/** Times forward only and forward + backward (no update) with the pretrainer's own model and loss. */
+async function profileStep(p: Pretrainer, view1: Uint8Array, view2: Uint8Array, batch: number, repetitions: number): Promise<StepProfile> {
+  const { imageShape, pretrain } = p.options;
+  const vars = p.namedVariables().map((v) => v.variable);
+  const forward = (x: tf.Tensor4D) => {
+    const z = p.head.model.apply(p.encoder.apply(x, { training: true }) as tf.Tensor, { training: true }) as tf.Tensor2D;
+    const [z1, z2] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+    return { z1, z2 };
+  };
+  const input = () => tf.concat([imagesToTensor(view1, batch, imageShape), imagesToTensor(view2, batch, imageShape)], 0);
+  const time = async (f: () => tf.Tensor): Promise<number> => {
+    const t0 = performance.now();
+    const t = f();
+    await t.data();
+    t.dispose();
+    return performance.now() - t0;
+  };
+  const fwd: number[] = [];
+  const fwdBwd: number[] = [];
+  const full: number[] = [];
+  for (let r = 0; r < repetitions; r++) {
+    fwd.push(await time(() => tf.tidy(() => {
+      const { z1, z2 } = forward(input());
+      return tf.stack([ntXentLoss(z1, z2, pretrain.temperature), contrastiveAccuracy(z1, z2)]);
+    })));
+    fwdBwd.push(await time(() => tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const { z1, z2 } = forward(input());
+        return ntXentLoss(z1, z2, pretrain.temperature);
+      }, vars);
+      // Touch every gradient so none is left unevaluated (eager ops have run already; this is cheap).
+      return tf.add(value, tf.addN(Object.values(grads).map((g) => tf.mul(tf.sum(g.slice(0, 1)), 0))));
+    })));
+    const t0 = performance.now();
+    await p.step(view1, view2, batch);
+    full.push(performance.now() - t0);
+  }
+  const kernels = new Map<string, { ms: number; calls: number }>();
+  const prof = await tf.profile(async () => {
+    await p.step(view1, view2, batch);
+  });
+  for (const k of prof.kernels) {
+    // `<op>__op` entries are op scopes that wrap the kernel listed next to them: counting both would count it twice.
+    if (k.name.endsWith('__op')) continue;
+    // Custom-gradient scopes: the forward of batch norm and ReLU, whose native TensorFlow kernels
+    // (FusedBatchNormV3, and in the backward FusedBatchNormGradV3 / ReluGrad) bypass tfjs' kernel registry.
+    const name = k.name === 'unnamed scope' ? (tf.getBackend() === 'tensorflow' ? 'customGrad (native BN/ReLU fwd)' : 'customGrad (BN fwd)') : k.name;
+    const entry = kernels.get(name) ?? { ms: 0, calls: 0 };
+    entry.ms += Number(await k.kernelTimeMs);
+    entry.calls++;
+    kernels.set(name, entry);
+  }
+  // Minima: on a shared machine other work only ever adds time.
+  const f = Math.min(...fwd);
+  const fb = Math.min(...fwdBwd);
+  return {
+    forwardMs: round(f),
+    backwardMs: round(fb - f),
+    updateMs: round(Math.min(...full) - fb),
+    topKernels: [...kernels.entries()]
+      .map(([kernel, v]) => ({ kernel, ms: round(v.ms), calls: v.calls }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 12),
+  };
+}
+
+function round(x: number, digits = 1): number {
+  const m = 10 ** digits;
+  return Math.round(x * m) / m;
+}
+
+/** Runs the benchmark in this process (the backend must not be loaded yet for `threads` to apply). */
+export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBenchResult> {
+  process.env.TF_NUM_INTRAOP_THREADS = String(opts.threads);
+  process.env.TF_NUM_INTEROP_THREADS = '1';
+  process.env.OMP_NUM_THREADS = String(opts.threads);
+  const info = await initBackend(opts.backend ?? 'tensorflow');
+  const spec = BENCH_MODELS[opts.model];
+  const cfg = experimentSchema.parse({
+    name: 'bench',
+    dataset: { source: 'synthetic' },
+    model: { encoder: spec.encoder, stem: spec.stem },
+    pretrain: { batchSize: opts.batch, optimizer: opts.optimizer, epochs: 100, warmupEpochs: 0 },
+  });
+  const resolved = resolveExperiment(cfg, { imageSize: spec.imageSize, channels: spec.channels });
+  const p = createPretrainer(pretrainerOptionsFor(resolved, 1000));
+  try {
+    const bytes = opts.batch * spec.imageSize * spec.imageSize * spec.channels;
+    const view1 = syntheticViews(bytes, 1);
+    const view2 = syntheticViews(bytes, 2);
+    for (let i = 0; i < opts.warmup; i++) await p.step(view1, view2, opts.batch);
+    const times: number[] = [];
+    for (let i = 0; i < opts.steps; i++) {
+      const t0 = performance.now();
+      await p.step(view1, view2, opts.batch);
+      times.push(performance.now() - t0);
+    }
+    const profile = opts.profile ? await profileStep(p, view1, view2, opts.batch, Math.max(3, Math.min(opts.steps, 8))) : undefined;
+    const peak = await measureMatmulPeak();
+    const macsPerImage = forwardMacsPerImage(p.encoder) + forwardMacsPerImage(p.head.model);
+    const stepFlops = 3 * 2 * (macsPerImage * 2 * opts.batch + ntXentMacs(opts.batch, resolved.model.head.outputDim));
+    const stepMs = median(times);
+    const achieved = stepFlops / (stepMs * 1e6);
+    return {
+      framework: info.name === 'wasm' ? `tfjs-backend-wasm ${tf.version.tfjs}` : info.name === 'cpu' ? `tfjs-cpu ${tf.version.tfjs}` : `tfjs-node ${tf.version.tfjs}`,
+      model: opts.model,
+      inputShape: [spec.imageSize, spec.imageSize, spec.channels],
+      batch: opts.batch,
+      optimizer: opts.optimizer,
+      steps: opts.steps,
+      imagesPerSec: Math.round((2 * opts.batch * 1000) / stepMs),
+      stepMs: round(stepMs),
+      stepMsMin: round(Math.min(...times)),
+      modelGflopPerStep: round(stepFlops / 1e9, 3),
+      achievedGflops: round(achieved),
+      peakGflops: round(peak.gflops),
+      mfu: round(achieved / peak.gflops, 3),
+      backend: info.name,
+      threads: info.name === 'wasm' ? (require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm')).getThreadsCount() : info.name === 'cpu' ? 1 : opts.threads,
+      profile,
+    };
+  } finally {
+    p.dispose();
+  }
+}
+
+/** `bench train`: runs and prints a readable summary, then (with --json) the JSON line last. */
+export async function trainCommand(argv: string[]): Promise<void> {
+  const { json, ...opts } = parseTrainArgs(argv);
+  const r = await runTrainBench(opts);
+  if (!json) {
+    console.log(`${r.framework} ${r.backend}, ${r.threads} threads: ${r.model} ${r.inputShape.join('×')}, batch ${r.batch}, ${r.optimizer}`);
+    console.log(`  step ${r.stepMs} ms (min ${r.stepMsMin}), ${r.imagesPerSec} views/s, ${r.achievedGflops} GFLOP/s of ${r.peakGflops} peak: MFU ${(100 * r.mfu).toFixed(1)} %`);
+    if (r.profile) {
+      console.log(`  forward ${r.profile.forwardMs} ms, backward ${r.profile.backwardMs} ms, update ${r.profile.updateMs} ms`);
+      for (const k of r.profile.topKernels) console.log(`    ${k.kernel.padEnd(28)} ${String(k.ms).padStart(8)} ms  ×${k.calls}`);
+    }
+  }
+  console.log(JSON.stringify(r));
+}
