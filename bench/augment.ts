@@ -90,8 +90,10 @@ async function sharpViewsPerSecond(pixels: Uint8Array, shape: ImageShape, p: Aug
 }
 
 async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? 2048);
-  const nSharp = Number(process.argv[3] ?? 512);
+  // Positional counts; run directly or as `npm run bench -- augment [images] [sharpImages]`.
+  const counts = process.argv.slice(2).filter((a) => /^\d+$/.test(a));
+  const n = Number(counts[0] ?? 2048);
+  const nSharp = Number(counts[1] ?? 512);
   sharp.cache(false);
   const result: Record<string, unknown> = {
     bench: 'augment',

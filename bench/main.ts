@@ -3,10 +3,15 @@
  *
  *   train    one pretraining step on synthetic views: views/s, step time, MFU (./train.ts)
  *   compare  the train benchmark next to the same model in PyTorch, as a table (./compare.ts)
+ *   augment  augmented views per second at 28×28×1 and 32×32×3, TypeScript vs sharp (./augment.ts)
+ *   model    one forward+backward+update of a model on random data (./model-step.ts)
  */
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   train: { summary: 'pretraining step throughput and MFU (tfjs)', run: (argv) => require('./train').trainCommand(argv) },
   compare: { summary: 'tfjs vs PyTorch, same model, batch and threads', run: (argv) => require('./compare').compareCommand(argv) },
+  // These two run on import and read process.argv themselves.
+  augment: { summary: 'augmented views per second (TypeScript vs sharp)', run: async () => void require('./augment') },
+  model: { summary: 'one model step on random data', run: async () => void require('./model-step') },
 };
 
 async function main(): Promise<void> {

@@ -14,10 +14,12 @@ import { PAPER_DEFAULTS as P } from '../config/defaults';
 import type { Encoder, OptimizerName } from '../config/schema';
 
 async function main(): Promise<void> {
-  const encoder = (process.argv[2] ?? 'resnet-mini') as Encoder;
-  const batch = Number(process.argv[3] ?? 256);
-  const steps = Number(process.argv[4] ?? 5);
-  const optName = (process.argv[5] ?? 'lars') as OptimizerName;
+  // Positional: [encoder] [batch] [steps] [optimizer]; run directly or as `npm run bench -- model ...`.
+  const args = process.argv.slice(2).filter((a) => a !== 'model');
+  const encoder = (args[0] ?? 'resnet-mini') as Encoder;
+  const batch = Number(args[1] ?? 256);
+  const steps = Number(args[2] ?? 5);
+  const optName = (args[3] ?? 'lars') as OptimizerName;
   const info = await initBackend('tensorflow');
   const inputShape: [number, number, number] = encoder === 'resnet-mini' ? [28, 28, 1] : [32, 32, 3];
   const f = buildEncoder({ encoder, widthMultiplier: 1, stem: 'cifar', inputShape, seed: 1 });
