@@ -113,6 +113,11 @@ export const pretrainSchema = z
     checkpointEverySteps: positiveInt.default(200),
     /** Evaluate the kNN monitor every N epochs (0 = never during pretraining). */
     knnEveryEpochs: z.number().int().min(0).default(1),
+    /**
+     * Epochs one run of the pretrain-loop workflow handles before it continues as new, which keeps its
+     * event history small over long trainings (orchestration only: the weights do not depend on it).
+     */
+    epochsPerRun: z.number().int().positive().default(25),
   })
   .strict();
 

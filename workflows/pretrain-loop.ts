@@ -18,9 +18,6 @@ import { type PretrainLoopInput, type PretrainLoopProgress } from './types';
 
 export const pretrainProgressQuery = defineQuery<PretrainLoopProgress>('pretrainProgress');
 
-/** Continue-as-new after this many epochs in one run, or earlier when the server suggests it. */
-export const EPOCHS_PER_RUN = 25;
-
 export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLoopProgress> {
   const { experimentId, config, dataset, augmentationId } = input;
   const epochs = config.pretrain.epochs;
@@ -80,7 +77,7 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
     await cpu.deleteAugmentations({ dataset, augmentationId, epoch });
 
     const ranThisRun = epoch + 1 - firstEpochOfRun;
-    if (epoch + 1 < epochs && (ranThisRun >= EPOCHS_PER_RUN || workflowInfo().continueAsNewSuggested)) {
+    if (epoch + 1 < epochs && (ranThisRun >= config.pretrain.epochsPerRun || workflowInfo().continueAsNewSuggested)) {
       await continueAsNew<typeof pretrainLoop>({
         ...input,
         startEpoch: epoch + 1,
