@@ -17,12 +17,12 @@ function shapeOf(t: tf.SymbolicTensor | tf.SymbolicTensor[]): (number | null)[] 
   return (Array.isArray(t) ? t[0] : t).shape;
 }
 
-/** Multiply-adds of one image's forward pass through `model`'s Conv2D and Dense layers. */
+/** Multiply-adds of one image's forward pass through `model`'s Conv2D (and the stem's SimclrInputConv) and Dense layers. */
 export function forwardMacsPerImage(model: tf.LayersModel): number {
   let macs = 0;
   for (const layer of model.layers) {
     const cls = layer.getClassName();
-    if (cls === 'Conv2D') {
+    if (cls === 'Conv2D' || cls === 'SimclrInputConv') {
       const config = layer.getConfig() as { kernelSize: number[]; filters: number; groups?: number };
       const input = shapeOf(layer.input);
       const output = shapeOf(layer.output);

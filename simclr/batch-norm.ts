@@ -27,8 +27,18 @@ export interface BatchNormArgs {
   zeroGamma?: boolean;
 }
 
-/** Batch mean and unbiased batch variance, handed to the moving averages. */
+/** Batch mean and unbiased batch variance (or, given the running averages, their updated values). */
 type StatisticsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
+
+/**
+ * Running averages of a batch norm layer, updated in training as moving ← m · moving + (1 − m) · batch
+ * statistic (m = `momentum`).
+ */
+export interface MovingStatistics {
+  mean: tf.Tensor1D;
+  variance: tf.Tensor1D;
+  momentum: number;
+}
 
 /**
  * y = γ (x − μ_B) / √(σ²_B + ε) + β with the statistics of x over every axis but the last, and
@@ -36,6 +46,10 @@ type StatisticsSink = (mean: tf.Tensor1D, variance: tf.Tensor1D) => void;
  * its moving average). On the native backend this is TensorFlow's FusedBatchNormV3 with its own
  * gradient kernel (one kernel each way instead of ~20 element-wise tfjs ops over the activations);
  * elsewhere (or with `implementation: 'composed'`) it is composed from tfjs ops (composedBatchNorm).
+ *
+ * With `moving`, `onStatistics` receives the updated running averages m · moving + (1 − m) · statistic
+ * instead of the batch statistics; the native kernel computes them itself (its
+ * exponential_avg_factor = 1 − m), which saves the six small update ops per layer and step.
  */
 export function normalizeInTraining(
   x: tf.Tensor,
@@ -44,13 +58,20 @@ export function normalizeInTraining(
   epsilon: number,
   onStatistics: StatisticsSink,
   implementation: 'auto' | 'composed' = 'auto',
+  moving?: MovingStatistics,
 ): tf.Tensor {
   if (implementation === 'auto' && hasNativeOps() && (x.rank === 4 || x.rank === 2)) {
     const x4 = x.rank === 4 ? (x as tf.Tensor4D) : (tf.reshape(x, [x.shape[0], 1, 1, x.shape[1] as number]) as tf.Tensor4D);
-    const y = nativeFusedBatchNorm(epsilon, onStatistics)(x4, gamma, beta);
+    const y = nativeFusedBatchNorm(epsilon, onStatistics, moving)(x4, gamma, beta);
     return x.rank === 4 ? y : tf.reshape(y, x.shape);
   }
-  return composedBatchNorm(epsilon, onStatistics)(x, gamma, beta);
+  const sink: StatisticsSink = moving
+    ? (mean, variance) => {
+        const m = moving.momentum;
+        onStatistics(tf.add(tf.mul(moving.mean, m), tf.mul(mean, 1 - m)), tf.add(tf.mul(moving.variance, m), tf.mul(variance, 1 - m)));
+      }
+    : onStatistics;
+  return composedBatchNorm(epsilon, sink)(x, gamma, beta);
 }
 
 /**
@@ -95,13 +116,20 @@ function fusedBatchNormAttrs(epsilon: number) {
   ];
 }
 
-function nativeFusedBatchNorm(epsilon: number, onStatistics: StatisticsSink) {
+/**
+ * FusedBatchNormV3 in training mode. Without `moving` its mean/variance inputs are empty and it outputs
+ * the batch statistics; with them and exponential_avg_factor f = 1 − m it outputs
+ * (1 − f) · moving + f · statistic, the updated running averages.
+ */
+function nativeFusedBatchNorm(epsilon: number, onStatistics: StatisticsSink, moving?: MovingStatistics) {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, gamma, beta] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
-    const empty = tf.zeros([0]);
-    // Outputs: y, batch mean, batch variance (unbiased), and three reserve spaces for the gradient.
-    const [y, mean, variance, reserve1, reserve2, reserve3] = runNativeOp('FusedBatchNormV3', fusedBatchNormAttrs(epsilon), [x, gamma, beta, empty, empty], 6);
+    const [meanIn, varianceIn] = moving ? [moving.mean, moving.variance] : [tf.zeros([0]), tf.zeros([0])];
+    const attrs = [...fusedBatchNormAttrs(epsilon), attr.float('exponential_avg_factor', moving ? 1 - moving.momentum : 1)];
+    // Outputs: y, mean, variance (batch statistics with unbiased variance, or the updated running
+    // averages), and three reserve spaces for the gradient.
+    const [y, mean, variance, reserve1, reserve2, reserve3] = runNativeOp('FusedBatchNormV3', attrs, [x, gamma, beta, meanIn, varianceIn], 6);
     onStatistics(mean as tf.Tensor1D, variance as tf.Tensor1D);
     save([x, gamma, reserve1, reserve2, reserve3]);
     return {
@@ -161,11 +189,16 @@ export class BatchNorm extends tf.layers.Layer {
         return tf.batchNorm(x, this.movingMean.read() as tf.Tensor1D, this.movingVariance.read() as tf.Tensor1D, beta, gamma, this.epsilon);
       }
       const channels = x.shape[x.shape.length - 1] as number;
-      const m = this.momentum;
-      return normalizeInTraining(x, gamma ?? tf.ones([channels]), beta ?? tf.zeros([channels]), this.epsilon, (mean, variance) => {
-        this.movingMean.write(tf.add(tf.mul(this.movingMean.read(), m), tf.mul(mean, 1 - m)));
-        this.movingVariance.write(tf.add(tf.mul(this.movingVariance.read(), m), tf.mul(variance, 1 - m)));
-      });
+      const moving: MovingStatistics = {
+        mean: this.movingMean.read() as tf.Tensor1D,
+        variance: this.movingVariance.read() as tf.Tensor1D,
+        momentum: this.momentum,
+      };
+      const onMoving = (mean: tf.Tensor1D, variance: tf.Tensor1D) => {
+        this.movingMean.write(mean);
+        this.movingVariance.write(variance);
+      };
+      return normalizeInTraining(x, gamma ?? tf.ones([channels]), beta ?? tf.zeros([channels]), this.epsilon, onMoving, 'auto', moving);
     });
   }
 

@@ -25,6 +25,7 @@ import { tf } from './backend';
 import type { Encoder } from '../config/schema';
 import { BatchNorm } from './batch-norm';
 import { Relu } from './relu';
+import { InputConv } from './input-conv';
 
 export interface EncoderOptions {
   encoder: Encoder;
@@ -93,6 +94,9 @@ export function buildEncoder(opts: EncoderOptions): tf.LayersModel {
     tf.layers
       .conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: kernelInit(), name: `${prefix}_${name}` })
       .apply(x) as tf.SymbolicTensor;
+  // The stem's conv takes the images: the same conv, without the input gradient (./input-conv.ts).
+  const stemConv = (x: tf.SymbolicTensor, filters: number, kernelSize: number, strides: number) =>
+    new InputConv({ filters, kernelSize, strides, kernelInitializer: kernelInit(), name: `${prefix}_stem_conv` }).apply(x) as tf.SymbolicTensor;
   const bn = (x: tf.SymbolicTensor, name: string, zeroGamma = false) =>
     new BatchNorm({ momentum: BATCH_NORM_MOMENTUM, epsilon: BATCH_NORM_EPSILON, zeroGamma, name: `${prefix}_${name}` }).apply(x) as tf.SymbolicTensor;
   const relu = (x: tf.SymbolicTensor, name: string) =>
@@ -102,9 +106,9 @@ export function buildEncoder(opts: EncoderOptions): tf.LayersModel {
   const stemWidth = scaled(arch.stemWidth, opts.widthMultiplier);
   let x: tf.SymbolicTensor;
   if (opts.stem === 'cifar') {
-    x = relu(bn(conv(input, stemWidth, 3, 1, 'stem_conv'), 'stem_bn'), 'stem_relu');
+    x = relu(bn(stemConv(input, stemWidth, 3, 1), 'stem_bn'), 'stem_relu');
   } else {
-    x = relu(bn(conv(input, stemWidth, 7, 2, 'stem_conv'), 'stem_bn'), 'stem_relu');
+    x = relu(bn(stemConv(input, stemWidth, 7, 2), 'stem_bn'), 'stem_relu');
     x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: `${prefix}_stem_pool` }).apply(x) as tf.SymbolicTensor;
   }
   let channels = stemWidth;

@@ -4,6 +4,7 @@ import { tf, initBackend } from '../../simclr/backend';
 import { buildEncoder, representationDim, type EncoderOptions } from '../../simclr/resnet';
 import { buildProjectionHead } from '../../simclr/heads';
 import { BatchNorm, normalizeInTraining } from '../../simclr/batch-norm';
+import { InputConv } from '../../simclr/input-conv';
 
 function trainableParams(model: tf.LayersModel): number {
   return model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a: number, b) => a * (b as number), 1), 0);
@@ -162,6 +163,55 @@ describe('normalizeInTraining', () => {
       close(native.stats[0], composed.stats[0], `mean ${shape}`);
       close(native.stats[1], composed.stats[1], `variance ${shape}`);
       tf.dispose([x, gamma, beta, dy]);
+    }
+  });
+  it('with the running averages passed in, both report m · moving + (1 − m) · batch statistic', () => {
+    const x = tf.randomNormal([5, 4, 4, 3], 1, 2);
+    const gamma = tf.ones([3]) as tf.Tensor1D;
+    const beta = tf.zeros([3]) as tf.Tensor1D;
+    const moving = { mean: tf.tensor1d([0.5, -1, 2]), variance: tf.tensor1d([1, 2, 0.5]), momentum: 0.9 };
+    const run = (implementation: 'auto' | 'composed', withMoving: boolean) =>
+      tf.tidy(() => {
+        const out: number[][] = [];
+        normalizeInTraining(x, gamma, beta, 1e-5, (m, v) => out.push(Array.from(m.dataSync()), Array.from(v.dataSync())), implementation, withMoving ? moving : undefined);
+        return out;
+      });
+    const batch = run('composed', false);
+    const expected = [0, 1].map((k) => batch[k].map((s, c) => 0.9 * Array.from((k === 0 ? moving.mean : moving.variance).dataSync())[c] + 0.1 * s));
+    for (const implementation of ['auto', 'composed'] as const) {
+      const got = run(implementation, true);
+      [0, 1].forEach((k) => got[k].forEach((g, c) => assert.ok(Math.abs(g - expected[k][c]) < 1e-4 * Math.max(1, Math.abs(expected[k][c])), `${implementation} ${k ? 'variance' : 'mean'}[${c}]: ${g} vs ${expected[k][c]}`)));
+    }
+    tf.dispose([x, gamma, beta, moving.mean, moving.variance]);
+  });
+});
+
+describe('InputConv', () => {
+  it('computes what tf.layers.conv2d computes, with the same kernel gradient (1 and 3 channels, strides 1 and 2)', () => {
+    for (const [channels, strides, k] of [[1, 1, 3], [1, 2, 7], [3, 1, 3], [3, 2, 7]]) {
+      const x = tf.randomNormal([2, 9, 9, channels]);
+      const kernel = tf.randomNormal([k, k, channels, 4]);
+      const ours = new InputConv({ name: `ic_${channels}_${strides}`, filters: 4, kernelSize: k, strides });
+      const ref = tf.layers.conv2d({ filters: 4, kernelSize: k, strides, padding: 'same', useBias: false, name: `ref_${channels}_${strides}` });
+      ours.apply(x);
+      ref.apply(x);
+      assert.equal(ours.weights[0].originalName, `ic_${channels}_${strides}/kernel`);
+      ours.setWeights([kernel]);
+      ref.setWeights([kernel]);
+      const dy = tf.randomNormal(ours.computeOutputShape(x.shape) as number[]);
+      const grad = (layer: tf.layers.Layer) => {
+        const v = (layer.weights[0] as unknown as { val: tf.Variable }).val;
+        const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, dy)), [v]);
+        return { value: value.dataSync()[0], grad: grads[v.name].dataSync() };
+      };
+      const a = grad(ours);
+      const b = grad(ref);
+      assert.ok(Math.abs(a.value - b.value) < 1e-3 * Math.max(1, Math.abs(b.value)), `y·dy ${channels}/${strides}: ${a.value} vs ${b.value}`);
+      a.grad.forEach((g, i) => assert.ok(Math.abs(g - b.grad[i]) < 1e-3 * Math.max(1, Math.abs(b.grad[i])), `dW[${i}] ${channels}/${strides}: ${g} vs ${b.grad[i]}`));
+      assert.deepEqual(ours.computeOutputShape([null, 9, 9, channels]), ref.computeOutputShape([null, 9, 9, channels]));
+      tf.dispose([x, kernel, dy]);
+      ours.dispose();
+      ref.dispose();
     }
   });
 });
