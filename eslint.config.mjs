@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain Node scripts.
+    files: ['**/*.mjs', 'bin/*'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', require: 'readonly', __dirname: 'readonly' } },
+  },
+  {
     // The workflow sandbox forbids these; DESIGN.md: workflows/ never imports tfjs, sharp, minio or node:fs.
     files: ['workflows/**/*.ts'],
     rules: {

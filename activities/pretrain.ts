@@ -175,18 +175,24 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       let checkpoint = startKey;
       const stepStart = Date.now();
       const startStep = trainer.globalStep;
+      /** Saves a checkpoint and heartbeats it, so that a retry resumes from exactly here. */
+      const checkpointAndReport = async (): Promise<string> => {
+        const key = await saveCheckpoint(store, experimentId, state);
+        const beat: PretrainHeartbeat = {
+          epoch,
+          step: trainer.globalStep,
+          stepsPerEpoch: S,
+          loss: steps ? lossSum / steps : 0,
+          checkpoint: key,
+        };
+        heartbeat(beat);
+        return key;
+      };
 
       while (trainer.globalStep < first + S) {
         const b = trainer.globalStep - first;
         if (cancellationRequested()) {
-          checkpoint = await saveCheckpoint(store, experimentId, state);
-          heartbeat({
-            epoch,
-            step: trainer.globalStep,
-            stepsPerEpoch: S,
-            loss: steps ? lossSum / steps : 0,
-            checkpoint,
-          } satisfies PretrainHeartbeat);
+          checkpoint = await checkpointAndReport();
           throw new CancelledFailure(`cancelled at step ${trainer.globalStep}; checkpoint ${checkpoint}`);
         }
         const v1 = new Uint8Array(batch * bytes);
@@ -221,14 +227,7 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         await new Promise((r) => setImmediate(r));
       }
       const trainSeconds = (Date.now() - stepStart) / 1000;
-      checkpoint = await saveCheckpoint(store, experimentId, state);
-      heartbeat({
-        epoch,
-        step: trainer.globalStep,
-        stepsPerEpoch: S,
-        loss: steps ? lossSum / steps : 0,
-        checkpoint,
-      } satisfies PretrainHeartbeat);
+      checkpoint = await checkpointAndReport();
 
       const imagesPerSec = steps ? (steps * batch * 2) / trainSeconds : 0;
       records.push(metric('pretrain', 'images_per_sec', imagesPerSec, { epoch, step: trainer.globalStep }));
