@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { CliError, EXIT_USAGE } from './output';
 
-type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 
 /** --json: one JSON document on stdout; --help: the verb's usage. */
 export const COMMON_OPTIONS = {

@@ -4,6 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { temporalTarget, type TemporalFlags, type TemporalTarget } from '../infra/temporal-connection';
+import { COMMON_OPTIONS, parseCommand, positionals, TEMPORAL_OPTIONS, type OptionSpec } from './args';
 import { CliError, EXIT_USAGE } from './output';
 
 export interface TemporalSession {
@@ -15,7 +16,8 @@ export interface TemporalSession {
 /** How long to wait for the server before saying it is unreachable. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
-export const START_HINT = "start a local server with 'simclr services up', or run the experiment with --embedded";
+export const START_HINT =
+  "start a local server with 'simclr services up', or run the experiment with --embedded";
 
 /** The target named by the flags / env, with configuration mistakes (TLS files) as usage errors. */
 export function resolveTarget(flags: TemporalFlags): TemporalTarget {
@@ -31,7 +33,9 @@ export async function connectTemporal(target: TemporalTarget): Promise<TemporalS
   try {
     connection = await Connection.connect({ ...target.connection, connectTimeout: CONNECT_TIMEOUT_MS });
   } catch (err) {
-    throw new CliError(`cannot reach Temporal at ${target.address}: ${firstLine(err)}\n  hint: ${START_HINT}`);
+    throw new CliError(
+      `cannot reach Temporal at ${target.address}: ${firstLine(err)}\n  hint: ${START_HINT}`,
+    );
   }
   try {
     await connection.withDeadline(Date.now() + CONNECT_TIMEOUT_MS, () =>
@@ -40,8 +44,13 @@ export async function connectTemporal(target: TemporalTarget): Promise<TemporalS
   } catch (err) {
     await connection.close();
     const msg = firstLine(err);
-    if (/not ?found/i.test(msg)) throw new CliError(`namespace '${target.namespace}' does not exist at ${target.address} (set --namespace or TEMPORAL_NAMESPACE)`);
-    throw new CliError(`cannot use Temporal at ${target.address}, namespace '${target.namespace}': ${msg}\n  hint: ${START_HINT}`);
+    if (/not ?found/i.test(msg))
+      throw new CliError(
+        `namespace '${target.namespace}' does not exist at ${target.address} (set --namespace or TEMPORAL_NAMESPACE)`,
+      );
+    throw new CliError(
+      `cannot use Temporal at ${target.address}, namespace '${target.namespace}': ${msg}\n  hint: ${START_HINT}`,
+    );
   }
   const client = new Client({ connection, namespace: target.namespace });
   return { client, target, close: () => connection.close() };
@@ -51,4 +60,32 @@ export async function connectTemporal(target: TemporalTarget): Promise<TemporalS
 export function firstLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.split('\n')[0];
+}
+
+/**
+ * The shape of the verbs that act on one experiment (`status`, `watch`, `cancel`, `report`): parse
+ * `<id>` and the common and Temporal flags (plus `extra`), connect, run `body`, always close.
+ */
+export async function withExperiment<const E extends Record<string, OptionSpec>, T>(
+  argv: string[],
+  usage: string,
+  extra: E,
+  body: (
+    session: TemporalSession,
+    id: string,
+    values: ReturnType<typeof parseCommand<typeof COMMON_OPTIONS & typeof TEMPORAL_OPTIONS & E>>['values'],
+  ) => Promise<T>,
+): Promise<T> {
+  const { values, positionals: pos } = parseCommand(
+    argv,
+    { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS, ...extra },
+    usage,
+  );
+  const [id] = positionals(pos, ['id'], usage);
+  const session = await connectTemporal(resolveTarget(values));
+  try {
+    return await body(session, id, values);
+  } finally {
+    await session.close();
+  }
 }

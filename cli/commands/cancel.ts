@@ -2,8 +2,8 @@
  * `simclr cancel <id>`: requests cancellation of a running experiment. Pretraining stops at a step
  * boundary and writes a final checkpoint, so `simclr resume <id>` continues from there.
  */
-import { COMMON_OPTIONS, parseCommand, positionals, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
-import { connectTemporal, resolveTarget } from '../connect';
+import { TEMPORAL_USAGE } from '../args';
+import { withExperiment } from '../connect';
 import { CliError, EXIT_OK, type Output } from '../output';
 import { describeExperiment } from '../snapshot';
 
@@ -12,19 +12,17 @@ export const usage = `usage: simclr cancel <id> [--json]
 ${TEMPORAL_USAGE}`;
 
 export async function run(argv: string[], out: Output): Promise<number> {
-  const { values, positionals: pos } = parseCommand(argv, { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS }, usage);
-  const [id] = positionals(pos, ['id'], usage);
-  const session = await connectTemporal(resolveTarget(values));
-  try {
+  return withExperiment(argv, usage, {}, async (session, id) => {
     const d = await describeExperiment(session.client, id);
-    if (d.status.name !== 'RUNNING') throw new CliError(`experiment '${id}' is not running (it is ${d.status.name.toLowerCase()}): nothing to cancel`);
+    if (d.status.name !== 'RUNNING')
+      throw new CliError(
+        `experiment '${id}' is not running (it is ${d.status.name.toLowerCase()}): nothing to cancel`,
+      );
     await session.client.workflow.getHandle(id, d.runId).cancel();
     out.document({ experimentId: id, runId: d.runId, cancellationRequested: true });
     out.line(`cancellation requested for experiment ${id}`);
     out.line('  pretraining stops at the next step boundary and writes a final checkpoint');
     out.line(`  follow it: simclr watch ${id}    continue it later: simclr resume ${id}`);
     return EXIT_OK;
-  } finally {
-    await session.close();
-  }
+  });
 }

@@ -5,7 +5,14 @@
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { SA_EPOCH, SA_STAGE, SA_TOP1 } from '../../workflows/search-attributes';
-import { COMMON_OPTIONS, parseCommand, positionals, positiveIntFlag, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
+import {
+  COMMON_OPTIONS,
+  parseCommand,
+  positionals,
+  positiveIntFlag,
+  TEMPORAL_OPTIONS,
+  TEMPORAL_USAGE,
+} from '../args';
 import { connectTemporal, resolveTarget } from '../connect';
 import { formatTimestamp, percent, table } from '../format';
 import { EXIT_OK, type Output } from '../output';
@@ -36,7 +43,9 @@ export async function listExperiments(client: Client, limit: number): Promise<Ex
     if (!seen || seen.startTime < wf.startTime) latest.set(wf.workflowId, wf);
     if (latest.size >= limit && !seen) break;
   }
-  const runs = [...latest.values()].sort((a, b) => b.startTime.getTime() - a.startTime.getTime()).slice(0, limit);
+  const runs = [...latest.values()]
+    .sort((a, b) => b.startTime.getTime() - a.startTime.getTime())
+    .slice(0, limit);
   return Promise.all(
     runs.map(async (wf) => {
       const pretrain = await client.workflow
@@ -58,14 +67,21 @@ export async function listExperiments(client: Client, limit: number): Promise<Ex
 }
 
 export async function run(argv: string[], out: Output): Promise<number> {
-  const { values, positionals: pos } = parseCommand(argv, { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS, limit: { type: 'string' } }, usage);
+  const { values, positionals: pos } = parseCommand(
+    argv,
+    { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS, limit: { type: 'string' } },
+    usage,
+  );
   positionals(pos, [], usage);
   const limit = positiveIntFlag(values.limit, 'limit', 20);
   const session = await connectTemporal(resolveTarget(values));
   try {
     const rows = await listExperiments(session.client, limit);
     out.document({ experiments: rows });
-    if (rows.length === 0) out.line(`no experiments in namespace '${session.target.namespace}' yet: start one with 'simclr run <experiment.yaml>'`);
+    if (rows.length === 0)
+      out.line(
+        `no experiments in namespace '${session.target.namespace}' yet: start one with 'simclr run <experiment.yaml>'`,
+      );
     else {
       out.line(
         table(

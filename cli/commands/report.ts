@@ -2,8 +2,8 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { COMMON_OPTIONS, parseCommand, positionals, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
-import { connectTemporal, resolveTarget } from '../connect';
+import { TEMPORAL_USAGE } from '../args';
+import { withExperiment } from '../connect';
 import { CliError, EXIT_OK, type Output } from '../output';
 import { reportLocation, resultLines } from '../results';
 import { takeSnapshot } from '../snapshot';
@@ -14,14 +14,7 @@ export const usage = `usage: simclr report <id> [--save FILE] [--json]
 ${TEMPORAL_USAGE}`;
 
 export async function run(argv: string[], out: Output): Promise<number> {
-  const { values, positionals: pos } = parseCommand(
-    argv,
-    { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS, save: { type: 'string' } },
-    usage,
-  );
-  const [id] = positionals(pos, ['id'], usage);
-  const session = await connectTemporal(resolveTarget(values));
-  try {
+  return withExperiment(argv, usage, { save: { type: 'string' } }, async (session, id, values) => {
     const snap = await takeSnapshot(session.client, session.target, id);
     const r = snap.results;
     if (!r) {
@@ -53,7 +46,5 @@ export async function run(argv: string[], out: Output): Promise<number> {
     for (const l of resultLines(r, { webUiUrl: snap.webUiUrl, totalSeconds: snap.elapsedSeconds }))
       out.line(l);
     return EXIT_OK;
-  } finally {
-    await session.close();
-  }
+  });
 }

@@ -24,7 +24,11 @@ ${TEMPORAL_USAGE}`;
 const RESUMABLE = new Set(['FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
 
 /** The input the latest run of `id` was started with (the first event of its history). */
-export async function previousInput(session: TemporalSession, id: string, runId: string): Promise<ExperimentInput> {
+export async function previousInput(
+  session: TemporalSession,
+  id: string,
+  runId: string,
+): Promise<ExperimentInput> {
   const { client, target } = session;
   const res = await client.workflowService.getWorkflowExecutionHistory({
     namespace: target.namespace,
@@ -32,9 +36,13 @@ export async function previousInput(session: TemporalSession, id: string, runId:
     maximumPageSize: 1,
   });
   const payload = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) throw new CliError(`cannot read the input of the previous run of '${id}' (run ${runId}) from its history`);
+  if (!payload)
+    throw new CliError(
+      `cannot read the input of the previous run of '${id}' (run ${runId}) from its history`,
+    );
   const input = defaultPayloadConverter.fromPayload<ExperimentInput>(payload as Payload);
-  if (!input?.config || input.experimentId !== id) throw new CliError(`the previous run of '${id}' (run ${runId}) was not started with an experiment input`);
+  if (!input?.config || input.experimentId !== id)
+    throw new CliError(`the previous run of '${id}' (run ${runId}) was not started with an experiment input`);
   return input;
 }
 
@@ -56,8 +64,10 @@ export async function run(argv: string[], out: Output): Promise<number> {
           `watch it with 'simclr watch ${id}' or stop it with 'simclr cancel ${id}'`,
       );
     }
-    if (d.status.name === 'COMPLETED') throw new CliError(`experiment '${id}' completed: nothing to resume (see 'simclr report ${id}')`);
-    if (!RESUMABLE.has(d.status.name)) throw new CliError(`experiment '${id}' is ${d.status.name.toLowerCase()}: it cannot be resumed`);
+    if (d.status.name === 'COMPLETED')
+      throw new CliError(`experiment '${id}' completed: nothing to resume (see 'simclr report ${id}')`);
+    if (!RESUMABLE.has(d.status.name))
+      throw new CliError(`experiment '${id}' is ${d.status.name.toLowerCase()}: it cannot be resumed`);
     const prev = await previousInput(session, id, d.runId);
     out.note(`resuming experiment ${id} (previous run ${d.runId} ${d.status.name.toLowerCase()})`);
     return await launch({

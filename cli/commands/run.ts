@@ -34,7 +34,8 @@ export async function loadConfig(file: string): Promise<ExperimentConfig> {
       const msg = (err as Error).message;
       throw new CliError(msg.includes(file) ? msg : `${file}: ${msg}`, EXIT_USAGE);
     }
-    if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') throw new CliError(`${file}: no such file`, EXIT_USAGE);
+    if ((err as NodeJS.ErrnoException)?.code === 'ENOENT')
+      throw new CliError(`${file}: no such file`, EXIT_USAGE);
     throw err;
   }
 }
@@ -53,12 +54,21 @@ export interface RunFlags extends TemporalFlags {
 export async function runExperiment(config: ExperimentConfig, flags: RunFlags, out: Output): Promise<number> {
   const experimentId = flags.id ?? `${config.name}-${compactTimestamp(new Date())}`;
   if (!EXPERIMENT_ID.test(experimentId)) {
-    throw new CliError(`--id '${experimentId}': letters, digits, '.', '_' and '-' only, starting with a letter or digit, at most 128`, EXIT_USAGE);
+    throw new CliError(
+      `--id '${experimentId}': letters, digits, '.', '_' and '-' only, starting with a letter or digit, at most 128`,
+      EXIT_USAGE,
+    );
   }
   const embedded = flags.embedded ?? false;
   const session = await sessionFor(flags, embedded, out);
   try {
-    return await launch({ session, input: { experimentId, config }, embedded, detach: flags.detach ?? false, out });
+    return await launch({
+      session,
+      input: { experimentId, config },
+      embedded,
+      detach: flags.detach ?? false,
+      out,
+    });
   } finally {
     await session.close();
   }
@@ -67,7 +77,13 @@ export async function runExperiment(config: ExperimentConfig, flags: RunFlags, o
 export async function run(argv: string[], out: Output): Promise<number> {
   const { values, positionals: pos } = parseCommand(
     argv,
-    { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS, id: { type: 'string' }, detach: { type: 'boolean' }, embedded: { type: 'boolean' } },
+    {
+      ...COMMON_OPTIONS,
+      ...TEMPORAL_OPTIONS,
+      id: { type: 'string' },
+      detach: { type: 'boolean' },
+      embedded: { type: 'boolean' },
+    },
     usage,
   );
   const [file] = positionals(pos, ['experiment.yaml'], usage);

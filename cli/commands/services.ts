@@ -2,7 +2,15 @@
  * `simclr services up|down|status|env`: the local dev stack (a persistent Temporal dev server with its
  * web UI, and MinIO), data under $SIMCLR_HOME/services (infra/services.ts).
  */
-import { DEFAULT_PORTS, servicesDown, servicesEnv, servicesStatus, servicesUp, type ServicePorts, type ServiceStatus } from '../../infra/services';
+import {
+  DEFAULT_PORTS,
+  servicesDown,
+  servicesEnv,
+  servicesStatus,
+  servicesUp,
+  type ServicePorts,
+  type ServiceStatus,
+} from '../../infra/services';
 import { COMMON_OPTIONS, parseCommand, positionals } from '../args';
 import { table } from '../format';
 import { CliError, EXIT_OK, EXIT_USAGE, type Output } from '../output';
@@ -23,14 +31,20 @@ const ACTIONS = ['up', 'down', 'status', 'env'] as const;
 function port(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64535) throw new CliError(`--${flag} must be a port number (1-64535), got '${value}'`, EXIT_USAGE);
+  if (!Number.isInteger(n) || n < 1 || n > 64535)
+    throw new CliError(`--${flag} must be a port number (1-64535), got '${value}'`, EXIT_USAGE);
   return n;
 }
 
 function statusTable(list: ServiceStatus[]): string {
   return table(
     ['SERVICE', 'STATE', 'PID', 'DETAIL'],
-    list.map((s) => [s.name, s.state, s.record && s.state !== 'stopped' ? String(s.record.pid) : '', s.detail]),
+    list.map((s) => [
+      s.name,
+      s.state,
+      s.record && s.state !== 'stopped' ? String(s.record.pid) : '',
+      s.detail,
+    ]),
   );
 }
 
@@ -41,7 +55,8 @@ export async function run(argv: string[], out: Output): Promise<number> {
     usage,
   );
   const [action] = positionals(pos, ['up|down|status|env'], usage);
-  if (!(ACTIONS as readonly string[]).includes(action)) throw new CliError(`unknown services action '${action}'\n\n${usage}`, EXIT_USAGE);
+  if (!(ACTIONS as readonly string[]).includes(action))
+    throw new CliError(`unknown services action '${action}'\n\n${usage}`, EXIT_USAGE);
   const temporalPort = port(values['temporal-port'], 'temporal-port', DEFAULT_PORTS.temporalPort);
   const ports: ServicePorts = {
     temporalPort,
@@ -54,7 +69,10 @@ export async function run(argv: string[], out: Output): Promise<number> {
     case 'up': {
       const list = await servicesUp(ports, log);
       const bad = list.filter((s) => s.state !== 'running');
-      if (bad.length > 0) throw new CliError(`not running after start: ${bad.map((s) => `${s.name} (${s.detail})`).join(', ')}`);
+      if (bad.length > 0)
+        throw new CliError(
+          `not running after start: ${bad.map((s) => `${s.name} (${s.detail})`).join(', ')}`,
+        );
       out.document({ services: list });
       out.line(statusTable(list));
       return EXIT_OK;
@@ -74,7 +92,9 @@ export async function run(argv: string[], out: Output): Promise<number> {
     }
     case 'env': {
       const lines = servicesEnv(ports);
-      out.document({ env: Object.fromEntries(lines.map((l) => /^export ([A-Z0-9_]+)=(.*)$/.exec(l)!.slice(1, 3))) });
+      out.document({
+        env: Object.fromEntries(lines.map((l) => /^export ([A-Z0-9_]+)=(.*)$/.exec(l)!.slice(1, 3))),
+      });
       for (const l of lines) out.line(l);
       return EXIT_OK;
     }

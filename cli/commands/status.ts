@@ -2,8 +2,8 @@
  * `simclr status <id>`: where a run is (stage, step-level pretraining progress, retries) or, once
  * closed, its results or its failure.
  */
-import { COMMON_OPTIONS, parseCommand, positionals, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
-import { connectTemporal, resolveTarget } from '../connect';
+import { TEMPORAL_USAGE } from '../args';
+import { withExperiment } from '../connect';
 import { endDocument } from '../follow';
 import { renderFrame } from '../live-view';
 import { EXIT_OK, type Output } from '../output';
@@ -15,10 +15,7 @@ export const usage = `usage: simclr status <id> [--json]
 ${TEMPORAL_USAGE}`;
 
 export async function run(argv: string[], out: Output): Promise<number> {
-  const { values, positionals: pos } = parseCommand(argv, { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS }, usage);
-  const [id] = positionals(pos, ['id'], usage);
-  const session = await connectTemporal(resolveTarget(values));
-  try {
+  return withExperiment(argv, usage, {}, async (session, id) => {
     const snap = await takeSnapshot(session.client, session.target, id);
     out.document({
       ...endDocument(snap),
@@ -30,10 +27,12 @@ export async function run(argv: string[], out: Output): Promise<number> {
     for (const l of renderFrame(snap)) out.line(l);
     if (snap.results) {
       out.line('');
-      for (const l of resultLines(snap.results, { webUiUrl: snap.webUiUrl, totalSeconds: snap.elapsedSeconds })) out.line(l);
+      for (const l of resultLines(snap.results, {
+        webUiUrl: snap.webUiUrl,
+        totalSeconds: snap.elapsedSeconds,
+      }))
+        out.line(l);
     } else if (snap.webUiUrl) out.line(`  web UI  ${snap.webUiUrl}`);
     return EXIT_OK;
-  } finally {
-    await session.close();
-  }
+  });
 }

@@ -17,7 +17,11 @@ ${TEMPORAL_USAGE}`;
 const QUEUES: Record<string, QueueClass[]> = { cpu: ['cpu'], gpu: ['gpu'], all: ['cpu', 'gpu'] };
 
 export async function run(argv: string[], out: Output): Promise<number> {
-  const { values, positionals: pos } = parseCommand(argv, { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS, queue: { type: 'string' } }, usage);
+  const { values, positionals: pos } = parseCommand(
+    argv,
+    { ...COMMON_OPTIONS, ...TEMPORAL_OPTIONS, queue: { type: 'string' } },
+    usage,
+  );
   positionals(pos, [], usage);
   if (!values.queue) throw new CliError(`missing --queue cpu|gpu|all\n\n${usage}`, EXIT_USAGE);
   const queues = QUEUES[values.queue];
@@ -30,7 +34,9 @@ export async function run(argv: string[], out: Output): Promise<number> {
   installWorkerRuntime();
   const { startWorkers } = require('../../workers/run-workers') as typeof import('../../workers/run-workers');
   const workers = await startWorkers({ queues, target, log: (l) => out.note(l) });
-  out.note(`worker: connected to ${target.address}, namespace '${target.namespace}'; Ctrl-C drains, a second Ctrl-C forces`);
+  out.note(
+    `worker: connected to ${target.address}, namespace '${target.namespace}'; Ctrl-C drains, a second Ctrl-C forces`,
+  );
   let stoppedBy: string | undefined;
   const removeHandlers = onInterrupt((signal) => {
     stoppedBy = signal;
@@ -43,6 +49,12 @@ export async function run(argv: string[], out: Output): Promise<number> {
     removeHandlers();
   }
   out.note('worker: stopped');
-  out.document({ worker: 'stopped', queues, address: target.address, namespace: target.namespace, signal: stoppedBy ?? null });
+  out.document({
+    worker: 'stopped',
+    queues,
+    address: target.address,
+    namespace: target.namespace,
+    signal: stoppedBy ?? null,
+  });
   return EXIT_OK;
 }
