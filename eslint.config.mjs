@@ -14,7 +14,15 @@ export default tseslint.config(
   {
     // Plain Node scripts.
     files: ['**/*.mjs', 'bin/*'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', require: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        require: 'readonly',
+        __dirname: 'readonly',
+      },
+    },
   },
   {
     // The workflow sandbox forbids these; DESIGN.md: workflows/ never imports tfjs, sharp, minio or node:fs.
@@ -22,7 +30,18 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['@tensorflow/*', 'sharp', 'minio', 'node:*', 'fs', '../simclr/*', '../storage/*', '../activities/*'] },
+        {
+          patterns: [
+            '@tensorflow/*',
+            'sharp',
+            'minio',
+            'node:*',
+            'fs',
+            '../simclr/*',
+            '../storage/*',
+            '../activities/*',
+          ],
+        },
       ],
     },
   },

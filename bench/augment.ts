@@ -43,7 +43,11 @@ function images(count: number, shape: ImageShape): Uint8Array {
   return out;
 }
 
-function tsViewsPerSecond(pixels: Uint8Array, shape: ImageShape, p: AugmentParams): { viewsPerSecond: number; digest: string } {
+function tsViewsPerSecond(
+  pixels: Uint8Array,
+  shape: ImageShape,
+  p: AugmentParams,
+): { viewsPerSecond: number; digest: string } {
   augmentBatch(pixels.subarray(0, 64 * shape.height * shape.width * shape.channels), shape, p, 1, 0, 0); // warm-up (JIT)
   const count = pixels.length / (shape.height * shape.width * shape.channels);
   // Best of 3: the machine may be shared, and the fastest run is the least disturbed one.
@@ -66,7 +70,11 @@ async function sharpView(image: Uint8Array, shape: ImageShape, p: AugmentParams,
     .resize(shape.width, shape.height, { kernel: 'linear', fit: 'fill' });
   if (d.flip) s = s.flop();
   if (d.jitter.apply) {
-    s = s.modulate({ brightness: d.jitter.brightness, saturation: d.jitter.saturation, hue: Math.round(d.jitter.hue * 360) });
+    s = s.modulate({
+      brightness: d.jitter.brightness,
+      saturation: d.jitter.saturation,
+      hue: Math.round(d.jitter.hue * 360),
+    });
     s = s.linear(d.jitter.contrast, 128 * (1 - d.jitter.contrast));
   }
   if (d.grayscale && shape.channels === 3) s = s.grayscale().toColourspace('srgb');
@@ -80,7 +88,12 @@ async function sharpViewsPerSecond(pixels: Uint8Array, shape: ImageShape, p: Aug
   const run = (n: number): Promise<Buffer[]> =>
     Promise.all(
       Array.from({ length: n }, (_, i) =>
-        sharpView(pixels.subarray(i * size, (i + 1) * size), shape, p, new Rng({ seed: 1, epoch: 0, index: i, view: 0 })),
+        sharpView(
+          pixels.subarray(i * size, (i + 1) * size),
+          shape,
+          p,
+          new Rng({ seed: 1, epoch: 0, index: i, view: 0 }),
+        ),
       ),
     );
   await run(32);
@@ -114,7 +127,11 @@ async function main(): Promise<void> {
     const full = params(P.augmentation.colorStrength, P.augmentation.blurProbability);
     const ts = tsViewsPerSecond(pixels, shape, small);
     const tsBlur = tsViewsPerSecond(pixels, shape, full);
-    const sh = await sharpViewsPerSecond(pixels.subarray(0, nSharp * shape.height * shape.width * shape.channels), shape, full);
+    const sh = await sharpViewsPerSecond(
+      pixels.subarray(0, nSharp * shape.height * shape.width * shape.channels),
+      shape,
+      full,
+    );
     result[name] = {
       viewsPerSecond: ts.viewsPerSecond,
       viewsPerSecondWithBlur: tsBlur.viewsPerSecond,

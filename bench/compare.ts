@@ -20,17 +20,28 @@ import { BENCH_MODELS, type BenchModel, type TrainBenchResult } from './train';
 const ROOT = join(__dirname, '..');
 
 function pythonPath(): string {
-  const p = process.env.SIMCLR_BENCH_PYTHON ?? join(homedir(), '.cache', 'simclr', 'venv-bench', 'bin', 'python');
-  if (!existsSync(p)) throw new Error(`bench compare: no Python with torch at ${p}; run bash bench/pytorch/setup.sh (or set SIMCLR_BENCH_PYTHON)`);
+  const p =
+    process.env.SIMCLR_BENCH_PYTHON ?? join(homedir(), '.cache', 'simclr', 'venv-bench', 'bin', 'python');
+  if (!existsSync(p))
+    throw new Error(
+      `bench compare: no Python with torch at ${p}; run bash bench/pytorch/setup.sh (or set SIMCLR_BENCH_PYTHON)`,
+    );
   return p;
 }
 
 /** Runs a benchmark child and returns the JSON object on its last stdout line. */
 function runChild(command: string, args: string[], what: string): TrainBenchResult {
-  const r = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' }, maxBuffer: 16 << 20 });
+  const r = spawnSync(command, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+    maxBuffer: 16 << 20,
+  });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !last.startsWith('{')) {
-    throw new Error(`bench compare: ${what} failed (exit ${r.status}):\n${(r.stderr ?? '').trim().split('\n').slice(-8).join('\n')}`);
+    throw new Error(
+      `bench compare: ${what} failed (exit ${r.status}):\n${(r.stderr ?? '').trim().split('\n').slice(-8).join('\n')}`,
+    );
   }
   return JSON.parse(last) as TrainBenchResult;
 }
@@ -45,8 +56,21 @@ function best(results: TrainBenchResult[]): TrainBenchResult {
  * (e.g. MKL, behind torch.mm, takes its AVX2 path on AMD CPUs while oneDNN uses AVX-512).
  */
 function table(rows: TrainBenchResult[]): string {
-  const machinePeak = (threads: number) => Math.max(...rows.filter((r) => r.threads === threads).map((r) => r.peakGflops));
-  const head = ['model', 'framework', 'backend', 'batch', 'threads', 'step ms', 'views/s', 'GFLOP/s', 'peak GFLOP/s', 'MFU', 'MFU (machine)'];
+  const machinePeak = (threads: number) =>
+    Math.max(...rows.filter((r) => r.threads === threads).map((r) => r.peakGflops));
+  const head = [
+    'model',
+    'framework',
+    'backend',
+    'batch',
+    'threads',
+    'step ms',
+    'views/s',
+    'GFLOP/s',
+    'peak GFLOP/s',
+    'MFU',
+    'MFU (machine)',
+  ];
   const body = rows.map((r) => [
     r.model,
     r.framework,
@@ -77,13 +101,17 @@ export async function compareCommand(argv: string[]): Promise<void> {
     const value = argv[i + 1];
     const int = () => {
       const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error(`bench compare: ${flag} must be a positive integer (got ${value})`);
+      if (!Number.isInteger(v) || v < 1)
+        throw new Error(`bench compare: ${flag} must be a positive integer (got ${value})`);
       return v;
     };
     if (flag === '--model') {
       i++;
       if (value === 'all') continue;
-      if (!(value in BENCH_MODELS)) throw new Error(`bench compare: --model must be all or one of ${Object.keys(BENCH_MODELS).join(', ')} (got ${value})`);
+      if (!(value in BENCH_MODELS))
+        throw new Error(
+          `bench compare: --model must be all or one of ${Object.keys(BENCH_MODELS).join(', ')} (got ${value})`,
+        );
       models = [value as BenchModel];
     } else if (flag === '--batch') batch = int();
     else if (flag === '--steps') steps = int();
@@ -98,9 +126,24 @@ export async function compareCommand(argv: string[]): Promise<void> {
   for (const model of models) {
     // PyTorch runs twice: its default NCHW layout and channels_last (NHWC, the layout tfjs uses).
     const runs = {
-      tfjs: () => runChild(process.execPath, ['--import', 'tsx', join('bench', 'main.ts'), 'train', '--model', model, ...common, '--json'], `tfjs ${model}`),
-      pytorch: () => runChild(python, [join('bench', 'pytorch', 'train_bench.py'), '--model', model, ...common], `pytorch ${model}`),
-      'pytorch channels_last': () => runChild(python, [join('bench', 'pytorch', 'train_bench.py'), '--model', model, ...common, '--channels-last'], `pytorch ${model} --channels-last`),
+      tfjs: () =>
+        runChild(
+          process.execPath,
+          ['--import', 'tsx', join('bench', 'main.ts'), 'train', '--model', model, ...common, '--json'],
+          `tfjs ${model}`,
+        ),
+      pytorch: () =>
+        runChild(
+          python,
+          [join('bench', 'pytorch', 'train_bench.py'), '--model', model, ...common],
+          `pytorch ${model}`,
+        ),
+      'pytorch channels_last': () =>
+        runChild(
+          python,
+          [join('bench', 'pytorch', 'train_bench.py'), '--model', model, ...common, '--channels-last'],
+          `pytorch ${model} --channels-last`,
+        ),
     };
     const results = new Map<string, TrainBenchResult[]>(Object.keys(runs).map((k) => [k, []]));
     for (let r = 0; r < rounds; r++) {

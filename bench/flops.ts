@@ -27,7 +27,13 @@ export function forwardMacsPerImage(model: tf.LayersModel): number {
       const input = shapeOf(layer.input);
       const output = shapeOf(layer.output);
       const [kh, kw] = config.kernelSize;
-      macs += (output[1] as number) * (output[2] as number) * config.filters * kh * kw * ((input[3] as number) / (config.groups ?? 1));
+      macs +=
+        (output[1] as number) *
+        (output[2] as number) *
+        config.filters *
+        kh *
+        kw *
+        ((input[3] as number) / (config.groups ?? 1));
     } else if (cls === 'Dense') {
       const input = shapeOf(layer.input);
       const config = layer.getConfig() as { units: number };

@@ -7,10 +7,19 @@
  *   model    one forward+backward+update of a model on random data (./model-step.ts)
  */
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
-  train: { summary: 'pretraining step throughput and MFU (tfjs)', run: (argv) => require('./train').trainCommand(argv) },
-  compare: { summary: 'tfjs vs PyTorch, same model, batch and threads', run: (argv) => require('./compare').compareCommand(argv) },
+  train: {
+    summary: 'pretraining step throughput and MFU (tfjs)',
+    run: (argv) => require('./train').trainCommand(argv),
+  },
+  compare: {
+    summary: 'tfjs vs PyTorch, same model, batch and threads',
+    run: (argv) => require('./compare').compareCommand(argv),
+  },
   // These two run on import and read process.argv themselves.
-  augment: { summary: 'augmented views per second (TypeScript vs sharp)', run: async () => void require('./augment') },
+  augment: {
+    summary: 'augmented views per second (TypeScript vs sharp)',
+    run: async () => void require('./augment'),
+  },
   model: { summary: 'one model step on random data', run: async () => void require('./model-step') },
 };
 
@@ -18,7 +27,11 @@ async function main(): Promise<void> {
   const [command, ...argv] = process.argv.slice(2);
   const entry = command === undefined ? undefined : COMMANDS[command];
   if (!entry) {
-    console.error(`usage: npm run bench -- <command> [flags]\n${Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`).join('\n')}`);
+    console.error(
+      `usage: npm run bench -- <command> [flags]\n${Object.entries(COMMANDS)
+        .map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`)
+        .join('\n')}`,
+    );
     process.exit(command === undefined || command === '--help' ? 0 : 2);
   }
   await entry.run(argv);

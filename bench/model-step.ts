@@ -24,11 +24,18 @@ async function main(): Promise<void> {
   const inputShape: [number, number, number] = encoder === 'resnet-mini' ? [28, 28, 1] : [32, 32, 3];
   const f = buildEncoder({ encoder, widthMultiplier: 1, stem: 'cifar', inputShape, seed: 1 });
   const repDim = representationDim(encoder, 1);
-  const g = buildProjectionHead({ type: 'nonlinear', layers: 2, outputDim: 128, batchNorm: true, hiddenDim: repDim, seed: 1 }, repDim);
+  const g = buildProjectionHead(
+    { type: 'nonlinear', layers: 2, outputDim: 128, batchNorm: true, hiddenDim: repDim, seed: 1 },
+    repDim,
+  );
   const layerVars = [...f.trainableWeights, ...g.model.trainableWeights];
   const vars = layerVars.map((w) => w.read() as tf.Variable);
   const names = layerVars.map((w) => w.originalName);
-  const opt = createOptimizer(optName, { momentum: P.pretrain.momentum, weightDecay: P.pretrain.weightDecay, trustCoefficient: P.pretrain.trustCoefficient });
+  const opt = createOptimizer(optName, {
+    momentum: P.pretrain.momentum,
+    weightDecay: P.pretrain.weightDecay,
+    trustCoefficient: P.pretrain.trustCoefficient,
+  });
   const x1 = tf.randomUniform([batch, ...inputShape]);
   const x2 = tf.randomUniform([batch, ...inputShape]);
 
@@ -40,7 +47,12 @@ async function main(): Promise<void> {
         const [z1, z2] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
         return ntXentLoss(z1, z2, 0.5);
       }, vars);
-      opt.applyGradients(vars, vars.map((v) => grads[v.name]), 0.1, names);
+      opt.applyGradients(
+        vars,
+        vars.map((v) => grads[v.name]),
+        0.1,
+        names,
+      );
       return value;
     });
 
@@ -61,9 +73,18 @@ async function main(): Promise<void> {
   const median = times[Math.floor(times.length / 2)];
   console.log(
     JSON.stringify({
-      backend: info.name, encoder, inputShape, batch, optimizer: optName, steps,
-      medianMs: Math.round(median), minMs: Math.round(times[0]), imagesPerSec: Math.round((2 * batch * 1000) / median),
-      firstLoss: warmLoss, lastLoss: loss, leakedTensors: tf.memory().numTensors - before - opt.getSlots().length,
+      backend: info.name,
+      encoder,
+      inputShape,
+      batch,
+      optimizer: optName,
+      steps,
+      medianMs: Math.round(median),
+      minMs: Math.round(times[0]),
+      imagesPerSec: Math.round((2 * batch * 1000) / median),
+      firstLoss: warmLoss,
+      lastLoss: loss,
+      leakedTensors: tf.memory().numTensors - before - opt.getSlots().length,
     }),
   );
   opt.dispose();

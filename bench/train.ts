@@ -86,7 +86,17 @@ const BENCH_BACKENDS = ['tensorflow', 'tensorflow-gpu', 'wasm', 'cpu'] as const;
 
 /** Parses `train` arguments; unknown flags and bad values are errors that name them. */
 export function parseTrainArgs(argv: string[]): TrainBenchOptions & { json: boolean } {
-  const out = { model: 'resnet-mini' as BenchModel, batch: 256, steps: 10, warmup: 2, threads: availableParallelism(), optimizer: 'lars' as OptimizerName, backend: 'tensorflow' as Exclude<BackendChoice, 'auto'>, profile: false, json: false };
+  const out = {
+    model: 'resnet-mini' as BenchModel,
+    batch: 256,
+    steps: 10,
+    warmup: 2,
+    threads: availableParallelism(),
+    optimizer: 'lars' as OptimizerName,
+    backend: 'tensorflow' as Exclude<BackendChoice, 'auto'>,
+    profile: false,
+    json: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -96,13 +106,17 @@ export function parseTrainArgs(argv: string[]): TrainBenchOptions & { json: bool
     };
     const int = (min: number) => {
       const v = Number(value());
-      if (!Number.isInteger(v) || v < min) throw new Error(`bench train: ${flag} must be an integer >= ${min} (got ${argv[i]})`);
+      if (!Number.isInteger(v) || v < min)
+        throw new Error(`bench train: ${flag} must be an integer >= ${min} (got ${argv[i]})`);
       return v;
     };
     switch (flag) {
       case '--model': {
         const m = value();
-        if (!(m in BENCH_MODELS)) throw new Error(`bench train: --model must be one of ${Object.keys(BENCH_MODELS).join(', ')} (got ${m})`);
+        if (!(m in BENCH_MODELS))
+          throw new Error(
+            `bench train: --model must be one of ${Object.keys(BENCH_MODELS).join(', ')} (got ${m})`,
+          );
         out.model = m as BenchModel;
         break;
       }
@@ -120,13 +134,15 @@ export function parseTrainArgs(argv: string[]): TrainBenchOptions & { json: bool
         break;
       case '--optimizer': {
         const o = value();
-        if (!['lars', 'sgd', 'adam'].includes(o)) throw new Error(`bench train: --optimizer must be lars, sgd or adam (got ${o})`);
+        if (!['lars', 'sgd', 'adam'].includes(o))
+          throw new Error(`bench train: --optimizer must be lars, sgd or adam (got ${o})`);
         out.optimizer = o as OptimizerName;
         break;
       }
       case '--backend': {
         const b = value();
-        if (!BENCH_BACKENDS.includes(b as (typeof BENCH_BACKENDS)[number])) throw new Error(`bench train: --backend must be one of ${BENCH_BACKENDS.join(', ')} (got ${b})`);
+        if (!BENCH_BACKENDS.includes(b as (typeof BENCH_BACKENDS)[number]))
+          throw new Error(`bench train: --backend must be one of ${BENCH_BACKENDS.join(', ')} (got ${b})`);
         out.backend = b as Exclude<BackendChoice, 'auto'>;
         break;
       }
@@ -159,15 +175,24 @@ function syntheticViews(bytes: number, seed: number): Uint8Array {
 }
 
 /** Times forward only and forward + backward (no update) with the pretrainer's own model and loss. */
-async function profileStep(p: Pretrainer, view1: Uint8Array, view2: Uint8Array, batch: number, repetitions: number): Promise<StepProfile> {
+async function profileStep(
+  p: Pretrainer,
+  view1: Uint8Array,
+  view2: Uint8Array,
+  batch: number,
+  repetitions: number,
+): Promise<StepProfile> {
   const { imageShape, pretrain } = p.options;
   const vars = p.namedVariables().map((v) => v.variable);
   const forward = (x: tf.Tensor4D) => {
-    const z = p.head.model.apply(p.encoder.apply(x, { training: true }) as tf.Tensor, { training: true }) as tf.Tensor2D;
+    const z = p.head.model.apply(p.encoder.apply(x, { training: true }) as tf.Tensor, {
+      training: true,
+    }) as tf.Tensor2D;
     const [z1, z2] = tf.split(z, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
     return { z1, z2 };
   };
-  const input = () => tf.concat([imagesToTensor(view1, batch, imageShape), imagesToTensor(view2, batch, imageShape)], 0);
+  const input = () =>
+    tf.concat([imagesToTensor(view1, batch, imageShape), imagesToTensor(view2, batch, imageShape)], 0);
   const time = async (f: () => tf.Tensor): Promise<number> => {
     const t0 = performance.now();
     const t = f();
@@ -179,18 +204,26 @@ async function profileStep(p: Pretrainer, view1: Uint8Array, view2: Uint8Array, 
   const fwdBwd: number[] = [];
   const full: number[] = [];
   for (let r = 0; r < repetitions; r++) {
-    fwd.push(await time(() => tf.tidy(() => {
-      const { z1, z2 } = forward(input());
-      return tf.stack([ntXentLoss(z1, z2, pretrain.temperature), contrastiveAccuracy(z1, z2)]);
-    })));
-    fwdBwd.push(await time(() => tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const { z1, z2 } = forward(input());
-        return ntXentLoss(z1, z2, pretrain.temperature);
-      }, vars);
-      // Touch every gradient so none is left unevaluated (eager ops have run already; this is cheap).
-      return tf.add(value, tf.addN(Object.values(grads).map((g) => tf.mul(tf.sum(g.slice(0, 1)), 0))));
-    })));
+    fwd.push(
+      await time(() =>
+        tf.tidy(() => {
+          const { z1, z2 } = forward(input());
+          return tf.stack([ntXentLoss(z1, z2, pretrain.temperature), contrastiveAccuracy(z1, z2)]);
+        }),
+      ),
+    );
+    fwdBwd.push(
+      await time(() =>
+        tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => {
+            const { z1, z2 } = forward(input());
+            return ntXentLoss(z1, z2, pretrain.temperature);
+          }, vars);
+          // Touch every gradient so none is left unevaluated (eager ops have run already; this is cheap).
+          return tf.add(value, tf.addN(Object.values(grads).map((g) => tf.mul(tf.sum(g.slice(0, 1)), 0))));
+        }),
+      ),
+    );
     const t0 = performance.now();
     await p.step(view1, view2, batch);
     full.push(performance.now() - t0);
@@ -204,7 +237,12 @@ async function profileStep(p: Pretrainer, view1: Uint8Array, view2: Uint8Array, 
     if (k.name.endsWith('__op')) continue;
     // Custom-gradient scopes: the forward of batch norm and ReLU, whose native TensorFlow kernels
     // (FusedBatchNormV3, and in the backward FusedBatchNormGradV3 / ReluGrad) bypass tfjs' kernel registry.
-    const name = k.name === 'unnamed scope' ? (tf.getBackend() === 'tensorflow' ? 'customGrad (native BN/ReLU fwd)' : 'customGrad (BN fwd)') : k.name;
+    const name =
+      k.name === 'unnamed scope'
+        ? tf.getBackend() === 'tensorflow'
+          ? 'customGrad (native BN/ReLU fwd)'
+          : 'customGrad (BN fwd)'
+        : k.name;
     const entry = kernels.get(name) ?? { ms: 0, calls: 0 };
     entry.ms += Number(await k.kernelTimeMs);
     entry.calls++;
@@ -255,14 +293,22 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
       await p.step(view1, view2, opts.batch);
       times.push(performance.now() - t0);
     }
-    const profile = opts.profile ? await profileStep(p, view1, view2, opts.batch, Math.max(3, Math.min(opts.steps, 8))) : undefined;
+    const profile = opts.profile
+      ? await profileStep(p, view1, view2, opts.batch, Math.max(3, Math.min(opts.steps, 8)))
+      : undefined;
     const peak = await measureMatmulPeak();
     const macsPerImage = forwardMacsPerImage(p.encoder) + forwardMacsPerImage(p.head.model);
-    const stepFlops = 3 * 2 * (macsPerImage * 2 * opts.batch + ntXentMacs(opts.batch, resolved.model.head.outputDim));
+    const stepFlops =
+      3 * 2 * (macsPerImage * 2 * opts.batch + ntXentMacs(opts.batch, resolved.model.head.outputDim));
     const stepMs = median(times);
     const achieved = stepFlops / (stepMs * 1e6);
     return {
-      framework: info.name === 'wasm' ? `tfjs-backend-wasm ${tf.version.tfjs}` : info.name === 'cpu' ? `tfjs-cpu ${tf.version.tfjs}` : `tfjs-node ${tf.version.tfjs}`,
+      framework:
+        info.name === 'wasm'
+          ? `tfjs-backend-wasm ${tf.version.tfjs}`
+          : info.name === 'cpu'
+            ? `tfjs-cpu ${tf.version.tfjs}`
+            : `tfjs-node ${tf.version.tfjs}`,
       model: opts.model,
       inputShape: [spec.imageSize, spec.imageSize, spec.channels],
       batch: opts.batch,
@@ -276,7 +322,14 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
       peakGflops: round(peak.gflops),
       mfu: round(achieved / peak.gflops, 3),
       backend: info.name,
-      threads: info.name === 'wasm' ? (require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm')).getThreadsCount() : info.name === 'cpu' ? 1 : opts.threads,
+      threads:
+        info.name === 'wasm'
+          ? (
+              require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm')
+            ).getThreadsCount()
+          : info.name === 'cpu'
+            ? 1
+            : opts.threads,
       profile,
     };
   } finally {
@@ -289,11 +342,18 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const { json, ...opts } = parseTrainArgs(argv);
   const r = await runTrainBench(opts);
   if (!json) {
-    console.log(`${r.framework} ${r.backend}, ${r.threads} threads: ${r.model} ${r.inputShape.join('×')}, batch ${r.batch}, ${r.optimizer}`);
-    console.log(`  step ${r.stepMs} ms (min ${r.stepMsMin}), ${r.imagesPerSec} views/s, ${r.achievedGflops} GFLOP/s of ${r.peakGflops} peak: MFU ${(100 * r.mfu).toFixed(1)} %`);
+    console.log(
+      `${r.framework} ${r.backend}, ${r.threads} threads: ${r.model} ${r.inputShape.join('×')}, batch ${r.batch}, ${r.optimizer}`,
+    );
+    console.log(
+      `  step ${r.stepMs} ms (min ${r.stepMsMin}), ${r.imagesPerSec} views/s, ${r.achievedGflops} GFLOP/s of ${r.peakGflops} peak: MFU ${(100 * r.mfu).toFixed(1)} %`,
+    );
     if (r.profile) {
-      console.log(`  forward ${r.profile.forwardMs} ms, backward ${r.profile.backwardMs} ms, update ${r.profile.updateMs} ms`);
-      for (const k of r.profile.topKernels) console.log(`    ${k.kernel.padEnd(28)} ${String(k.ms).padStart(8)} ms  ×${k.calls}`);
+      console.log(
+        `  forward ${r.profile.forwardMs} ms, backward ${r.profile.backwardMs} ms, update ${r.profile.updateMs} ms`,
+      );
+      for (const k of r.profile.topKernels)
+        console.log(`    ${k.kernel.padEnd(28)} ${String(k.ms).padStart(8)} ms  ×${k.calls}`);
     }
   }
   console.log(JSON.stringify(r));

@@ -24,7 +24,11 @@ export const TEMPORAL_USAGE = `  --address HOST:PORT   Temporal frontend (env TE
   --json                print exactly one JSON document on stdout`;
 
 /** Parses one verb's arguments; unknown flags and missing values are usage errors (exit 2) that show the usage. */
-export function parseCommand<const O extends Record<string, OptionSpec>>(argv: string[], options: O, usage: string) {
+export function parseCommand<const O extends Record<string, OptionSpec>>(
+  argv: string[],
+  options: O,
+  usage: string,
+) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
@@ -34,8 +38,10 @@ export function parseCommand<const O extends Record<string, OptionSpec>>(argv: s
 
 /** Exactly `names.length` positionals, or a usage error naming the missing one. */
 export function positionals(values: string[], names: string[], usage: string): string[] {
-  if (values.length < names.length) throw new CliError(`missing <${names[values.length]}>\n\n${usage}`, EXIT_USAGE);
-  if (values.length > names.length) throw new CliError(`unexpected argument '${values[names.length]}'\n\n${usage}`, EXIT_USAGE);
+  if (values.length < names.length)
+    throw new CliError(`missing <${names[values.length]}>\n\n${usage}`, EXIT_USAGE);
+  if (values.length > names.length)
+    throw new CliError(`unexpected argument '${values[names.length]}'\n\n${usage}`, EXIT_USAGE);
   return values;
 }
 
@@ -43,6 +49,7 @@ export function positionals(values: string[], names: string[], usage: string): s
 export function positiveIntFlag(value: string | undefined, flag: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`--${flag} must be a positive integer, got '${value}'`, EXIT_USAGE);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CliError(`--${flag} must be a positive integer, got '${value}'`, EXIT_USAGE);
   return n;
 }

@@ -44,7 +44,8 @@ export function printEnd(snap: RunSnapshot, out: Output): number {
     out.document(endDocument(snap));
     out.line(`✓ experiment ${snap.experimentId} completed in ${formatDuration(snap.elapsedSeconds)}`);
     out.line('');
-    for (const l of resultLines(snap.results, { webUiUrl: snap.webUiUrl, totalSeconds: snap.elapsedSeconds })) out.line(l);
+    for (const l of resultLines(snap.results, { webUiUrl: snap.webUiUrl, totalSeconds: snap.elapsedSeconds }))
+      out.line(l);
     return EXIT_OK;
   }
   const what = `experiment ${snap.experimentId} ${snap.status.toLowerCase()}${snap.failure ? `: ${snap.failure}` : ''}`;
@@ -53,14 +54,22 @@ export function printEnd(snap: RunSnapshot, out: Output): number {
     out.line(`✗ ${what}`);
     if (snap.webUiUrl) out.line(`  web UI  ${snap.webUiUrl}`);
     if (/\b(ConfigError|DatasetError)\b/.test(snap.failure ?? '')) {
-      out.line('  the experiment file or its dataset is at fault: retrying cannot help; fix it and start a new run');
+      out.line(
+        '  the experiment file or its dataset is at fault: retrying cannot help; fix it and start a new run',
+      );
     } else out.line(`  resume from the last checkpoint with: simclr resume ${snap.experimentId}`);
   }
   return EXIT_FAILURE;
 }
 
 /** Watches run `id` until it closes, then prints its end; Ctrl-C stops following (exit 130). */
-export async function followToEnd(client: Client, target: TemporalTarget, id: string, out: Output, opts: FollowOptions = {}): Promise<number> {
+export async function followToEnd(
+  client: Client,
+  target: TemporalTarget,
+  id: string,
+  out: Output,
+  opts: FollowOptions = {},
+): Promise<number> {
   const stop = new AbortController();
   const removeHandlers = onInterrupt(() => {
     stop.abort();
@@ -74,7 +83,8 @@ export async function followToEnd(client: Client, target: TemporalTarget, id: st
   }
   if (!snap.closed) {
     const note =
-      opts.interruptNote ?? `stopped watching; experiment ${id} goes on (watch again: simclr watch ${id}; stop it: simclr cancel ${id})`;
+      opts.interruptNote ??
+      `stopped watching; experiment ${id} goes on (watch again: simclr watch ${id}; stop it: simclr cancel ${id})`;
     if (out.json) out.document({ error: 'interrupted', ...endDocument(snap), note });
     out.note(note);
     return EXIT_INTERRUPTED;

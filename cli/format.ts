@@ -19,7 +19,8 @@ const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
  * @example progressBar(0.5, 8) === '████░░░░'
  */
 export function progressBar(fraction: number, width = 24): string {
-  if (!Number.isInteger(width) || width < 1) throw new Error(`progress bar width must be a positive integer, got ${width}`);
+  if (!Number.isInteger(width) || width < 1)
+    throw new Error(`progress bar width must be a positive integer, got ${width}`);
   const eighths = Math.round(clampFraction(fraction) * width * 8);
   const full = Math.floor(eighths / 8);
   const partial = EIGHTHS[eighths % 8];
@@ -93,7 +94,8 @@ export type Align = 'left' | 'right';
  */
 export function table(headers: string[], rows: string[][], align: Align[] = []): string {
   for (const [i, row] of rows.entries()) {
-    if (row.length !== headers.length) throw new Error(`table row ${i} has ${row.length} cells, the header has ${headers.length}`);
+    if (row.length !== headers.length)
+      throw new Error(`table row ${i} has ${row.length} cells, the header has ${headers.length}`);
   }
   const all = [headers, ...rows];
   const widths = headers.map((_, c) => Math.max(...all.map((r) => Array.from(r[c]).length)));

@@ -22,13 +22,18 @@ export function stageDetail(s: RunSnapshot): { fraction?: number; text: string }
   const p = s.pretrain;
   if (s.stage === 'pretrain' && p) {
     const parts = [`epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}`];
-    if (p.step !== undefined && p.stepsPerEpoch !== undefined) parts.push(`step ${p.step}/${p.stepsPerEpoch}`);
+    if (p.step !== undefined && p.stepsPerEpoch !== undefined)
+      parts.push(`step ${p.step}/${p.stepsPerEpoch}`);
     if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
     else if (p.lastEpochLoss !== undefined) parts.push(`last epoch loss ${p.lastEpochLoss.toFixed(4)}`);
     if (p.knnTop1 !== undefined) parts.push(`kNN top-1 ${percent(p.knnTop1)}`);
     const epochRun = s.activities.find((a) => a.activity === 'pretrainEpoch');
     if (epochRun?.queued) parts.push('pretrainEpoch queued: waiting for a gpu worker');
-    else if (p.step === undefined && !epochRun && s.activities.some((a) => a.activity === 'precomputeAugmentations')) {
+    else if (
+      p.step === undefined &&
+      !epochRun &&
+      s.activities.some((a) => a.activity === 'precomputeAugmentations')
+    ) {
       parts.push('waiting for augmentations');
     }
     return { fraction: p.fraction, text: parts.join('  ') };
@@ -61,7 +66,9 @@ function retries(s: RunSnapshot): ActivityState[] {
 
 /** The frame of one snapshot, as lines (no trailing newline, no colour). */
 export function renderFrame(s: RunSnapshot, now = new Date()): string[] {
-  const lines = [`experiment ${s.experimentId}  ${s.status.toLowerCase()}  ${formatDuration(s.elapsedSeconds)}`];
+  const lines = [
+    `experiment ${s.experimentId}  ${s.status.toLowerCase()}  ${formatDuration(s.elapsedSeconds)}`,
+  ];
   const timings = s.progress?.stages ?? [];
   if (timings.length > 0) {
     // A run that closed without completing stopped in the last stage it entered.
@@ -75,15 +82,22 @@ export function renderFrame(s: RunSnapshot, now = new Date()): string[] {
       else {
         const d = s.stage === name ? stageDetail(s) : { text: '' };
         const elapsed = formatDuration((now.getTime() - Date.parse(t.startedAt)) / 1000);
-        const bar = d.fraction !== undefined ? `${progressBar(d.fraction, BAR_WIDTH)} ${percent(d.fraction).padStart(7)}  ` : '';
+        const bar =
+          d.fraction !== undefined
+            ? `${progressBar(d.fraction, BAR_WIDTH)} ${percent(d.fraction).padStart(7)}  `
+            : '';
         lines.push(`  ▸ ${label} ${bar}${d.text}${d.text ? '  ' : ''}(${elapsed})`);
       }
     }
   } else if (s.stage) {
     lines.push(`  stage: ${s.stage}`);
   }
-  for (const a of retries(s)) lines.push(`  ! ${a.activity} attempt ${a.attempt}${a.lastFailure ? ` after: ${a.lastFailure}` : ''}`);
-  if (s.noWorker) lines.push("  no worker is answering: start one with 'simclr worker --queue all' (the run waits, nothing is lost)");
+  for (const a of retries(s))
+    lines.push(`  ! ${a.activity} attempt ${a.attempt}${a.lastFailure ? ` after: ${a.lastFailure}` : ''}`);
+  if (s.noWorker)
+    lines.push(
+      "  no worker is answering: start one with 'simclr worker --queue all' (the run waits, nothing is lost)",
+    );
   if (s.failure) lines.push(`  ${s.status.toLowerCase()}: ${s.failure}`);
   return lines;
 }
@@ -117,7 +131,8 @@ export class PlainRenderer {
 
   draw(s: RunSnapshot, now = Date.now()): void {
     const at = `[${formatDuration(s.elapsedSeconds).padStart(7)}]`;
-    if (this.started.size === 0 && this.ended.size === 0 && this.lastProgressAt === 0) this.write(`${at} experiment ${s.experimentId} ${s.status.toLowerCase()}`);
+    if (this.started.size === 0 && this.ended.size === 0 && this.lastProgressAt === 0)
+      this.write(`${at} experiment ${s.experimentId} ${s.status.toLowerCase()}`);
     const timings = s.progress?.stages ?? [];
     const stoppedIn = s.closed && s.status !== 'COMPLETED' ? timings[timings.length - 1]?.stage : undefined;
     for (const t of timings) {
@@ -127,7 +142,8 @@ export class PlainRenderer {
       }
       if (t.endedAt && !this.ended.has(t.stage)) {
         this.ended.add(t.stage);
-        if (t.stage === stoppedIn) this.write(`${at} ✗ ${t.stage} stopped after ${formatDuration(t.seconds)}`);
+        if (t.stage === stoppedIn)
+          this.write(`${at} ✗ ${t.stage} stopped after ${formatDuration(t.seconds)}`);
         else this.write(`${at} ✓ ${t.stage} done in ${formatDuration(t.seconds)}`);
       }
     }
@@ -135,7 +151,9 @@ export class PlainRenderer {
       const key = `${a.activity}#${a.attempt}`;
       if (this.retriesSeen.has(key)) continue;
       this.retriesSeen.add(key);
-      this.write(`${at} ! ${a.activity} attempt ${a.attempt}${a.lastFailure ? ` after: ${a.lastFailure}` : ''}`);
+      this.write(
+        `${at} ! ${a.activity} attempt ${a.attempt}${a.lastFailure ? ` after: ${a.lastFailure}` : ''}`,
+      );
     }
     if (s.noWorker && !this.noWorkerSaid) {
       this.noWorkerSaid = true;
@@ -163,9 +181,18 @@ export interface WatchOptions {
 }
 
 /** Follows run `id` until it closes (or `signal` aborts), drawing the view; returns the last snapshot. */
-export async function watchRun(client: Client, target: TemporalTarget, id: string, opts: WatchOptions = {}): Promise<RunSnapshot> {
+export async function watchRun(
+  client: Client,
+  target: TemporalTarget,
+  id: string,
+  opts: WatchOptions = {},
+): Promise<RunSnapshot> {
   const stream = opts.stream ?? process.stderr;
-  const renderer = opts.quiet ? undefined : stream.isTTY ? new TtyRenderer(stream) : new PlainRenderer((l) => stream.write(l + '\n'));
+  const renderer = opts.quiet
+    ? undefined
+    : stream.isTTY
+      ? new TtyRenderer(stream)
+      : new PlainRenderer((l) => stream.write(l + '\n'));
   const interval = opts.intervalMs ?? (stream.isTTY ? 1000 : 2000);
   for (;;) {
     const snap = await takeSnapshot(client, target, id);

@@ -12,16 +12,40 @@ interface Command {
 
 // require, not import(): bin/simclr loads TypeScript through tsx's CommonJS hook.
 const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
-  services: { summary: 'start, stop and show the local Temporal dev server and MinIO', load: () => require('./commands/services') },
-  worker: { summary: 'run a worker for the cpu, gpu or all task queues', load: () => require('./commands/worker') },
-  demo: { summary: 'the embedded demo (Fashion-MNIST, or generated shapes without it)', load: () => require('./commands/demo') },
-  run: { summary: 'run an experiment file and follow it to its results', load: () => require('./commands/run') },
-  status: { summary: "an experiment's stage and progress, or its results", load: () => require('./commands/status') },
+  services: {
+    summary: 'start, stop and show the local Temporal dev server and MinIO',
+    load: () => require('./commands/services'),
+  },
+  worker: {
+    summary: 'run a worker for the cpu, gpu or all task queues',
+    load: () => require('./commands/worker'),
+  },
+  demo: {
+    summary: 'the embedded demo (Fashion-MNIST, or generated shapes without it)',
+    load: () => require('./commands/demo'),
+  },
+  run: {
+    summary: 'run an experiment file and follow it to its results',
+    load: () => require('./commands/run'),
+  },
+  status: {
+    summary: "an experiment's stage and progress, or its results",
+    load: () => require('./commands/status'),
+  },
   watch: { summary: 'the live view of a running experiment', load: () => require('./commands/watch') },
   list: { summary: 'the experiments, newest first', load: () => require('./commands/list') },
-  cancel: { summary: 'cancel a running experiment (a final checkpoint is kept)', load: () => require('./commands/cancel') },
-  resume: { summary: 'run a failed or cancelled experiment again from its last checkpoint', load: () => require('./commands/resume') },
-  report: { summary: "a completed experiment's report and results", load: () => require('./commands/report') },
+  cancel: {
+    summary: 'cancel a running experiment (a final checkpoint is kept)',
+    load: () => require('./commands/cancel'),
+  },
+  resume: {
+    summary: 'run a failed or cancelled experiment again from its last checkpoint',
+    load: () => require('./commands/resume'),
+  },
+  report: {
+    summary: "a completed experiment's report and results",
+    load: () => require('./commands/report'),
+  },
 };
 
 export const USAGE = `usage: simclr <command> [options]     (simclr <command> --help for its options)
@@ -58,7 +82,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     // Not anticipated: keep the stack for a bug report, but still one JSON document in --json mode.
     if (out.json) out.error(err instanceof Error ? err.message : String(err));
-    else process.stderr.write(`simclr: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    else
+      process.stderr.write(
+        `simclr: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
     return EXIT_FAILURE;
   }
 }

@@ -27,8 +27,20 @@ export function fractionLabel(fraction: number): string {
 export function resultsTable(r: ExperimentResults): string {
   const b = r.baseline;
   const rows: string[][] = [
-    ['linear evaluation', percent(r.pretrained.linear.top1), percent(r.pretrained.linear.top5), percent(b?.linear.top1), percent(b?.linear.top5)],
-    [`kNN (k=${r.pretrained.knn.k})`, percent(r.pretrained.knn.top1), percent(r.pretrained.knn.top5), percent(b?.knn.top1), percent(b?.knn.top5)],
+    [
+      'linear evaluation',
+      percent(r.pretrained.linear.top1),
+      percent(r.pretrained.linear.top5),
+      percent(b?.linear.top1),
+      percent(b?.linear.top5),
+    ],
+    [
+      `kNN (k=${r.pretrained.knn.k})`,
+      percent(r.pretrained.knn.top1),
+      percent(r.pretrained.knn.top5),
+      percent(b?.knn.top1),
+      percent(b?.knn.top5),
+    ],
     ...r.fineTune.map((f) => [
       `fine-tune ${fractionLabel(f.fraction)} (${f.labelledImages} labels)`,
       percent(f.top1),
@@ -37,11 +49,20 @@ export function resultsTable(r: ExperimentResults): string {
       '',
     ]),
   ];
-  return table(['', 'TOP-1', 'TOP-5', 'RANDOM-INIT TOP-1', 'TOP-5'], rows, ['left', 'right', 'right', 'right', 'right']);
+  return table(['', 'TOP-1', 'TOP-5', 'RANDOM-INIT TOP-1', 'TOP-5'], rows, [
+    'left',
+    'right',
+    'right',
+    'right',
+    'right',
+  ]);
 }
 
 /** The closing summary of a completed run. */
-export function resultLines(r: ExperimentResults, opts: { webUiUrl?: string; totalSeconds?: number }): string[] {
+export function resultLines(
+  r: ExperimentResults,
+  opts: { webUiUrl?: string; totalSeconds?: number },
+): string[] {
   return [
     ...resultsTable(r)
       .split('\n')

@@ -5,14 +5,24 @@
  * `pretrainEpoch` activity (epoch, step, loss), which is where live step-level progress lives.
  * A closed run adds its result or its failure.
  */
-import { WorkflowFailedError, type Client, type DescribeWorkflowExecutionResponse, type WorkflowExecutionStatusName } from '@temporalio/client';
+import {
+  WorkflowFailedError,
+  type Client,
+  type DescribeWorkflowExecutionResponse,
+  type WorkflowExecutionStatusName,
+} from '@temporalio/client';
 import { defaultPayloadConverter, WorkflowNotFoundError, type Payload } from '@temporalio/common';
 import type { TemporalTarget } from '../infra/temporal-connection';
 import { webUiUrl } from '../infra/temporal-connection';
 import { progressQuery } from '../workflows/experiment';
 import { pretrainProgressQuery } from '../workflows/pretrain-loop';
 import { SA_STAGE } from '../workflows/search-attributes';
-import type { ExperimentProgress, ExperimentResults, PretrainHeartbeat, PretrainLoopProgress } from '../workflows/types';
+import type {
+  ExperimentProgress,
+  ExperimentResults,
+  PretrainHeartbeat,
+  PretrainLoopProgress,
+} from '../workflows/types';
 import { CliError } from './output';
 
 /** The workflow type every experiment run has (workflows/experiment.ts). */
@@ -98,11 +108,20 @@ function activityStates(pending: PendingActivity[] | null | undefined): Activity
 
 function isHeartbeat(d: unknown): d is PretrainHeartbeat {
   const h = d as PretrainHeartbeat | undefined;
-  return typeof h?.epoch === 'number' && typeof h.step === 'number' && typeof h.stepsPerEpoch === 'number' && h.stepsPerEpoch > 0;
+  return (
+    typeof h?.epoch === 'number' &&
+    typeof h.step === 'number' &&
+    typeof h.stepsPerEpoch === 'number' &&
+    h.stepsPerEpoch > 0
+  );
 }
 
 /** Combines the loop's state and the running epoch's heartbeat into one pretraining position. */
-export function pretrainState(loop: PretrainLoopProgress | undefined, epochs: number, heartbeat: unknown): PretrainState | undefined {
+export function pretrainState(
+  loop: PretrainLoopProgress | undefined,
+  epochs: number,
+  heartbeat: unknown,
+): PretrainState | undefined {
   const last = loop?.history[loop.history.length - 1];
   const knn = loop?.history.filter((h) => h.knnTop1 !== undefined).pop()?.knnTop1;
   const base = {
@@ -139,7 +158,9 @@ export function failureMessage(err: unknown): string {
     e = cur.cause;
   }
   const inner = e as { message?: string; type?: string; name?: string };
-  const type = inner.type ?? (inner.name && inner.name !== 'Error' && !inner.name.endsWith('Failure') ? inner.name : undefined);
+  const type =
+    inner.type ??
+    (inner.name && inner.name !== 'Error' && !inner.name.endsWith('Failure') ? inner.name : undefined);
   const msg = inner.message || String(e);
   return `${activity ? `${activity}: ` : ''}${type ? `${type}: ` : ''}${msg}`;
 }
@@ -158,7 +179,10 @@ async function withTimeout<T>(client: Client, fn: () => Promise<T>): Promise<T |
  */
 async function hasPollers(client: Client, taskQueue: string): Promise<boolean> {
   try {
-    const res = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue } });
+    const res = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+    });
     return (res.pollers?.length ?? 0) > 0;
   } catch {
     return true; // unknown: let the query's deadline decide
@@ -169,10 +193,12 @@ async function hasPollers(client: Client, taskQueue: string): Promise<boolean> {
 export async function describeExperiment(client: Client, id: string) {
   try {
     const d = await client.workflow.getHandle(id).describe();
-    if (d.type !== EXPERIMENT_WORKFLOW_TYPE) throw new CliError(`'${id}' is a ${d.type} workflow, not an experiment`);
+    if (d.type !== EXPERIMENT_WORKFLOW_TYPE)
+      throw new CliError(`'${id}' is a ${d.type} workflow, not an experiment`);
     return d;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CliError(`no experiment with id '${id}' in namespace '${client.options.namespace}'`);
+    if (err instanceof WorkflowNotFoundError)
+      throw new CliError(`no experiment with id '${id}' in namespace '${client.options.namespace}'`);
     throw err;
   }
 }

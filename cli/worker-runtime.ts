@@ -36,7 +36,10 @@ export function installWorkerRuntime(opts: { logFile?: string } = {}): void {
  * First SIGINT/SIGTERM calls `drain` (stop polling, let running activities finish or checkpoint); a
  * second one exits at once with 130. Returns a function that removes the handlers.
  */
-export function onInterrupt(drain: (signal: NodeJS.Signals) => void, note: (line: string) => void): () => void {
+export function onInterrupt(
+  drain: (signal: NodeJS.Signals) => void,
+  note: (line: string) => void,
+): () => void {
   let count = 0;
   const handler = (signal: NodeJS.Signals) => {
     count++;

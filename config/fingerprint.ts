@@ -19,7 +19,11 @@ export function stableStringify(value: unknown): string {
 }
 
 function write(value: unknown, stack: Set<object>, at: string): string {
-  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { toJSON?: unknown }).toJSON === 'function'
+  ) {
     value = (value as { toJSON: () => unknown }).toJSON();
   }
   if (value === null) return 'null';
@@ -28,7 +32,8 @@ function write(value: unknown, stack: Set<object>, at: string): string {
     case 'boolean':
       return JSON.stringify(value);
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`stableStringify: ${at} is ${value}, which has no JSON form`);
+      if (!Number.isFinite(value))
+        throw new TypeError(`stableStringify: ${at} is ${value}, which has no JSON form`);
       return JSON.stringify(value);
     case 'object':
       break;
@@ -36,7 +41,10 @@ function write(value: unknown, stack: Set<object>, at: string): string {
       throw new TypeError(`stableStringify: ${at} is a ${typeof value}, which has no JSON form`);
   }
   const obj = value as object;
-  if (obj instanceof Map || obj instanceof Set) throw new TypeError(`stableStringify: ${at} is a ${obj.constructor.name}; convert it to an array or object first`);
+  if (obj instanceof Map || obj instanceof Set)
+    throw new TypeError(
+      `stableStringify: ${at} is a ${obj.constructor.name}; convert it to an array or object first`,
+    );
   if (stack.has(obj)) throw new TypeError(`stableStringify: ${at} refers back to itself (a cycle)`);
   stack.add(obj);
   let out: string;

@@ -22,7 +22,8 @@ type AnySchema = z.core.$ZodType;
 
 /** Keys that resolve.ts derives: a config file may not set them. */
 const DERIVED_KEYS: Record<string, string> = {
-  'pretrain.effectiveLearningRate': 'derived from pretrain.learningRate, learningRateScaling and batchSize; set those instead',
+  'pretrain.effectiveLearningRate':
+    'derived from pretrain.learningRate, learningRateScaling and batchSize; set those instead',
 };
 
 /** `pretrain.batchSize`, `fineTune.labelFractions[1]`. */
@@ -39,7 +40,8 @@ export function formatPath(path: Path): string {
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing (the field is missing)';
   if (value === null) return 'null (an empty value)';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
   if (typeof value === 'object') return 'a mapping';
   return String(value);
@@ -99,7 +101,10 @@ export function knownKeysAt(root: AnySchema, path: Path): string[] | undefined {
 export function allKeyPaths(root: AnySchema, prefix: string[] = []): string[][] {
   const shape = shapeOf(unwrap(root));
   if (!shape) return [];
-  return Object.entries(shape).flatMap(([k, child]) => [[...prefix, k], ...allKeyPaths(child, [...prefix, k])]);
+  return Object.entries(shape).flatMap(([k, child]) => [
+    [...prefix, k],
+    ...allKeyPaths(child, [...prefix, k]),
+  ]);
 }
 
 function unknownKeyMessage(root: AnySchema, parent: Path, key: string): string {
@@ -134,7 +139,8 @@ const TYPE_NAMES: Record<string, string> = {
 
 function bound(issue: { origin?: unknown; inclusive?: boolean }, op: 'min' | 'max', limit: unknown): string {
   const n = typeof limit === 'bigint' ? limit.toString() : String(limit);
-  if (issue.origin === 'array' || issue.origin === 'set') return `${op === 'min' ? 'at least' : 'at most'} ${n} item(s)`;
+  if (issue.origin === 'array' || issue.origin === 'set')
+    return `${op === 'min' ? 'at least' : 'at most'} ${n} item(s)`;
   if (issue.origin === 'string') return `${op === 'min' ? 'at least' : 'at most'} ${n} character(s)`;
   const sign = op === 'min' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
   return `a number ${sign} ${n}`;
@@ -150,13 +156,17 @@ function expectation(issue: Issue): string | undefined {
     case 'too_big':
       return bound(issue, 'max', issue.maximum);
     case 'invalid_value':
-      return issue.values.length === 1 ? JSON.stringify(issue.values[0]) : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      return issue.values.length === 1
+        ? JSON.stringify(issue.values[0])
+        : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_union': {
       const values = issue.errors.flat().flatMap((e) => (e.code === 'invalid_value' ? e.values : []));
       return values.length > 0 ? `one of ${values.map((v) => JSON.stringify(v)).join(', ')}` : undefined;
     }
     case 'invalid_format':
-      return issue.message.startsWith('Invalid') ? `a string matching ${issue.pattern ?? issue.format}` : issue.message;
+      return issue.message.startsWith('Invalid')
+        ? `a string matching ${issue.pattern ?? issue.format}`
+        : issue.message;
     case 'not_multiple_of':
       return `a multiple of ${String(issue.divisor)}`;
     default:
@@ -179,7 +189,11 @@ export function toConfigIssues(issues: readonly Issue[], raw: unknown, root: Any
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        out.push({ path: formatPath([...issue.path, key]), message: unknownKeyMessage(root, issue.path, key), atKey: true });
+        out.push({
+          path: formatPath([...issue.path, key]),
+          message: unknownKeyMessage(root, issue.path, key),
+          atKey: true,
+        });
       }
       continue;
     }
@@ -189,7 +203,10 @@ export function toConfigIssues(issues: readonly Issue[], raw: unknown, root: Any
     if (issue.code === 'custom') {
       message = `${issue.message}, found ${describeValue(found)}`;
     } else if (expected !== undefined) {
-      message = found === undefined ? `required: expected ${expected}, found nothing` : `expected ${expected}, found ${describeValue(found)}`;
+      message =
+        found === undefined
+          ? `required: expected ${expected}, found nothing`
+          : `expected ${expected}, found ${describeValue(found)}`;
       if (typeof found === 'string') message += didYouMean(found, enumCandidates(issue));
     } else {
       message = `${issue.message}; found ${describeValue(found)}`;

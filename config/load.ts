@@ -19,7 +19,10 @@ import { combinationIssues } from './validate';
 export { ConfigError, CONFIG_ERROR, type ConfigIssue } from './errors';
 
 /** Finds the line and column of a field path in the source file. */
-export type Locator = (path: readonly PropertyKey[], atKey?: boolean) => { line: number; column: number } | undefined;
+export type Locator = (
+  path: readonly PropertyKey[],
+  atKey?: boolean,
+) => { line: number; column: number } | undefined;
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
 
@@ -30,12 +33,23 @@ const EXTENSIONS = ['.yaml', '.yml', '.json'];
  */
 export function parseExperiment(obj: unknown, sourceName: string, locate?: Locator): ExperimentConfig {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-    const found = obj === null || obj === undefined ? 'nothing (empty file?)' : Array.isArray(obj) ? 'a list' : JSON.stringify(obj);
-    throw new ConfigError(sourceName, `expected a mapping of settings (name, dataset, …) at the top level, found ${found}`);
+    const found =
+      obj === null || obj === undefined
+        ? 'nothing (empty file?)'
+        : Array.isArray(obj)
+          ? 'a list'
+          : JSON.stringify(obj);
+    throw new ConfigError(
+      sourceName,
+      `expected a mapping of settings (name, dataset, …) at the top level, found ${found}`,
+    );
   }
   const result = experimentSchema.safeParse(obj, { reportInput: true });
   if (!result.success) {
-    throw new ConfigError(sourceName, byPosition(withPositions(toConfigIssues(result.error.issues, obj, experimentSchema), locate)));
+    throw new ConfigError(
+      sourceName,
+      byPosition(withPositions(toConfigIssues(result.error.issues, obj, experimentSchema), locate)),
+    );
   }
   const issues = combinationIssues(result.data);
   if (issues.length > 0) throw new ConfigError(sourceName, byPosition(withPositions(issues, locate)));
@@ -46,7 +60,10 @@ export function parseExperiment(obj: unknown, sourceName: string, locate?: Locat
 export async function loadExperimentFile(path: string): Promise<ExperimentConfig> {
   const ext = extname(path).toLowerCase();
   if (!EXTENSIONS.includes(ext)) {
-    throw new ConfigError(path, `expected an experiment file ending in ${EXTENSIONS.join(', ')}, found ${ext ? `'${ext}'` : 'no extension'}`);
+    throw new ConfigError(
+      path,
+      `expected an experiment file ending in ${EXTENSIONS.join(', ')}, found ${ext ? `'${ext}'` : 'no extension'}`,
+    );
   }
   let text: string;
   try {
@@ -54,7 +71,13 @@ export async function loadExperimentFile(path: string): Promise<ExperimentConfig
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (err as Error).message;
     throw new ConfigError(path, `cannot read the experiment file: ${why} (looked at ${resolvePath(path)})`);
   }
   text = text.replace(/^\uFEFF/, '');
@@ -72,10 +95,19 @@ export function parseYamlExperiment(text: string, sourceName: string): Experimen
       const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
       const message = e.message.split(/ at line \d+, column \d+/)[0];
       const key = `${pos.line}:${pos.col}`;
-      if (!byPosition.has(key)) byPosition.set(key, { path: '', message: `YAML syntax error (${e.code}): ${message}`, line: pos.line, column: pos.col });
+      if (!byPosition.has(key))
+        byPosition.set(key, {
+          path: '',
+          message: `YAML syntax error (${e.code}): ${message}`,
+          line: pos.line,
+          column: pos.col,
+        });
     }
     const issues = [...byPosition.values()];
-    throw new ConfigError(sourceName, issues.length === 1 ? issues : issues.map((i) => ({ ...i, path: '(syntax)' })));
+    throw new ConfigError(
+      sourceName,
+      issues.length === 1 ? issues : issues.map((i) => ({ ...i, path: '(syntax)' })),
+    );
   }
   let obj: unknown;
   try {
@@ -96,7 +128,14 @@ export function parseJsonExperiment(text: string, sourceName: string): Experimen
     const m = /at position (\d+)/.exec(msg);
     const offset = m ? Number(m[1]) : text.length;
     const { line, column } = lineColumn(text, offset);
-    throw new ConfigError(sourceName, [{ path: '', message: `JSON syntax error: ${msg.replace(/ in JSON at position \d+.*$/, '')}`, line, column }]);
+    throw new ConfigError(sourceName, [
+      {
+        path: '',
+        message: `JSON syntax error: ${msg.replace(/ in JSON at position \d+.*$/, '')}`,
+        line,
+        column,
+      },
+    ]);
   }
   // JSON is YAML: its parser gives the positions of the fields for error messages.
   const lineCounter = new LineCounter();

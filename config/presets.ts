@@ -29,9 +29,22 @@ const PRESETS: Record<string, ExperimentInput> = {
   'fashion-mnist-small': {
     name: 'fashion-mnist-small',
     description: 'Embedded demo: SimCLR on 6000 Fashion-MNIST images (28 px, grayscale) with resnet-mini',
-    dataset: { source: FASHION_MNIST_DIR, format: 'idx', imageSize: 28, channels: 1, maxTrainImages: 6000, maxTestImages: 2000 },
+    dataset: {
+      source: FASHION_MNIST_DIR,
+      format: 'idx',
+      imageSize: 28,
+      channels: 1,
+      maxTrainImages: 6000,
+      maxTestImages: 2000,
+    },
     model: { encoder: 'resnet-mini' },
-    pretrain: { epochs: 10, batchSize: 256, learningRateScaling: 'sqrt', warmupEpochs: 1, checkpointEverySteps: 10 },
+    pretrain: {
+      epochs: 10,
+      batchSize: 256,
+      learningRateScaling: 'sqrt',
+      warmupEpochs: 1,
+      checkpointEverySteps: 10,
+    },
   },
   'fashion-mnist': {
     name: 'fashion-mnist',
@@ -45,11 +58,19 @@ const PRESETS: Record<string, ExperimentInput> = {
     description: "SimCLR on CIFAR-10 with ResNet-18, the reference implementation's CIFAR-10 command",
     dataset: { source: './data/cifar-10-batches-bin', format: 'cifar10', imageSize: 32, channels: 3 },
     model: { encoder: 'resnet18' },
-    pretrain: { epochs: 1000, batchSize: 512, learningRate: 1.0, learningRateScaling: 'linear', weightDecay: 1e-4, knnEveryEpochs: 10 },
+    pretrain: {
+      epochs: 1000,
+      batchSize: 512,
+      learningRate: 1.0,
+      learningRateScaling: 'linear',
+      weightDecay: 1e-4,
+      knnEveryEpochs: 10,
+    },
   },
   'imagenet-like': {
     name: 'imagenet-like',
-    description: "A folder of images at 224 px with the paper's ImageNet setup (ResNet-50, batch 4096, 100 epochs)",
+    description:
+      "A folder of images at 224 px with the paper's ImageNet setup (ResNet-50, batch 4096, 100 epochs)",
     dataset: { source: './data/images', format: 'folder', imageSize: 224, channels: 3, shardSize: 256 },
     model: { encoder: 'resnet50' },
     pretrain: { knnEveryEpochs: 10 },
@@ -65,7 +86,10 @@ export function presetNames(): string[] {
 export function getPreset(name: string): ExperimentInput {
   const preset = PRESETS[name];
   if (!preset) {
-    throw new ConfigError(`preset '${name}'`, `unknown preset${didYouMean(name, presetNames())}; known presets: ${presetNames().join(', ')}`);
+    throw new ConfigError(
+      `preset '${name}'`,
+      `unknown preset${didYouMean(name, presetNames())}; known presets: ${presetNames().join(', ')}`,
+    );
   }
   return structuredClone(preset);
 }

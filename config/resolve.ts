@@ -22,7 +22,15 @@
  */
 import { PAPER_DEFAULTS as P } from './defaults';
 import { ConfigError } from './errors';
-import type { AugmentationConfig, DatasetConfig, Encoder, ExperimentConfig, HeadConfig, ModelConfig, PretrainConfig } from './schema';
+import type {
+  AugmentationConfig,
+  DatasetConfig,
+  Encoder,
+  ExperimentConfig,
+  HeadConfig,
+  ModelConfig,
+  PretrainConfig,
+} from './schema';
 import { combinationIssues } from './validate';
 import { effectiveLearningRate } from '../simclr/schedule';
 
@@ -92,10 +100,20 @@ export function defaultBaseLearningRate(scaling: PretrainConfig['learningRateSca
 export function resolveExperiment(cfg: ExperimentConfig, source: SourceShape): ResolvedExperiment {
   const where = `experiment '${cfg.name}'`;
   if (!Number.isInteger(source.imageSize) || source.imageSize <= 0) {
-    throw new ConfigError(where, [{ path: 'dataset.imageSize', message: `expected the source's image side as a positive integer, found ${source.imageSize}` }]);
+    throw new ConfigError(where, [
+      {
+        path: 'dataset.imageSize',
+        message: `expected the source's image side as a positive integer, found ${source.imageSize}`,
+      },
+    ]);
   }
   if (source.channels !== 1 && source.channels !== 3) {
-    throw new ConfigError(where, [{ path: 'dataset.channels', message: `expected the source's channels to be 1 or 3, found ${String(source.channels)}` }]);
+    throw new ConfigError(where, [
+      {
+        path: 'dataset.channels',
+        message: `expected the source's channels to be 1 or 3, found ${String(source.channels)}`,
+      },
+    ]);
   }
   const issues = combinationIssues(cfg);
   if (issues.length > 0) throw new ConfigError(where, issues);
@@ -110,18 +128,29 @@ export function resolveExperiment(cfg: ExperimentConfig, source: SourceShape): R
     augmentation: {
       ...cfg.augmentation,
       colorStrength: cfg.augmentation.colorStrength ?? (small ? a.colorStrengthSmallImages : a.colorStrength),
-      blurProbability: cfg.augmentation.blurProbability ?? (small ? a.blurProbabilitySmallImages : a.blurProbability),
+      blurProbability:
+        cfg.augmentation.blurProbability ?? (small ? a.blurProbabilitySmallImages : a.blurProbability),
     },
     model: {
       ...cfg.model,
       stem: cfg.model.stem === 'auto' ? autoStem(side) : cfg.model.stem,
-      head: { ...cfg.model.head, hiddenDim: cfg.model.head.hiddenDim ?? encoderRepresentationWidth(cfg.model.encoder, cfg.model.widthMultiplier) },
+      head: {
+        ...cfg.model.head,
+        hiddenDim:
+          cfg.model.head.hiddenDim ??
+          encoderRepresentationWidth(cfg.model.encoder, cfg.model.widthMultiplier),
+      },
     },
     pretrain: {
       ...cfg.pretrain,
       learningRate,
-      temperature: cfg.pretrain.temperature ?? (small ? P.pretrain.temperatureSmallImages : P.pretrain.temperature),
-      effectiveLearningRate: effectiveLearningRate(learningRate, cfg.pretrain.batchSize, cfg.pretrain.learningRateScaling),
+      temperature:
+        cfg.pretrain.temperature ?? (small ? P.pretrain.temperatureSmallImages : P.pretrain.temperature),
+      effectiveLearningRate: effectiveLearningRate(
+        learningRate,
+        cfg.pretrain.batchSize,
+        cfg.pretrain.learningRateScaling,
+      ),
     },
   };
 }

@@ -16,7 +16,12 @@ const probability = z.number().min(0).max(1);
 function ordered<T extends Record<string, unknown>>(low: keyof T & string, high: keyof T & string) {
   return (obj: T, ctx: z.RefinementCtx<T>): void => {
     if ((obj[low] as number) > (obj[high] as number)) {
-      ctx.addIssue({ code: 'custom', path: [low], input: obj[low], message: `expected at most ${high} (${String(obj[high])})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [low],
+        input: obj[low],
+        message: `expected at most ${high} (${String(obj[high])})`,
+      });
     }
   };
 }
@@ -78,7 +83,10 @@ export const headSchema = z
   })
   .strict()
   // The depth's default depends on the type; the output always has it, so HeadConfig.layers is a number.
-  .transform(({ layers, ...head }) => ({ ...head, layers: layers ?? (head.type === 'linear' ? 1 : P.model.headLayers) }));
+  .transform(({ layers, ...head }) => ({
+    ...head,
+    layers: layers ?? (head.type === 'linear' ? 1 : P.model.headLayers),
+  }));
 
 export const modelSchema = z
   .object({
@@ -163,7 +171,10 @@ export const experimentSchema = z
   .object({
     name: z
       .string()
-      .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only, at most 64 characters'),
+      .regex(
+        /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/,
+        'letters, digits, ".", "_" and "-" only, at most 64 characters',
+      ),
     description: z.string().optional(),
     seed: z.number().int().min(0).default(0),
     backend: z.enum(['auto', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu']).default('auto'),

@@ -13,12 +13,15 @@
 export function editDistance(a: string, b: string): number {
   const rows = a.length + 1;
   const cols = b.length + 1;
-  const d: number[][] = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const d: number[][] = Array.from({ length: rows }, (_, i) =>
+    Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i < rows; i++) {
     for (let j = 1; j < cols; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[rows - 1][cols - 1];
@@ -36,7 +39,9 @@ function normalise(s: string): string {
 export function closestMatches(word: string, candidates: readonly string[]): string[] {
   const w = normalise(word);
   const limit = w.length < 5 ? 1 : w.length < 9 ? 2 : 3;
-  const near = candidates.map((c) => ({ c, d: editDistance(w, normalise(c)) })).filter(({ c, d }) => d <= limit && c !== word);
+  const near = candidates
+    .map((c) => ({ c, d: editDistance(w, normalise(c)) }))
+    .filter(({ c, d }) => d <= limit && c !== word);
   // Only the closest: 'resnet-18' suggests 'resnet18', not also 'resnet34'.
   const best = Math.min(...near.map(({ d }) => d));
   return near.filter(({ d }) => d === best).map(({ c }) => c);
@@ -47,6 +52,9 @@ export function didYouMean(word: string, candidates: readonly string[], quote = 
   const found = closestMatches(word, candidates).slice(0, 3);
   if (found.length === 0) return '';
   const q = (s: string) => (quote ? JSON.stringify(s) : s);
-  const list = found.length === 1 ? q(found[0]) : `${found.slice(0, -1).map(q).join(', ')} or ${q(found[found.length - 1])}`;
+  const list =
+    found.length === 1
+      ? q(found[0])
+      : `${found.slice(0, -1).map(q).join(', ')} or ${q(found[found.length - 1])}`;
   return ` (did you mean ${list}?)`;
 }

@@ -21,7 +21,10 @@ export function combinationIssues(cfg: ExperimentConfig): ConfigIssue[] {
 
   // NT-Xent contrasts each view with the 2N − 2 other views of the batch: N = 1 has no negatives.
   if (pretrain.batchSize < 2) {
-    issues.push({ path: 'pretrain.batchSize', message: `expected at least 2 (NT-Xent needs other images in the batch as negatives), found ${pretrain.batchSize}` });
+    issues.push({
+      path: 'pretrain.batchSize',
+      message: `expected at least 2 (NT-Xent needs other images in the batch as negatives), found ${pretrain.batchSize}`,
+    });
   }
   if (dataset.maxTrainImages !== undefined && dataset.maxTrainImages < pretrain.batchSize) {
     issues.push({
@@ -38,7 +41,10 @@ export function combinationIssues(cfg: ExperimentConfig): ConfigIssue[] {
 
   const head = model.head;
   if (head.type === 'linear' && head.layers !== 1) {
-    issues.push({ path: 'model.head.layers', message: `expected 1 for a 'linear' head (one dense layer; leave it unset), found ${head.layers}` });
+    issues.push({
+      path: 'model.head.layers',
+      message: `expected 1 for a 'linear' head (one dense layer; leave it unset), found ${head.layers}`,
+    });
   }
   const dense = headDenseLayers(head);
   const maxFrom = Math.max(0, dense - 1);
@@ -53,7 +59,10 @@ export function combinationIssues(cfg: ExperimentConfig): ConfigIssue[] {
   fineTune.labelFractions.forEach((f, i) => {
     const first = seen.get(f);
     if (first !== undefined) {
-      issues.push({ path: `fineTune.labelFractions[${i}]`, message: `expected distinct label fractions, found ${f} again (also at [${first}])` });
+      issues.push({
+        path: `fineTune.labelFractions[${i}]`,
+        message: `expected distinct label fractions, found ${f} again (also at [${first}])`,
+      });
     } else {
       seen.set(f, i);
     }

@@ -88,7 +88,12 @@ const LUMA_G = 0.587;
 const LUMA_B = 0.114;
 
 /** Colour jitter magnitudes for strength s: [SimCLR] App. A, brightness/contrast/saturation 0.8·s, hue 0.2·s. */
-export function jitterStrengths(colorStrength: number): { brightness: number; contrast: number; saturation: number; hue: number } {
+export function jitterStrengths(colorStrength: number): {
+  brightness: number;
+  contrast: number;
+  saturation: number;
+  hue: number;
+} {
   const s = colorStrength;
   return { brightness: 0.8 * s, contrast: 0.8 * s, saturation: 0.8 * s, hue: Math.min(0.5, 0.2 * s) };
 }
@@ -104,9 +109,12 @@ function checkShape(image: Uint8Array, shape: ImageShape, what: string): void {
   if (!(Number.isInteger(height) && height > 0 && Number.isInteger(width) && width > 0)) {
     throw new Error(`${what}: bad image shape ${height}x${width}x${channels}`);
   }
-  if (channels !== 1 && channels !== 3) throw new Error(`${what}: channels must be 1 or 3 (got ${String(channels)})`);
+  if (channels !== 1 && channels !== 3)
+    throw new Error(`${what}: channels must be 1 or 3 (got ${String(channels)})`);
   if (image.length % (height * width * channels) !== 0) {
-    throw new Error(`${what}: ${image.length} bytes is not a whole number of ${height}x${width}x${channels} images`);
+    throw new Error(
+      `${what}: ${image.length} bytes is not a whole number of ${height}x${width}x${channels} images`,
+    );
   }
 }
 
@@ -165,7 +173,14 @@ export function drawView(shape: ImageShape, params: AugmentParams, rng: Rng): Vi
 // --- pixel ops on a float [0, 1] HWC buffer ---------------------------------------------------------
 
 /** Bilinear resize of the crop to h×w (half-pixel centres), optional mirror, scaled to [0, 1]. */
-function cropResizeFlip(src: Uint8Array, srcOffset: number, shape: ImageShape, crop: ViewDraw['crop'], flip: boolean, out: Float32Array): void {
+function cropResizeFlip(
+  src: Uint8Array,
+  srcOffset: number,
+  shape: ImageShape,
+  crop: ViewDraw['crop'],
+  flip: boolean,
+  out: Float32Array,
+): void {
   const { height: H, width: W, channels: C } = shape;
   const rowStride = W * C;
   const sy = crop.height / H;
@@ -217,7 +232,9 @@ function adjustBrightness(buf: Float32Array, f: number): void {
 function meanLuma(buf: Float32Array, C: number): number {
   let sum = 0;
   if (C === 1) for (let i = 0; i < buf.length; i++) sum += buf[i];
-  else for (let i = 0; i < buf.length; i += 3) sum += LUMA_R * buf[i] + LUMA_G * buf[i + 1] + LUMA_B * buf[i + 2];
+  else
+    for (let i = 0; i < buf.length; i += 3)
+      sum += LUMA_R * buf[i] + LUMA_G * buf[i + 1] + LUMA_B * buf[i + 2];
   return sum / (buf.length / C);
 }
 
@@ -263,12 +280,36 @@ function adjustHue(buf: Float32Array, shift: number): void {
     const t = clamp01(v * (1 - s * (1 - f)));
     let R: number, G: number, B: number;
     switch (sector) {
-      case 0: R = v; G = t; B = p; break;
-      case 1: R = q; G = v; B = p; break;
-      case 2: R = p; G = v; B = t; break;
-      case 3: R = p; G = q; B = v; break;
-      case 4: R = t; G = p; B = v; break;
-      default: R = v; G = p; B = q; break;
+      case 0:
+        R = v;
+        G = t;
+        B = p;
+        break;
+      case 1:
+        R = q;
+        G = v;
+        B = p;
+        break;
+      case 2:
+        R = p;
+        G = v;
+        B = t;
+        break;
+      case 3:
+        R = p;
+        G = q;
+        B = v;
+        break;
+      case 4:
+        R = t;
+        G = p;
+        B = v;
+        break;
+      default:
+        R = v;
+        G = p;
+        B = q;
+        break;
     }
     buf[i] = R;
     buf[i + 1] = G;
@@ -312,7 +353,8 @@ function reflect(i: number, n: number): number {
 function reflectedTaps(n: number, size: number, stride: number): Int32Array {
   const r = (size - 1) / 2;
   const taps = new Int32Array(n * size);
-  for (let i = 0; i < n; i++) for (let t = 0; t < size; t++) taps[i * size + t] = reflect(i + t - r, n) * stride;
+  for (let i = 0; i < n; i++)
+    for (let t = 0; t < size; t++) taps[i * size + t] = reflect(i + t - r, n) * stride;
   return taps;
 }
 
@@ -383,16 +425,28 @@ export function applyView(
 }
 
 /** One augmented view of `image` (uint8 HWC of `shape`), every draw from `rng`. */
-export function augmentView(image: Uint8Array, shape: ImageShape, params: AugmentParams, rng: Rng): Uint8Array {
+export function augmentView(
+  image: Uint8Array,
+  shape: ImageShape,
+  params: AugmentParams,
+  rng: Rng,
+): Uint8Array {
   checkShape(image, shape, 'augmentView');
   if (image.length !== shape.height * shape.width * shape.channels) {
-    throw new Error(`augmentView: ${image.length} bytes for one ${shape.height}x${shape.width}x${shape.channels} image`);
+    throw new Error(
+      `augmentView: ${image.length} bytes for one ${shape.height}x${shape.width}x${shape.channels} image`,
+    );
   }
   return applyView(image, shape, drawView(shape, params, rng));
 }
 
 /** The two views of one image: streams (seed, epoch, index, view 0) and (…, view 1). */
-export function augmentPair(image: Uint8Array, shape: ImageShape, params: AugmentParams, key: ViewKey): [Uint8Array, Uint8Array] {
+export function augmentPair(
+  image: Uint8Array,
+  shape: ImageShape,
+  params: AugmentParams,
+  key: ViewKey,
+): [Uint8Array, Uint8Array] {
   return [
     augmentView(image, shape, params, new Rng({ ...key, view: RNG_STREAMS.view1 })),
     augmentView(image, shape, params, new Rng({ ...key, view: RNG_STREAMS.view2 })),
@@ -419,8 +473,22 @@ export function augmentBatch(
   for (let i = 0; i < count; i++) {
     const index = firstIndex + i;
     const o = i * size;
-    applyView(pixels, shape, drawView(shape, params, new Rng({ seed, epoch, index, view: RNG_STREAMS.view1 })), view1, o, o);
-    applyView(pixels, shape, drawView(shape, params, new Rng({ seed, epoch, index, view: RNG_STREAMS.view2 })), view2, o, o);
+    applyView(
+      pixels,
+      shape,
+      drawView(shape, params, new Rng({ seed, epoch, index, view: RNG_STREAMS.view1 })),
+      view1,
+      o,
+      o,
+    );
+    applyView(
+      pixels,
+      shape,
+      drawView(shape, params, new Rng({ seed, epoch, index, view: RNG_STREAMS.view2 })),
+      view2,
+      o,
+      o,
+    );
   }
   return { view1, view2 };
 }

@@ -46,12 +46,15 @@ async function loadWasm(): Promise<string> {
   registerWasmBackpropKernels();
   const beforeException = process.listeners('uncaughtException');
   const beforeRejection = process.listeners('unhandledRejection');
-  if (!(await tf.setBackend('wasm'))) throw new Error("TensorFlow.js backend 'wasm' could not be initialised");
+  if (!(await tf.setBackend('wasm')))
+    throw new Error("TensorFlow.js backend 'wasm' could not be initialised");
   // Emscripten's Node glue installs handlers that rethrow every uncaught error of the process from
   // inside its own minified source, so Node prints 30 kB of it with each crash; Node's default
   // handling is the same without that.
-  for (const l of process.listeners('uncaughtException')) if (!beforeException.includes(l)) process.removeListener('uncaughtException', l);
-  for (const l of process.listeners('unhandledRejection')) if (!beforeRejection.includes(l)) process.removeListener('unhandledRejection', l);
+  for (const l of process.listeners('uncaughtException'))
+    if (!beforeException.includes(l)) process.removeListener('uncaughtException', l);
+  for (const l of process.listeners('unhandledRejection'))
+    if (!beforeRejection.includes(l)) process.removeListener('unhandledRejection', l);
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT') ? 'SIMD' : 'no SIMD';
   const threads = wasm.getThreadsCount();
   return `@tensorflow/tfjs-backend-wasm (${simd}, ${threads} thread${threads === 1 ? '' : 's'})`;
@@ -61,10 +64,19 @@ async function loadWasm(): Promise<string> {
  * Loads and activates a backend (once per process; later calls return the active one and fail if
  * a different explicit backend is requested).
  */
-export async function initBackend(requested: BackendChoice = 'auto', log: (line: string) => void = () => {}): Promise<BackendInfo> {
+export async function initBackend(
+  requested: BackendChoice = 'auto',
+  log: (line: string) => void = () => {},
+): Promise<BackendInfo> {
   if (active) {
-    if (requested !== 'auto' && requested !== active.requested && !(requested === 'tensorflow' && active.name === 'tensorflow')) {
-      throw new Error(`backend '${active.name}' is already active in this process; cannot switch to '${requested}'`);
+    if (
+      requested !== 'auto' &&
+      requested !== active.requested &&
+      !(requested === 'tensorflow' && active.name === 'tensorflow')
+    ) {
+      throw new Error(
+        `backend '${active.name}' is already active in this process; cannot switch to '${requested}'`,
+      );
     }
     return active;
   }
@@ -72,11 +84,19 @@ export async function initBackend(requested: BackendChoice = 'auto', log: (line:
   switch (requested) {
     case 'tensorflow':
       loadNative('@tensorflow/tfjs-node');
-      info = { requested, name: 'tensorflow', provider: '@tensorflow/tfjs-node (libtensorflow from the tensorflow-cpu wheel)' };
+      info = {
+        requested,
+        name: 'tensorflow',
+        provider: '@tensorflow/tfjs-node (libtensorflow from the tensorflow-cpu wheel)',
+      };
       break;
     case 'tensorflow-gpu':
       loadNative('@tensorflow/tfjs-node-gpu');
-      info = { requested, name: 'tensorflow', provider: '@tensorflow/tfjs-node-gpu (libtensorflow from the tensorflow wheel)' };
+      info = {
+        requested,
+        name: 'tensorflow',
+        provider: '@tensorflow/tfjs-node-gpu (libtensorflow from the tensorflow wheel)',
+      };
       break;
     case 'wasm':
       info = { requested, name: 'wasm', provider: await loadWasm() };
@@ -87,7 +107,11 @@ export async function initBackend(requested: BackendChoice = 'auto', log: (line:
     case 'auto': {
       try {
         loadNative('@tensorflow/tfjs-node');
-        info = { requested, name: 'tensorflow', provider: '@tensorflow/tfjs-node (libtensorflow from the tensorflow-cpu wheel)' };
+        info = {
+          requested,
+          name: 'tensorflow',
+          provider: '@tensorflow/tfjs-node (libtensorflow from the tensorflow-cpu wheel)',
+        };
       } catch (err) {
         info = {
           requested,

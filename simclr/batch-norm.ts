@@ -61,14 +61,20 @@ export function normalizeInTraining(
   moving?: MovingStatistics,
 ): tf.Tensor {
   if (implementation === 'auto' && hasNativeOps() && (x.rank === 4 || x.rank === 2)) {
-    const x4 = x.rank === 4 ? (x as tf.Tensor4D) : (tf.reshape(x, [x.shape[0], 1, 1, x.shape[1] as number]) as tf.Tensor4D);
+    const x4 =
+      x.rank === 4
+        ? (x as tf.Tensor4D)
+        : (tf.reshape(x, [x.shape[0], 1, 1, x.shape[1] as number]) as tf.Tensor4D);
     const y = nativeFusedBatchNorm(epsilon, onStatistics, moving)(x4, gamma, beta);
     return x.rank === 4 ? y : tf.reshape(y, x.shape);
   }
   const sink: StatisticsSink = moving
     ? (mean, variance) => {
         const m = moving.momentum;
-        onStatistics(tf.add(tf.mul(moving.mean, m), tf.mul(mean, 1 - m)), tf.add(tf.mul(moving.variance, m), tf.mul(variance, 1 - m)));
+        onStatistics(
+          tf.add(tf.mul(moving.mean, m), tf.mul(mean, 1 - m)),
+          tf.add(tf.mul(moving.variance, m), tf.mul(variance, 1 - m)),
+        );
       }
     : onStatistics;
   return composedBatchNorm(epsilon, sink)(x, gamma, beta);
@@ -126,16 +132,29 @@ function nativeFusedBatchNorm(epsilon: number, onStatistics: StatisticsSink, mov
     const [x, gamma, beta] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
     const [meanIn, varianceIn] = moving ? [moving.mean, moving.variance] : [tf.zeros([0]), tf.zeros([0])];
-    const attrs = [...fusedBatchNormAttrs(epsilon), attr.float('exponential_avg_factor', moving ? 1 - moving.momentum : 1)];
+    const attrs = [
+      ...fusedBatchNormAttrs(epsilon),
+      attr.float('exponential_avg_factor', moving ? 1 - moving.momentum : 1),
+    ];
     // Outputs: y, mean, variance (batch statistics with unbiased variance, or the updated running
     // averages), and three reserve spaces for the gradient.
-    const [y, mean, variance, reserve1, reserve2, reserve3] = runNativeOp('FusedBatchNormV3', attrs, [x, gamma, beta, meanIn, varianceIn], 6);
+    const [y, mean, variance, reserve1, reserve2, reserve3] = runNativeOp(
+      'FusedBatchNormV3',
+      attrs,
+      [x, gamma, beta, meanIn, varianceIn],
+      6,
+    );
     onStatistics(mean as tf.Tensor1D, variance as tf.Tensor1D);
     save([x, gamma, reserve1, reserve2, reserve3]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [dx, dGamma, dBeta] = runNativeOp('FusedBatchNormGradV3', fusedBatchNormAttrs(epsilon), [dy, ...saved], 5);
+        const [dx, dGamma, dBeta] = runNativeOp(
+          'FusedBatchNormGradV3',
+          fusedBatchNormAttrs(epsilon),
+          [dy, ...saved],
+          5,
+        );
         return [dx, dGamma, dBeta];
       },
     };
@@ -167,11 +186,32 @@ export class BatchNorm extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const channels = shape[shape.length - 1];
-    if (channels == null) throw new Error(`BatchNorm '${this.name}': the channel axis must have a known size`);
-    if (this.scale) this.gamma = this.addWeight('gamma', [channels], 'float32', tf.initializers[this.zeroGamma ? 'zeros' : 'ones']());
+    if (channels == null)
+      throw new Error(`BatchNorm '${this.name}': the channel axis must have a known size`);
+    if (this.scale)
+      this.gamma = this.addWeight(
+        'gamma',
+        [channels],
+        'float32',
+        tf.initializers[this.zeroGamma ? 'zeros' : 'ones'](),
+      );
     if (this.center) this.beta = this.addWeight('beta', [channels], 'float32', tf.initializers.zeros());
-    this.movingMean = this.addWeight('moving_mean', [channels], 'float32', tf.initializers.zeros(), undefined, false);
-    this.movingVariance = this.addWeight('moving_variance', [channels], 'float32', tf.initializers.ones(), undefined, false);
+    this.movingMean = this.addWeight(
+      'moving_mean',
+      [channels],
+      'float32',
+      tf.initializers.zeros(),
+      undefined,
+      false,
+    );
+    this.movingVariance = this.addWeight(
+      'moving_variance',
+      [channels],
+      'float32',
+      tf.initializers.ones(),
+      undefined,
+      false,
+    );
     this.built = true;
   }
 
@@ -186,7 +226,14 @@ export class BatchNorm extends tf.layers.Layer {
       const gamma = this.gamma?.read() as tf.Tensor1D | undefined;
       const beta = this.beta?.read() as tf.Tensor1D | undefined;
       if (!kwargs.training) {
-        return tf.batchNorm(x, this.movingMean.read() as tf.Tensor1D, this.movingVariance.read() as tf.Tensor1D, beta, gamma, this.epsilon);
+        return tf.batchNorm(
+          x,
+          this.movingMean.read() as tf.Tensor1D,
+          this.movingVariance.read() as tf.Tensor1D,
+          beta,
+          gamma,
+          this.epsilon,
+        );
       }
       const channels = x.shape[x.shape.length - 1] as number;
       const moving: MovingStatistics = {
@@ -198,7 +245,15 @@ export class BatchNorm extends tf.layers.Layer {
         this.movingMean.write(mean);
         this.movingVariance.write(variance);
       };
-      return normalizeInTraining(x, gamma ?? tf.ones([channels]), beta ?? tf.zeros([channels]), this.epsilon, onMoving, 'auto', moving);
+      return normalizeInTraining(
+        x,
+        gamma ?? tf.ones([channels]),
+        beta ?? tf.zeros([channels]),
+        this.epsilon,
+        onMoving,
+        'auto',
+        moving,
+      );
     });
   }
 

@@ -43,7 +43,8 @@ const OPTIMIZER_BIN = 'optimizer.bin';
 
 /** The checkpoint folder of `step` under `prefix`: `<prefix>/step-00000120`. */
 export function checkpointKey(prefix: string, step: number): string {
-  if (!Number.isInteger(step) || step < 0) throw new Error(`checkpointKey: step must be a non-negative integer (got ${step})`);
+  if (!Number.isInteger(step) || step < 0)
+    throw new Error(`checkpointKey: step must be a non-negative integer (got ${step})`);
   return joinKey(prefix, `step-${String(step).padStart(8, '0')}`);
 }
 
@@ -107,7 +108,11 @@ export function checkpointConfig(options: PretrainerOptions): Record<string, unk
   return {
     model: options.model,
     pretrain,
-    imageShape: { height: options.imageShape.height, width: options.imageShape.width, channels: options.imageShape.channels },
+    imageShape: {
+      height: options.imageShape.height,
+      width: options.imageShape.width,
+      channels: options.imageShape.channels,
+    },
     stepsPerEpoch: options.stepsPerEpoch,
     seed: options.seed,
   };
@@ -116,7 +121,8 @@ export function checkpointConfig(options: PretrainerOptions): Record<string, unk
 /** The fields of two JSON values that differ, as `path: saved → now` (at most 8 listed). */
 function differences(saved: unknown, now: unknown, path = ''): string[] {
   if (JSON.stringify(saved) === JSON.stringify(now)) return [];
-  const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
   if (isObject(saved) && isObject(now)) {
     const keys = [...new Set([...Object.keys(saved), ...Object.keys(now)])].sort();
     return keys.flatMap((k) => differences(saved[k], now[k], path ? `${path}.${k}` : k)).slice(0, 8);
@@ -132,7 +138,8 @@ async function getOrExplain(store: BlobStore, key: string, what: string): Promis
   try {
     return await store.get(key);
   } catch (err) {
-    if (err instanceof BlobNotFoundError) throw new CheckpointNotFoundError(`${what}: no object '${key}' in ${store.location}`);
+    if (err instanceof BlobNotFoundError)
+      throw new CheckpointNotFoundError(`${what}: no object '${key}' in ${store.location}`);
     throw err;
   }
 }
@@ -145,15 +152,23 @@ async function getOrExplain(store: BlobStore, key: string, what: string): Promis
  *   await encoder.save(blobStoreIOHandler(store, 'models/encoder'));
  *   const f = await tf.loadLayersModel(blobStoreIOHandler(store, 'models/encoder'));
  */
-export function blobStoreIOHandler(store: BlobStore, prefix: string): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
+export function blobStoreIOHandler(
+  store: BlobStore,
+  prefix: string,
+): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
   const jsonKey = joinKey(prefix, MODEL_JSON);
   const weightsKey = joinKey(prefix, WEIGHTS_BIN);
   return {
     async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       if (artifacts.modelTopology instanceof ArrayBuffer) {
-        throw new Error(`blobStoreIOHandler: ${prefix}: binary model topologies are not supported (layers models only)`);
+        throw new Error(
+          `blobStoreIOHandler: ${prefix}: binary model topologies are not supported (layers models only)`,
+        );
       }
-      const weightData = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+      const weightData =
+        artifacts.weightData === undefined
+          ? new ArrayBuffer(0)
+          : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       await store.put(weightsKey, new Uint8Array(weightData));
       const modelJson: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology as object,
@@ -203,7 +218,12 @@ export interface SaveCheckpointOptions {
  * Saves `pretrainer` at its current global step under `prefix` (see the module comment) and points
  * LATEST at it. Idempotent: a committed checkpoint of the same step is left as it is. Returns its key.
  */
-export async function saveCheckpoint(store: BlobStore, prefix: string, pretrainer: Pretrainer, opts: SaveCheckpointOptions = {}): Promise<string> {
+export async function saveCheckpoint(
+  store: BlobStore,
+  prefix: string,
+  pretrainer: Pretrainer,
+  opts: SaveCheckpointOptions = {},
+): Promise<string> {
   const step = pretrainer.globalStep;
   const key = checkpointKey(prefix, step);
   if (!opts.overwrite && (await readManifest(store, key)) !== undefined) {
@@ -226,7 +246,10 @@ export async function saveCheckpoint(store: BlobStore, prefix: string, pretraine
     configHash: fingerprint(config),
     config,
     rng: opts.rng,
-    optimizer: { name: pretrainer.optimizer.name, slots: encoded.specs.map(({ name, shape, dtype }) => ({ name, shape, dtype })) },
+    optimizer: {
+      name: pretrainer.optimizer.name,
+      slots: encoded.specs.map(({ name, shape, dtype }) => ({ name, shape, dtype })),
+    },
     metrics: opts.metrics,
     createdAt: new Date().toISOString(),
   };
@@ -238,7 +261,10 @@ export async function saveCheckpoint(store: BlobStore, prefix: string, pretraine
 /** The committed manifest of the checkpoint `key`; CheckpointNotFoundError when there is none. */
 export async function readCheckpointManifest(store: BlobStore, key: string): Promise<CheckpointManifest> {
   const manifest = await readManifest(store, key, checkpointManifestSchema);
-  if (!manifest) throw new CheckpointNotFoundError(`no committed checkpoint '${key}' in ${store.location} (no ${MANIFEST_NAME})`);
+  if (!manifest)
+    throw new CheckpointNotFoundError(
+      `no committed checkpoint '${key}' in ${store.location} (no ${MANIFEST_NAME})`,
+    );
   return manifest;
 }
 
@@ -247,7 +273,10 @@ export async function readCheckpointManifest(store: BlobStore, key: string): Pro
  * a newer committed checkpoint than LATEST (a crash between manifest and pointer) wins, and so does
  * the listing when LATEST is missing or names an uncommitted folder.
  */
-export async function loadLatestCheckpoint(store: BlobStore, prefix: string): Promise<{ key: string; manifest: CheckpointManifest } | undefined> {
+export async function loadLatestCheckpoint(
+  store: BlobStore,
+  prefix: string,
+): Promise<{ key: string; manifest: CheckpointManifest } | undefined> {
   const listed = await listCheckpointSteps(store, prefix);
   let best = listed.length > 0 ? listed[listed.length - 1] : -1;
   let pointer: string | undefined;
@@ -258,7 +287,11 @@ export async function loadLatestCheckpoint(store: BlobStore, prefix: string): Pr
   }
   if (pointer !== undefined) {
     const m = /step-(\d+)$/.exec(pointer);
-    if (m && pointer === checkpointKey(prefix, Number(m[1])) && (await readManifest(store, pointer)) !== undefined) {
+    if (
+      m &&
+      pointer === checkpointKey(prefix, Number(m[1])) &&
+      (await readManifest(store, pointer)) !== undefined
+    ) {
       best = Math.max(best, Number(m[1]));
     }
   }
@@ -272,7 +305,9 @@ export async function listCheckpointSteps(store: BlobStore, prefix: string): Pro
   const stepKey = /\/?step-(\d+)\/MANIFEST\.json$/;
   return (await store.list(joinKey(prefix, 'step-')))
     .map((s) => ({ match: stepKey.exec(s.key), key: s.key }))
-    .filter((s) => s.match !== null && s.key === joinKey(checkpointKey(prefix, Number(s.match![1])), MANIFEST_NAME))
+    .filter(
+      (s) => s.match !== null && s.key === joinKey(checkpointKey(prefix, Number(s.match![1])), MANIFEST_NAME),
+    )
     .map((s) => Number(s.match![1]))
     .sort((a, b) => a - b);
 }
@@ -284,7 +319,8 @@ export async function listCheckpointSteps(store: BlobStore, prefix: string): Pro
  * deleted keys.
  */
 export async function pruneCheckpoints(store: BlobStore, prefix: string, keep: number): Promise<string[]> {
-  if (!Number.isInteger(keep) || keep < 1) throw new Error(`pruneCheckpoints: keep must be a positive integer (got ${keep})`);
+  if (!Number.isInteger(keep) || keep < 1)
+    throw new Error(`pruneCheckpoints: keep must be a positive integer (got ${keep})`);
   const committed = await listCheckpointSteps(store, prefix);
   if (committed.length <= keep) return [];
   const oldestKept = committed[committed.length - keep];
@@ -335,18 +371,27 @@ export interface RestoredCheckpoint {
  * statistics included), optimiser slots and the global step. Throws CheckpointMismatchError when the
  * checkpoint was written for another configuration, CheckpointNotFoundError when it is not committed.
  */
-export async function restorePretrainer(store: BlobStore, key: string, options: PretrainerOptions): Promise<RestoredCheckpoint> {
+export async function restorePretrainer(
+  store: BlobStore,
+  key: string,
+  options: PretrainerOptions,
+): Promise<RestoredCheckpoint> {
   const manifest = await readCheckpointManifest(store, key);
   const config = checkpointConfig(options);
   const hash = fingerprint(config);
   if (manifest.configHash !== hash) {
     const diff = differences(manifest.config, JSON.parse(JSON.stringify(config)));
-    throw new CheckpointMismatchError(key, diff.length > 0 ? diff : [`config hash ${manifest.configHash} → ${hash}`]);
+    throw new CheckpointMismatchError(
+      key,
+      diff.length > 0 ? diff : [`config hash ${manifest.configHash} → ${hash}`],
+    );
   }
   const pretrainer = createPretrainer(options);
   try {
     if (manifest.optimizer.name !== pretrainer.optimizer.name) {
-      throw new CheckpointMismatchError(key, [`optimizer: ${manifest.optimizer.name} → ${pretrainer.optimizer.name}`]);
+      throw new CheckpointMismatchError(key, [
+        `optimizer: ${manifest.optimizer.name} → ${pretrainer.optimizer.name}`,
+      ]);
     }
     await loadWeightsInto(store, joinKey(key, 'encoder'), pretrainer.encoder);
     await loadWeightsInto(store, joinKey(key, 'head'), pretrainer.head.model);

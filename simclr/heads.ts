@@ -45,18 +45,28 @@ export interface ProjectionHead {
   headStages(): tf.LayersModel[];
 }
 
-type HeadOptions = Pick<HeadConfig, 'type' | 'layers' | 'outputDim' | 'batchNorm'> & { hiddenDim: number; seed?: number };
+type HeadOptions = Pick<HeadConfig, 'type' | 'layers' | 'outputDim' | 'batchNorm'> & {
+  hiddenDim: number;
+  seed?: number;
+};
 
 /** Builds the head; `name` prefixes every layer name (default 'head'). */
 export function buildProjectionHead(cfg: HeadOptions, inputDim: number, name = 'head'): ProjectionHead {
-  if (!Number.isInteger(inputDim) || inputDim <= 0) throw new Error(`buildProjectionHead: inputDim must be a positive integer (got ${inputDim})`);
+  if (!Number.isInteger(inputDim) || inputDim <= 0)
+    throw new Error(`buildProjectionHead: inputDim must be a positive integer (got ${inputDim})`);
   const numLayers = cfg.type === 'none' ? 0 : cfg.type === 'linear' ? 1 : cfg.layers;
   if (!Number.isInteger(numLayers) || numLayers < 1) {
-    if (cfg.type !== 'none') throw new Error(`buildProjectionHead: head.layers must be a positive integer (got ${cfg.layers})`);
+    if (cfg.type !== 'none')
+      throw new Error(`buildProjectionHead: head.layers must be a positive integer (got ${cfg.layers})`);
   }
   let seedCounter = 0;
   // The reference initialises head dense layers with N(0, 0.01²).
-  const init = () => tf.initializers.randomNormal({ mean: 0, stddev: 0.01, seed: cfg.seed === undefined ? undefined : cfg.seed * 1000 + seedCounter++ });
+  const init = () =>
+    tf.initializers.randomNormal({
+      mean: 0,
+      stddev: 0.01,
+      seed: cfg.seed === undefined ? undefined : cfg.seed * 1000 + seedCounter++,
+    });
 
   // Each dense layer with what follows it, as an ordered list of layers per stage.
   const stages: tf.layers.Layer[][] = [];
@@ -64,11 +74,21 @@ export function buildProjectionHead(cfg: HeadOptions, inputDim: number, name = '
     const last = k === numLayers - 1;
     const units = last ? cfg.outputDim : cfg.hiddenDim;
     const stage: tf.layers.Layer[] = [
-      tf.layers.dense({ units, useBias: !cfg.batchNorm, kernelInitializer: init(), name: `${name}_dense${k}` }),
+      tf.layers.dense({
+        units,
+        useBias: !cfg.batchNorm,
+        kernelInitializer: init(),
+        name: `${name}_dense${k}`,
+      }),
     ];
     if (cfg.batchNorm) {
       stage.push(
-        new BatchNorm({ momentum: BATCH_NORM_MOMENTUM, epsilon: BATCH_NORM_EPSILON, center: !last, name: `${name}_bn${k}` }),
+        new BatchNorm({
+          momentum: BATCH_NORM_MOMENTUM,
+          epsilon: BATCH_NORM_EPSILON,
+          center: !last,
+          name: `${name}_bn${k}`,
+        }),
       );
     }
     if (!last) stage.push(new Relu({ name: `${name}_relu${k}` }));
@@ -80,7 +100,9 @@ export function buildProjectionHead(cfg: HeadOptions, inputDim: number, name = '
   for (const stage of stages) for (const layer of stage) out = layer.apply(out) as tf.SymbolicTensor;
   if (numLayers === 0) {
     // A model needs at least one layer between input and output: a linear activation is the identity.
-    out = tf.layers.activation({ activation: 'linear', name: `${name}_identity` }).apply(input) as tf.SymbolicTensor;
+    out = tf.layers
+      .activation({ activation: 'linear', name: `${name}_identity` })
+      .apply(input) as tf.SymbolicTensor;
   }
   const model = tf.model({ inputs: input, outputs: out, name });
 

@@ -14,7 +14,9 @@ export interface ImageShape {
 export function imagesToTensor(pixels: Uint8Array, count: number, shape: ImageShape): tf.Tensor4D {
   const expected = count * shape.height * shape.width * shape.channels;
   if (pixels.length !== expected) {
-    throw new Error(`imagesToTensor: ${pixels.length} bytes for ${count} images of ${shape.height}x${shape.width}x${shape.channels} (expected ${expected})`);
+    throw new Error(
+      `imagesToTensor: ${pixels.length} bytes for ${count} images of ${shape.height}x${shape.width}x${shape.channels} (expected ${expected})`,
+    );
   }
   return tf.tidy(() =>
     tf.tensor4d(pixels, [count, shape.height, shape.width, shape.channels], 'int32').toFloat().div(255),

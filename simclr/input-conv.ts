@@ -40,8 +40,16 @@ export class InputConv extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const channels = shape[shape.length - 1];
-    if (shape.length !== 4 || channels == null) throw new Error(`InputConv '${this.name}': expected [N, H, W, C] input with a known C (got [${shape}])`);
-    this.kernel = this.addWeight('kernel', [this.kernelSize, this.kernelSize, channels, this.filters], 'float32', this.kernelInitializer);
+    if (shape.length !== 4 || channels == null)
+      throw new Error(
+        `InputConv '${this.name}': expected [N, H, W, C] input with a known C (got [${shape}])`,
+      );
+    this.kernel = this.addWeight(
+      'kernel',
+      [this.kernelSize, this.kernelSize, channels, this.filters],
+      'float32',
+      this.kernelInitializer,
+    );
     this.built = true;
   }
 

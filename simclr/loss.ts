@@ -28,9 +28,12 @@ function l2Normalize(z: tf.Tensor2D): tf.Tensor2D {
 
 function checkPair(z1: tf.Tensor2D, z2: tf.Tensor2D, fn: string): void {
   if (z1.rank !== 2 || z2.rank !== 2 || z1.shape[0] !== z2.shape[0] || z1.shape[1] !== z2.shape[1]) {
-    throw new Error(`${fn}: z1 and z2 must both be [N, d] with the same shape (got [${z1.shape}] and [${z2.shape}])`);
+    throw new Error(
+      `${fn}: z1 and z2 must both be [N, d] with the same shape (got [${z1.shape}] and [${z2.shape}])`,
+    );
   }
-  if (z1.shape[0] < 2) throw new Error(`${fn}: needs a batch of at least 2 images to have negatives (got ${z1.shape[0]})`);
+  if (z1.shape[0] < 2)
+    throw new Error(`${fn}: needs a batch of at least 2 images to have negatives (got ${z1.shape[0]})`);
 }
 
 /**

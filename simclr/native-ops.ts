@@ -14,8 +14,19 @@ interface NativeAttr {
 
 /** The parts of tfjs-node's NodeJSKernelBackend used here. */
 interface NativeBackend {
-  binding: { TF_ATTR_TYPE: number; TF_ATTR_FLOAT: number; TF_ATTR_STRING: number; TF_ATTR_BOOL: number; TF_FLOAT: number };
-  executeMultipleOutputs(name: string, attrs: NativeAttr[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[];
+  binding: {
+    TF_ATTR_TYPE: number;
+    TF_ATTR_FLOAT: number;
+    TF_ATTR_STRING: number;
+    TF_ATTR_BOOL: number;
+    TF_FLOAT: number;
+  };
+  executeMultipleOutputs(
+    name: string,
+    attrs: NativeAttr[],
+    inputs: tf.Tensor[],
+    numOutputs: number,
+  ): tf.Tensor[];
 }
 
 /**
@@ -27,19 +38,37 @@ export function hasNativeOps(): boolean {
 }
 
 function backend(): NativeBackend {
-  if (!hasNativeOps()) throw new Error(`native TensorFlow ops need the 'tensorflow' backend (active: '${tf.getBackend()}')`);
+  if (!hasNativeOps())
+    throw new Error(`native TensorFlow ops need the 'tensorflow' backend (active: '${tf.getBackend()}')`);
   return tf.backend() as unknown as NativeBackend;
 }
 
 /** Attribute builders, in the binding's attribute type codes. */
 export const attr = {
-  float32Type: (name: string): NativeAttr => ({ name, type: backend().binding.TF_ATTR_TYPE, value: backend().binding.TF_FLOAT }),
-  float: (name: string, value: number): NativeAttr => ({ name, type: backend().binding.TF_ATTR_FLOAT, value }),
-  string: (name: string, value: string): NativeAttr => ({ name, type: backend().binding.TF_ATTR_STRING, value }),
+  float32Type: (name: string): NativeAttr => ({
+    name,
+    type: backend().binding.TF_ATTR_TYPE,
+    value: backend().binding.TF_FLOAT,
+  }),
+  float: (name: string, value: number): NativeAttr => ({
+    name,
+    type: backend().binding.TF_ATTR_FLOAT,
+    value,
+  }),
+  string: (name: string, value: string): NativeAttr => ({
+    name,
+    type: backend().binding.TF_ATTR_STRING,
+    value,
+  }),
   bool: (name: string, value: boolean): NativeAttr => ({ name, type: backend().binding.TF_ATTR_BOOL, value }),
 };
 
 /** Runs the TensorFlow op `name`; the outputs are ordinary tfjs tensors (tracked by tidy). */
-export function runNativeOp(name: string, attrs: NativeAttr[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[] {
+export function runNativeOp(
+  name: string,
+  attrs: NativeAttr[],
+  inputs: tf.Tensor[],
+  numOutputs: number,
+): tf.Tensor[] {
   return backend().executeMultipleOutputs(name, attrs, inputs, numOutputs);
 }

@@ -76,7 +76,8 @@ abstract class SlottedOptimizer implements SimclrOptimizer {
 
   constructor(protected readonly opts: OptimizerOptions) {
     for (const key of ['momentum', 'weightDecay', 'trustCoefficient'] as const) {
-      if (!Number.isFinite(opts[key]) || opts[key] < 0) throw new Error(`optimizer: ${key} must be a finite number >= 0 (got ${opts[key]})`);
+      if (!Number.isFinite(opts[key]) || opts[key] < 0)
+        throw new Error(`optimizer: ${key} must be a finite number >= 0 (got ${opts[key]})`);
     }
     if (opts.momentum >= 1) throw new Error(`optimizer: momentum must be < 1 (got ${opts.momentum})`);
   }
@@ -89,20 +90,27 @@ abstract class SlottedOptimizer implements SimclrOptimizer {
       v = tf.variable(tf.zeros(shape), false);
       this.slots.set(key, v);
     } else if (!tf.util.arraysEqual(v.shape, shape)) {
-      throw new Error(`optimizer: slot '${key}' has shape [${v.shape}] but the variable has shape [${shape}]`);
+      throw new Error(
+        `optimizer: slot '${key}' has shape [${v.shape}] but the variable has shape [${shape}]`,
+      );
     }
     return v;
   }
 
   applyGradients(vars: tf.Variable[], grads: tf.Tensor[], learningRate: number, names?: string[]): void {
-    if (vars.length !== grads.length) throw new Error(`applyGradients: ${vars.length} variables but ${grads.length} gradients`);
-    if (names && names.length !== vars.length) throw new Error(`applyGradients: ${vars.length} variables but ${names.length} names`);
-    if (!Number.isFinite(learningRate) || learningRate < 0) throw new Error(`applyGradients: learning rate must be finite and >= 0 (got ${learningRate})`);
+    if (vars.length !== grads.length)
+      throw new Error(`applyGradients: ${vars.length} variables but ${grads.length} gradients`);
+    if (names && names.length !== vars.length)
+      throw new Error(`applyGradients: ${vars.length} variables but ${names.length} names`);
+    if (!Number.isFinite(learningRate) || learningRate < 0)
+      throw new Error(`applyGradients: learning rate must be finite and >= 0 (got ${learningRate})`);
     const keys = names ?? vars.map((v) => v.name);
     const seen = new Set<string>();
     vars.forEach((v, i) => {
       if (!tf.util.arraysEqual(v.shape, grads[i].shape)) {
-        throw new Error(`applyGradients: gradient of '${keys[i]}' has shape [${grads[i].shape}], the variable [${v.shape}]`);
+        throw new Error(
+          `applyGradients: gradient of '${keys[i]}' has shape [${grads[i].shape}], the variable [${v.shape}]`,
+        );
       }
       if (seen.has(keys[i])) throw new Error(`applyGradients: variable name '${keys[i]}' appears twice`);
       seen.add(keys[i]);
@@ -110,7 +118,12 @@ abstract class SlottedOptimizer implements SimclrOptimizer {
     tf.tidy(() => this.update(vars, grads, learningRate, keys));
   }
 
-  protected abstract update(vars: tf.Variable[], grads: tf.Tensor[], learningRate: number, names: string[]): void;
+  protected abstract update(
+    vars: tf.Variable[],
+    grads: tf.Tensor[],
+    learningRate: number,
+    names: string[],
+  ): void;
 
   /** g + λ·w, unless the variable is excluded from weight decay. */
   protected decayed(w: tf.Tensor, g: tf.Tensor, name: string): tf.Tensor {
@@ -127,7 +140,9 @@ abstract class SlottedOptimizer implements SimclrOptimizer {
       const existing = this.slots.get(name);
       if (existing) {
         if (!tf.util.arraysEqual(existing.shape, tensor.shape)) {
-          throw new Error(`setSlots: slot '${name}' has shape [${existing.shape}], the saved one [${tensor.shape}]`);
+          throw new Error(
+            `setSlots: slot '${name}' has shape [${existing.shape}], the saved one [${tensor.shape}]`,
+          );
         }
         existing.assign(tensor);
       } else {
@@ -151,7 +166,12 @@ function concatenated(tensors: tf.Tensor[]): tf.Tensor1D {
 }
 
 function splitLike(flat: tf.Tensor, like: tf.Tensor[]): tf.Tensor[] {
-  return tf.split(flat, like.map((t) => t.size)).map((part, i) => (like[i].rank === 1 ? part : tf.reshape(part, like[i].shape)));
+  return tf
+    .split(
+      flat,
+      like.map((t) => t.size),
+    )
+    .map((part, i) => (like[i].rank === 1 ? part : tf.reshape(part, like[i].shape)));
 }
 
 /** Momentum SGD with an optional LARS trust ratio (see the module comment). */

@@ -15,7 +15,8 @@ const nativeRelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   save([y]);
   return {
     value: y,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => runNativeOp('ReluGrad', [attr.float32Type('T')], [dy, saved[0]], 1)[0],
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      runNativeOp('ReluGrad', [attr.float32Type('T')], [dy, saved[0]], 1)[0],
   };
 });
 

@@ -53,10 +53,38 @@ interface Architecture {
 }
 
 const ARCHITECTURES: Record<Encoder, Architecture> = {
-  'resnet-mini': { block: 'basic', stemWidth: 16, widths: [16, 32, 64], blocks: [1, 1, 1], strides: [1, 2, 2], expansion: 1 },
-  resnet18: { block: 'basic', stemWidth: 64, widths: [64, 128, 256, 512], blocks: [2, 2, 2, 2], strides: [1, 2, 2, 2], expansion: 1 },
-  resnet34: { block: 'basic', stemWidth: 64, widths: [64, 128, 256, 512], blocks: [3, 4, 6, 3], strides: [1, 2, 2, 2], expansion: 1 },
-  resnet50: { block: 'bottleneck', stemWidth: 64, widths: [64, 128, 256, 512], blocks: [3, 4, 6, 3], strides: [1, 2, 2, 2], expansion: 4 },
+  'resnet-mini': {
+    block: 'basic',
+    stemWidth: 16,
+    widths: [16, 32, 64],
+    blocks: [1, 1, 1],
+    strides: [1, 2, 2],
+    expansion: 1,
+  },
+  resnet18: {
+    block: 'basic',
+    stemWidth: 64,
+    widths: [64, 128, 256, 512],
+    blocks: [2, 2, 2, 2],
+    strides: [1, 2, 2, 2],
+    expansion: 1,
+  },
+  resnet34: {
+    block: 'basic',
+    stemWidth: 64,
+    widths: [64, 128, 256, 512],
+    blocks: [3, 4, 6, 3],
+    strides: [1, 2, 2, 2],
+    expansion: 1,
+  },
+  resnet50: {
+    block: 'bottleneck',
+    stemWidth: 64,
+    widths: [64, 128, 256, 512],
+    blocks: [3, 4, 6, 3],
+    strides: [1, 2, 2, 2],
+    expansion: 4,
+  },
 };
 
 function scaled(channels: number, widthMultiplier: number): number {
@@ -65,7 +93,10 @@ function scaled(channels: number, widthMultiplier: number): number {
 
 function architecture(encoder: Encoder): Architecture {
   const arch = ARCHITECTURES[encoder];
-  if (!arch) throw new Error(`unknown encoder '${encoder}' (expected one of ${Object.keys(ARCHITECTURES).join(', ')})`);
+  if (!arch)
+    throw new Error(
+      `unknown encoder '${encoder}' (expected one of ${Object.keys(ARCHITECTURES).join(', ')})`,
+    );
   return arch;
 }
 
@@ -78,7 +109,8 @@ export function representationDim(encoder: Encoder, widthMultiplier: number): nu
 /** Builds the encoder; see the module comment for the architectures. */
 export function buildEncoder(opts: EncoderOptions): tf.LayersModel {
   const arch = architecture(opts.encoder);
-  if (!(opts.widthMultiplier > 0)) throw new Error(`buildEncoder: widthMultiplier must be > 0 (got ${opts.widthMultiplier})`);
+  if (!(opts.widthMultiplier > 0))
+    throw new Error(`buildEncoder: widthMultiplier must be > 0 (got ${opts.widthMultiplier})`);
   const prefix = opts.name ?? 'encoder';
   let seedCounter = 0;
   const kernelInit = () =>
@@ -92,13 +124,32 @@ export function buildEncoder(opts: EncoderOptions): tf.LayersModel {
 
   const conv = (x: tf.SymbolicTensor, filters: number, kernelSize: number, strides: number, name: string) =>
     tf.layers
-      .conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: kernelInit(), name: `${prefix}_${name}` })
+      .conv2d({
+        filters,
+        kernelSize,
+        strides,
+        padding: 'same',
+        useBias: false,
+        kernelInitializer: kernelInit(),
+        name: `${prefix}_${name}`,
+      })
       .apply(x) as tf.SymbolicTensor;
   // The stem's conv takes the images: the same conv, without the input gradient (./input-conv.ts).
   const stemConv = (x: tf.SymbolicTensor, filters: number, kernelSize: number, strides: number) =>
-    new InputConv({ filters, kernelSize, strides, kernelInitializer: kernelInit(), name: `${prefix}_stem_conv` }).apply(x) as tf.SymbolicTensor;
+    new InputConv({
+      filters,
+      kernelSize,
+      strides,
+      kernelInitializer: kernelInit(),
+      name: `${prefix}_stem_conv`,
+    }).apply(x) as tf.SymbolicTensor;
   const bn = (x: tf.SymbolicTensor, name: string, zeroGamma = false) =>
-    new BatchNorm({ momentum: BATCH_NORM_MOMENTUM, epsilon: BATCH_NORM_EPSILON, zeroGamma, name: `${prefix}_${name}` }).apply(x) as tf.SymbolicTensor;
+    new BatchNorm({
+      momentum: BATCH_NORM_MOMENTUM,
+      epsilon: BATCH_NORM_EPSILON,
+      zeroGamma,
+      name: `${prefix}_${name}`,
+    }).apply(x) as tf.SymbolicTensor;
   const relu = (x: tf.SymbolicTensor, name: string) =>
     new Relu({ name: `${prefix}_${name}` }).apply(x) as tf.SymbolicTensor;
 
@@ -109,7 +160,9 @@ export function buildEncoder(opts: EncoderOptions): tf.LayersModel {
     x = relu(bn(stemConv(input, stemWidth, 3, 1), 'stem_bn'), 'stem_relu');
   } else {
     x = relu(bn(stemConv(input, stemWidth, 7, 2), 'stem_bn'), 'stem_relu');
-    x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: `${prefix}_stem_pool` }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: `${prefix}_stem_pool` })
+      .apply(x) as tf.SymbolicTensor;
   }
   let channels = stemWidth;
 

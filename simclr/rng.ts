@@ -66,7 +66,11 @@ function mulhi32(a: number, b: number): number {
  * One Philox4x32-10 block: 4 uint32 outputs for a 128-bit counter and 64-bit key, written to `out`.
  * Matches the Random123 known-answer vectors (see test/unit/augment.test.ts).
  */
-export function philox4x32(counter: ArrayLike<number>, key: ArrayLike<number>, out: Uint32Array = new Uint32Array(4)): Uint32Array {
+export function philox4x32(
+  counter: ArrayLike<number>,
+  key: ArrayLike<number>,
+  out: Uint32Array = new Uint32Array(4),
+): Uint32Array {
   let c0 = counter[0] >>> 0;
   let c1 = counter[1] >>> 0;
   let c2 = counter[2] >>> 0;
@@ -164,7 +168,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), unbiased (rejection of the last partial range), 1 ≤ n ≤ 2^32. */
   int(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > TWO_POW_32) throw new Error(`Rng.int: n must be an integer in [1, 2^32] (got ${n})`);
+    if (!Number.isInteger(n) || n < 1 || n > TWO_POW_32)
+      throw new Error(`Rng.int: n must be an integer in [1, 2^32] (got ${n})`);
     const limit = TWO_POW_32 - (TWO_POW_32 % n);
     for (;;) {
       const x = this.nextUint32();

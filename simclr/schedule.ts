@@ -11,9 +11,14 @@
  * Peak learning rate from the base one: base × batch / 256 ('linear', Sec. 2.2), base × √batch ('sqrt',
  * App. B.1, better for small batches and long training), or base ('none').
  */
-export function effectiveLearningRate(base: number, batchSize: number, scaling: 'linear' | 'sqrt' | 'none'): number {
+export function effectiveLearningRate(
+  base: number,
+  batchSize: number,
+  scaling: 'linear' | 'sqrt' | 'none',
+): number {
   if (!(base >= 0)) throw new Error(`effectiveLearningRate: learning rate must be >= 0 (got ${base})`);
-  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`effectiveLearningRate: batch size must be a positive integer (got ${batchSize})`);
+  if (!Number.isInteger(batchSize) || batchSize <= 0)
+    throw new Error(`effectiveLearningRate: batch size must be a positive integer (got ${batchSize})`);
   switch (scaling) {
     case 'linear':
       return (base * batchSize) / 256;
@@ -22,7 +27,9 @@ export function effectiveLearningRate(base: number, batchSize: number, scaling: 
     case 'none':
       return base;
     default:
-      throw new Error(`effectiveLearningRate: unknown scaling '${String(scaling)}' (expected linear, sqrt or none)`);
+      throw new Error(
+        `effectiveLearningRate: unknown scaling '${String(scaling)}' (expected linear, sqrt or none)`,
+      );
   }
 }
 
@@ -39,7 +46,9 @@ export interface ScheduleOptions {
  */
 export function learningRateAt(step: number, { peak, warmupSteps, totalSteps }: ScheduleOptions): number {
   if (!(warmupSteps >= 0) || !(totalSteps >= 0)) {
-    throw new Error(`learningRateAt: warmupSteps and totalSteps must be >= 0 (got ${warmupSteps}, ${totalSteps})`);
+    throw new Error(
+      `learningRateAt: warmupSteps and totalSteps must be >= 0 (got ${warmupSteps}, ${totalSteps})`,
+    );
   }
   if (step < warmupSteps) return (peak * step) / warmupSteps;
   if (step >= totalSteps) return 0;

@@ -138,7 +138,8 @@ export class Pretrainer {
     if (!Number.isInteger(stepsPerEpoch) || stepsPerEpoch <= 0) {
       throw new Error(`createPretrainer: stepsPerEpoch must be a positive integer (got ${stepsPerEpoch})`);
     }
-    if (!Number.isInteger(seed) || seed < 0) throw new Error(`createPretrainer: seed must be a non-negative integer (got ${seed})`);
+    if (!Number.isInteger(seed) || seed < 0)
+      throw new Error(`createPretrainer: seed must be a non-negative integer (got ${seed})`);
     this.encoder = buildEncoder({
       encoder: model.encoder,
       widthMultiplier: model.widthMultiplier,
@@ -146,7 +147,10 @@ export class Pretrainer {
       inputShape: [imageShape.height, imageShape.width, imageShape.channels],
       seed: 2 * seed,
     });
-    this.head = buildProjectionHead({ ...model.head, seed: 2 * seed + 1 }, representationDim(model.encoder, model.widthMultiplier));
+    this.head = buildProjectionHead(
+      { ...model.head, seed: 2 * seed + 1 },
+      representationDim(model.encoder, model.widthMultiplier),
+    );
     const layerVariables = [...this.encoder.trainableWeights, ...this.head.model.trainableWeights];
     this.variables = layerVariables.map((w) => w.read() as tf.Variable);
     this.variableNames = layerVariables.map((w) => w.originalName);
@@ -190,9 +194,13 @@ export class Pretrainer {
    * step, so a stop always lands on a step boundary). Yields to the event loop after every step so
    * heartbeats and cancellation are served.
    */
-  async runEpoch(batches: AsyncIterable<ViewBatch> | Iterable<ViewBatch>, opts: RunEpochOptions = {}): Promise<EpochSummary> {
+  async runEpoch(
+    batches: AsyncIterable<ViewBatch> | Iterable<ViewBatch>,
+    opts: RunEpochOptions = {},
+  ): Promise<EpochSummary> {
     const metricsEvery = opts.metricsEvery ?? 1;
-    if (!Number.isInteger(metricsEvery) || metricsEvery < 0) throw new Error(`runEpoch: metricsEvery must be a non-negative integer (got ${metricsEvery})`);
+    if (!Number.isInteger(metricsEvery) || metricsEvery < 0)
+      throw new Error(`runEpoch: metricsEvery must be a non-negative integer (got ${metricsEvery})`);
     const started = performance.now();
     let sums: tf.Tensor1D = tf.zeros([2]);
     let steps = 0;
@@ -263,9 +271,14 @@ export class Pretrainer {
   }
 
   /** The step itself; returns the [loss, contrastive accuracy] tensor without reading it. */
-  private stepOnDevice(view1: Uint8Array, view2: Uint8Array, count: number): { lr: number; metrics: tf.Tensor1D } {
+  private stepOnDevice(
+    view1: Uint8Array,
+    view2: Uint8Array,
+    count: number,
+  ): { lr: number; metrics: tf.Tensor1D } {
     if (this.disposed) throw new Error('Pretrainer: used after dispose()');
-    if (!Number.isInteger(count) || count < 2) throw new Error(`Pretrainer.step: a batch needs at least 2 images to have negatives (got ${count})`);
+    if (!Number.isInteger(count) || count < 2)
+      throw new Error(`Pretrainer.step: a batch needs at least 2 images to have negatives (got ${count})`);
     const { imageShape, pretrain } = this.options;
     const lr = learningRateAt(this.step_, this.schedule);
     const metrics = tf.tidy(() => {
@@ -304,7 +317,10 @@ export class Pretrainer {
 }
 
 /** The pretrainer options of a resolved experiment: its model, pretraining settings, image shape and seed. */
-export function pretrainerOptionsFor(experiment: ResolvedExperiment, stepsPerEpoch: number): PretrainerOptions {
+export function pretrainerOptionsFor(
+  experiment: ResolvedExperiment,
+  stepsPerEpoch: number,
+): PretrainerOptions {
   const { imageSize, channels } = experiment.dataset;
   return {
     model: experiment.model,
@@ -320,7 +336,8 @@ export function pretrainerOptionsFor(experiment: ResolvedExperiment, stepsPerEpo
  * here is cheaper than converting twice and concatenating floats).
  */
 function concatViews(view1: Uint8Array, view2: Uint8Array): Uint8Array {
-  if (view1.length !== view2.length) throw new Error(`Pretrainer.step: view1 has ${view1.length} bytes, view2 ${view2.length}`);
+  if (view1.length !== view2.length)
+    throw new Error(`Pretrainer.step: view1 has ${view1.length} bytes, view2 ${view2.length}`);
   const both = new Uint8Array(view1.length + view2.length);
   both.set(view1, 0);
   both.set(view2, view1.length);

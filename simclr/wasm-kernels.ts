@@ -38,7 +38,8 @@ interface WasmBackend {
  */
 export const wasmKernelLimits = { maxPatchFloats: 1 << 24 };
 
-type Pad = 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
+type Pad =
+  'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
 type RoundingMode = 'floor' | 'round' | 'ceil' | undefined;
 
 interface ConvGeometry {
@@ -68,9 +69,11 @@ function geometry(
   depthwise: boolean,
   dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
 ): ConvGeometry {
-  if (dataFormat !== 'NHWC') throw new Error(`${kernel} on the wasm backend supports dataFormat 'NHWC' only (got '${dataFormat}')`);
+  if (dataFormat !== 'NHWC')
+    throw new Error(`${kernel} on the wasm backend supports dataFormat 'NHWC' only (got '${dataFormat}')`);
   const [dH, dW] = typeof dilations === 'number' ? [dilations, dilations] : dilations;
-  if (dH !== 1 || dW !== 1) throw new Error(`${kernel} on the wasm backend supports dilation 1 only (got [${dH}, ${dW}])`);
+  if (dH !== 1 || dW !== 1)
+    throw new Error(`${kernel} on the wasm backend supports dilation 1 only (got [${dH}, ${dW}])`);
   const info = tf.backend_util.computeConv2DInfo(
     inShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -99,21 +102,38 @@ function geometry(
 }
 
 function float32Only(kernel: string, ...ts: TensorInfo[]): void {
-  for (const t of ts) if (t.dtype !== 'float32') throw new Error(`${kernel} on the wasm backend supports float32 only (got ${t.dtype})`);
+  for (const t of ts)
+    if (t.dtype !== 'float32')
+      throw new Error(`${kernel} on the wasm backend supports float32 only (got ${t.dtype})`);
 }
 
 /** Calls another wasm kernel (BatchMatMul, Conv2D) directly, as the backend's own kernels do. */
-function callWasmKernel(name: string, inputs: Record<string, TensorInfo>, backend: WasmBackend, attrs: Record<string, unknown>): TensorInfo {
+function callWasmKernel(
+  name: string,
+  inputs: Record<string, TensorInfo>,
+  backend: WasmBackend,
+  attrs: Record<string, unknown>,
+): TensorInfo {
   const config = tf.getKernel(name, 'wasm');
   if (!config) throw new Error(`the wasm backend has no '${name}' kernel (needed by its backprop kernels)`);
-  return config.kernelFunc({ inputs, backend: backend as unknown as tf.KernelBackend, attrs: attrs as tf.NamedAttrMap }) as TensorInfo;
+  return config.kernelFunc({
+    inputs,
+    backend: backend as unknown as tf.KernelBackend,
+    attrs: attrs as tf.NamedAttrMap,
+  }) as TensorInfo;
 }
 
 /**
  * Writes the patch matrix of images [n0, n0 + count) transposed: row (kh·KW + kw)·CI + ci, column
  * (n − n0)·OH·OW + oh·OW + ow holds x[n, oh·sH + kh − padTop, ow·sW + kw − padLeft, ci] (0 outside).
  */
-function im2colTransposed(x: Float32Array, cols: Float32Array, g: ConvGeometry, n0: number, count: number): void {
+function im2colTransposed(
+  x: Float32Array,
+  cols: Float32Array,
+  g: ConvGeometry,
+  n0: number,
+  count: number,
+): void {
   const positions = g.outH * g.outW;
   const columns = count * positions;
   for (let kh = 0; kh < g.kH; kh++) {
@@ -150,10 +170,23 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: KernelParams): TensorI
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   float32Only('Conv2DBackpropFilter', x, dy);
-  const g = geometry('Conv2DBackpropFilter', x.shape, a.filterShape, a.strides, 1, a.pad as Pad, a.dimRoundingMode, false, a.dataFormat);
+  const g = geometry(
+    'Conv2DBackpropFilter',
+    x.shape,
+    a.filterShape,
+    a.strides,
+    1,
+    a.pad as Pad,
+    a.dimRoundingMode,
+    false,
+    a.dataFormat,
+  );
   const rows = g.kH * g.kW * g.inC;
   const positions = g.outH * g.outW;
-  const perChunk = Math.max(1, Math.min(g.batch, Math.floor(wasmKernelLimits.maxPatchFloats / (rows * positions))));
+  const perChunk = Math.max(
+    1,
+    Math.min(g.batch, Math.floor(wasmKernelLimits.maxPatchFloats / (rows * positions))),
+  );
   let sum: Float64Array | undefined;
   for (let n0 = 0; n0 < g.batch; n0 += perChunk) {
     const count = Math.min(perChunk, g.batch - n0);
@@ -162,11 +195,16 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: KernelParams): TensorI
     if (count < g.batch) {
       dyChunk = wasm.makeOutput([count * positions, g.outC], 'float32');
       const from = n0 * positions * g.outC;
-      wasm.typedArrayFromHeap(dyChunk).set(wasm.typedArrayFromHeap(dy).subarray(from, from + count * positions * g.outC));
+      wasm
+        .typedArrayFromHeap(dyChunk)
+        .set(wasm.typedArrayFromHeap(dy).subarray(from, from + count * positions * g.outC));
     }
     // Views only after the allocations above (heap growth detaches older views).
     im2colTransposed(wasm.typedArrayFromHeap(x), wasm.typedArrayFromHeap(cols), g, n0, count);
-    const product = callWasmKernel('BatchMatMul', { a: cols, b: dyChunk }, wasm, { transposeA: false, transposeB: false });
+    const product = callWasmKernel('BatchMatMul', { a: cols, b: dyChunk }, wasm, {
+      transposeA: false,
+      transposeB: false,
+    });
     wasm.disposeData(cols.dataId);
     if (dyChunk.dataId !== dy.dataId) wasm.disposeData(dyChunk.dataId);
     if (count === g.batch) return { dataId: product.dataId, shape: [...a.filterShape], dtype: 'float32' };
@@ -186,7 +224,17 @@ function conv2dBackpropInput({ inputs, backend, attrs }: KernelParams): TensorIn
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
   float32Only('Conv2DBackpropInput', dy, filter);
-  const g = geometry('Conv2DBackpropInput', a.inputShape, filter.shape, a.strides, 1, a.pad as Pad, a.dimRoundingMode, false, a.dataFormat);
+  const g = geometry(
+    'Conv2DBackpropInput',
+    a.inputShape,
+    filter.shape,
+    a.strides,
+    1,
+    a.pad as Pad,
+    a.dimRoundingMode,
+    false,
+    a.dataFormat,
+  );
   // dx[ih] = Σ_kh dy[(ih + padTop − kh) / sH] · W[kh]: a correlation of the dilated dy, padded by
   // KH − 1 − padTop in front, with the flipped filter; the padded height IH + KH − 1 gives IH outputs.
   const padH = g.inH + g.kH - 1;
@@ -242,7 +290,11 @@ function conv2dBackpropInput({ inputs, backend, attrs }: KernelParams): TensorIn
  * Calls `visit(xOffset, dyOffset, filterOffset)` for every (n, oh, ow, kh, kw) whose input pixel lies
  * inside the image: the offsets of x[n, ih, iw, 0], dy[n, oh, ow, 0] and filter[kh, kw, 0, 0].
  */
-function forEachDepthwiseTap(g: ConvGeometry, multiplier: number, visit: (xAt: number, dyAt: number, filterAt: number) => void): void {
+function forEachDepthwiseTap(
+  g: ConvGeometry,
+  multiplier: number,
+  visit: (xAt: number, dyAt: number, filterAt: number) => void,
+): void {
   for (let n = 0; n < g.batch; n++) {
     for (let oh = 0; oh < g.outH; oh++) {
       for (let ow = 0; ow < g.outW; ow++) {
@@ -267,7 +319,16 @@ function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelParams): Tens
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
   const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
   float32Only('DepthwiseConv2dNativeBackpropFilter', x, dy);
-  const g = geometry('DepthwiseConv2dNativeBackpropFilter', x.shape, a.filterShape, a.strides, a.dilations, a.pad as Pad, a.dimRoundingMode, true);
+  const g = geometry(
+    'DepthwiseConv2dNativeBackpropFilter',
+    x.shape,
+    a.filterShape,
+    a.strides,
+    a.dilations,
+    a.pad as Pad,
+    a.dimRoundingMode,
+    true,
+  );
   const multiplier = a.filterShape[3];
   const sum = new Float64Array(g.kH * g.kW * g.inC * multiplier);
   const xv = wasm.typedArrayFromHeap(x);
@@ -275,7 +336,8 @@ function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelParams): Tens
   forEachDepthwiseTap(g, multiplier, (xAt, dyAt, filterAt) => {
     for (let c = 0; c < g.inC; c++) {
       const xval = xv[xAt + c];
-      for (let m = 0; m < multiplier; m++) sum[filterAt + c * multiplier + m] += xval * dyv[dyAt + c * multiplier + m];
+      for (let m = 0; m < multiplier; m++)
+        sum[filterAt + c * multiplier + m] += xval * dyv[dyAt + c * multiplier + m];
     }
   });
   const out = wasm.makeOutput([...a.filterShape], 'float32');
@@ -289,7 +351,16 @@ function depthwiseBackpropInput({ inputs, backend, attrs }: KernelParams): Tenso
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
   const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
   float32Only('DepthwiseConv2dNativeBackpropInput', dy, filter);
-  const g = geometry('DepthwiseConv2dNativeBackpropInput', a.inputShape, filter.shape, a.strides, a.dilations, a.pad as Pad, a.dimRoundingMode, true);
+  const g = geometry(
+    'DepthwiseConv2dNativeBackpropInput',
+    a.inputShape,
+    filter.shape,
+    a.strides,
+    a.dilations,
+    a.pad as Pad,
+    a.dimRoundingMode,
+    true,
+  );
   const multiplier = filter.shape[3];
   const sum = new Float64Array(g.batch * g.inH * g.inW * g.inC);
   const dyv = wasm.typedArrayFromHeap(dy);
@@ -297,7 +368,8 @@ function depthwiseBackpropInput({ inputs, backend, attrs }: KernelParams): Tenso
   forEachDepthwiseTap(g, multiplier, (xAt, dyAt, filterAt) => {
     for (let c = 0; c < g.inC; c++) {
       let acc = 0;
-      for (let m = 0; m < multiplier; m++) acc += dyv[dyAt + c * multiplier + m] * w[filterAt + c * multiplier + m];
+      for (let m = 0; m < multiplier; m++)
+        acc += dyv[dyAt + c * multiplier + m] * w[filterAt + c * multiplier + m];
       sum[xAt + c] += acc;
     }
   });
@@ -316,12 +388,14 @@ let wasmGatherV2: tf.KernelFunc | undefined;
 function gatherV2({ inputs, backend, attrs }: KernelParams): TensorInfo | TensorInfo[] {
   const { axis, batchDims } = attrs as unknown as tf.GatherV2Attrs;
   if (!batchDims) {
-    if (!wasmGatherV2) throw new Error("the wasm backend's GatherV2 kernel was not found when the replacement was registered");
+    if (!wasmGatherV2)
+      throw new Error("the wasm backend's GatherV2 kernel was not found when the replacement was registered");
     return wasmGatherV2({ inputs, backend, attrs });
   }
   const wasm = backend as unknown as WasmBackend;
   const { x, indices } = inputs as { x: TensorInfo; indices: TensorInfo };
-  if (x.dtype === 'string' || x.dtype === 'complex64') throw new Error(`GatherV2 on the wasm backend does not support ${x.dtype} with batchDims > 0`);
+  if (x.dtype === 'string' || x.dtype === 'complex64')
+    throw new Error(`GatherV2 on the wasm backend does not support ${x.dtype} with batchDims > 0`);
   const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0];
   const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x, indices, parsedAxis, batchDims);
   const perBatch = tf.util.sizeFromShape(indices.shape) / info.batchSize;

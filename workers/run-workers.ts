@@ -3,7 +3,12 @@
  * report) on `simclr-cpu`; `gpu` serves training and evaluation on `simclr-gpu`, one activity at a time
  * (one training activity per GPU). Embedded mode runs both in one process.
  */
-import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { TemporalTarget } from '../infra/temporal-connection';
 import { cpuActivities, gpuActivities } from '../activities';
 import { CPU_QUEUE, GPU_QUEUE } from '../workflows/types';
@@ -31,7 +36,10 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** The workflow code, bundled once per process. */
 function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundlerLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: quietBundlerLogger,
+  });
   return bundle;
 }
 

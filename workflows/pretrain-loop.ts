@@ -77,7 +77,10 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
     await cpu.deleteAugmentations({ dataset, augmentationId, epoch });
 
     const ranThisRun = epoch + 1 - firstEpochOfRun;
-    if (epoch + 1 < epochs && (ranThisRun >= config.pretrain.epochsPerRun || workflowInfo().continueAsNewSuggested)) {
+    if (
+      epoch + 1 < epochs &&
+      (ranThisRun >= config.pretrain.epochsPerRun || workflowInfo().continueAsNewSuggested)
+    ) {
       await continueAsNew<typeof pretrainLoop>({
         ...input,
         startEpoch: epoch + 1,

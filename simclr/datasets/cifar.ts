@@ -23,7 +23,9 @@ const CLASSES = 10;
 /** Parses one binary batch (bytes of a data_batch_N.bin / test_batch.bin); `name` is used in errors. */
 export function parseCifarBatch(bytes: Uint8Array, name: string): LabelledImages {
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
-    throw new Error(`${name}: ${bytes.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each)`);
+    throw new Error(
+      `${name}: ${bytes.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each)`,
+    );
   }
   const count = bytes.length / RECORD;
   const pixels = new Uint8Array(count * 3 * PLANE);
@@ -31,7 +33,8 @@ export function parseCifarBatch(bytes: Uint8Array, name: string): LabelledImages
   for (let i = 0; i < count; i++) {
     const rec = i * RECORD;
     const label = bytes[rec];
-    if (label >= CLASSES) throw new Error(`${name}: record ${i} has label ${label}, outside 0..${CLASSES - 1}`);
+    if (label >= CLASSES)
+      throw new Error(`${name}: record ${i} has label ${label}, outside 0..${CLASSES - 1}`);
     labels[i] = label;
     const out = i * 3 * PLANE;
     for (let p = 0; p < PLANE; p++) {
@@ -69,7 +72,8 @@ export async function readCifarClassNames(path: string): Promise<string[]> {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
-  if (names.length !== CLASSES) throw new Error(`${path}: expected ${CLASSES} class names, found ${names.length}`);
+  if (names.length !== CLASSES)
+    throw new Error(`${path}: expected ${CLASSES} class names, found ${names.length}`);
   return names;
 }
 
@@ -90,7 +94,8 @@ export function cifar10Files(dir: string): CifarFiles {
   const root = existsSync(nested) && statSync(nested).isDirectory() ? nested : dir;
   const train = [1, 2, 3, 4, 5].map((i) => join(root, `data_batch_${i}.bin`)).filter((p) => existsSync(p));
   const test = join(root, 'test_batch.bin');
-  if (train.length === 0) throw new Error(`${dir}: no CIFAR-10 training batch data_batch_1.bin … data_batch_5.bin found`);
+  if (train.length === 0)
+    throw new Error(`${dir}: no CIFAR-10 training batch data_batch_1.bin … data_batch_5.bin found`);
   if (!existsSync(test)) throw new Error(`${dir}: CIFAR-10 test batch test_batch.bin not found`);
   const meta = join(root, 'batches.meta.txt');
   return { train, test: [test], classNames: existsSync(meta) ? meta : undefined };

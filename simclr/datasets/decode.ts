@@ -37,11 +37,16 @@ export interface DecodeOptions {
 }
 
 /** Decodes `input` to `size`×`size`×`channels` uint8 HWC; throws an error naming the image on any failure. */
-export async function decodeImage(input: string | Buffer | Uint8Array, options: DecodeOptions): Promise<Uint8Array> {
+export async function decodeImage(
+  input: string | Buffer | Uint8Array,
+  options: DecodeOptions,
+): Promise<Uint8Array> {
   const { size, channels } = options;
   const name = options.name ?? (typeof input === 'string' ? input : 'buffer');
-  if (!Number.isInteger(size) || size < 1) throw new Error(`decodeImage: size must be a positive integer (got ${size})`);
-  if (channels !== 1 && channels !== 3) throw new Error(`decodeImage: channels must be 1 or 3 (got ${String(channels)})`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new Error(`decodeImage: size must be a positive integer (got ${size})`);
+  if (channels !== 1 && channels !== 3)
+    throw new Error(`decodeImage: channels must be 1 or 3 (got ${String(channels)})`);
   let result: { data: Buffer; info: OutputInfo };
   try {
     result = await sharp(input, {
@@ -59,7 +64,12 @@ export async function decodeImage(input: string | Buffer | Uint8Array, options: 
     throw new Error(`cannot decode image ${name}: ${(err as Error).message}`, { cause: err });
   }
   const { info, data } = result;
-  if (info.width !== size || info.height !== size || info.channels !== channels || data.length !== size * size * channels) {
+  if (
+    info.width !== size ||
+    info.height !== size ||
+    info.channels !== channels ||
+    data.length !== size * size * channels
+  ) {
     throw new Error(
       `cannot decode image ${name}: sharp produced ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x${channels} uchar`,
     );

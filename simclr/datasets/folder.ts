@@ -15,7 +15,20 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 
 /** Extensions sharp decodes with its prebuilt libvips (case-insensitive). */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.jpe', '.jfif', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif'];
+export const IMAGE_EXTENSIONS: readonly string[] = [
+  '.jpg',
+  '.jpeg',
+  '.jpe',
+  '.jfif',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.heic',
+  '.heif',
+];
 
 /** The label of an image in an unlabelled folder. */
 export const UNLABELLED = -1;
@@ -87,7 +100,12 @@ export async function listImageFolder(root: string): Promise<FolderListing> {
   }
   if (classes.length > 0 && topFiles.length > 0) {
     throw new Error(
-      `image folder ${root} mixes class folders (${classes.map((c) => c.name).slice(0, 3).join(', ')}…) with images at its top level (${relative(root, topFiles[0])}…); put every image in a class folder, or use a flat folder`,
+      `image folder ${root} mixes class folders (${classes
+        .map((c) => c.name)
+        .slice(0, 3)
+        .join(
+          ', ',
+        )}…) with images at its top level (${relative(root, topFiles[0])}…); put every image in a class folder, or use a flat folder`,
     );
   }
   if (classes.length > 0) {

@@ -51,7 +51,9 @@ export function parseIdx(bytes: Uint8Array, name: string, expectedDims?: number)
     throw new Error(`${name}: not an IDX file (bad magic ${magic}; expected 00 00 08 <ndim>)`);
   }
   if (bytes[2] !== UNSIGNED_BYTE) {
-    throw new Error(`${name}: IDX data type 0x${bytes[2].toString(16)} is not supported (only 0x08, unsigned byte)`);
+    throw new Error(
+      `${name}: IDX data type 0x${bytes[2].toString(16)} is not supported (only 0x08, unsigned byte)`,
+    );
   }
   const ndim = bytes[3];
   if (expectedDims !== undefined && ndim !== expectedDims) {
@@ -64,13 +66,17 @@ export function parseIdx(bytes: Uint8Array, name: string, expectedDims?: number)
   for (let d = 0; d < ndim; d++) dims.push(view.getUint32(4 + 4 * d, false));
   const size = dims.reduce((a, b) => a * b, 1);
   if (bytes.length - headerBytes !== size) {
-    throw new Error(`${name}: IDX dimensions [${dims.join(', ')}] need ${size} data bytes but the file has ${bytes.length - headerBytes}`);
+    throw new Error(
+      `${name}: IDX dimensions [${dims.join(', ')}] need ${size} data bytes but the file has ${bytes.length - headerBytes}`,
+    );
   }
   return { dims, data: bytes.subarray(headerBytes) };
 }
 
 /** Reads an idx3 image file: [count, rows, cols] unsigned bytes. */
-export async function readIdxImages(path: string): Promise<{ count: number; shape: ImageShape; pixels: Uint8Array }> {
+export async function readIdxImages(
+  path: string,
+): Promise<{ count: number; shape: ImageShape; pixels: Uint8Array }> {
   const { dims, data } = parseIdx(await readMaybeGzip(path), path, 3);
   const [count, height, width] = dims;
   if (height === 0 || width === 0) throw new Error(`${path}: IDX images have zero size ${height}x${width}`);
@@ -105,7 +111,9 @@ export interface IdxFiles {
  */
 export function findIdxFiles(dir: string): IdxFiles {
   const find = (prefix: string, kind: 'images-idx3' | 'labels-idx1'): string => {
-    const candidates = [`${prefix}-${kind}-ubyte`, `${prefix}-${kind.replace('-', '.')}-ubyte`].flatMap((n) => [n, `${n}.gz`]);
+    const candidates = [`${prefix}-${kind}-ubyte`, `${prefix}-${kind.replace('-', '.')}-ubyte`].flatMap(
+      (n) => [n, `${n}.gz`],
+    );
     for (const name of candidates) {
       const p = join(dir, name);
       if (existsSync(p)) return p;

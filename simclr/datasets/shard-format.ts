@@ -47,16 +47,24 @@ function imageBytes(shape: ImageShape): number {
 /** Serialises a shard; checks that the pixel and label lengths match the count and shape. */
 export function encodeShard(shard: Shard): Uint8Array {
   const { count, shape, pixels, labels } = shard;
-  if (!Number.isInteger(count) || count < 0 || count > 0xffffffff) throw new Error(`encodeShard: bad count ${count}`);
-  if (shape.channels !== 1 && shape.channels !== 3) throw new Error(`encodeShard: channels must be 1 or 3 (got ${String(shape.channels)})`);
-  for (const [field, v] of [['height', shape.height], ['width', shape.width]] as const) {
+  if (!Number.isInteger(count) || count < 0 || count > 0xffffffff)
+    throw new Error(`encodeShard: bad count ${count}`);
+  if (shape.channels !== 1 && shape.channels !== 3)
+    throw new Error(`encodeShard: channels must be 1 or 3 (got ${String(shape.channels)})`);
+  for (const [field, v] of [
+    ['height', shape.height],
+    ['width', shape.width],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1 || v > 0xffffffff) throw new Error(`encodeShard: bad ${field} ${v}`);
   }
   const pixelBytes = count * imageBytes(shape);
   if (pixels.length !== pixelBytes) {
-    throw new Error(`encodeShard: ${pixels.length} pixel bytes for ${count} images of ${shape.height}x${shape.width}x${shape.channels} (expected ${pixelBytes})`);
+    throw new Error(
+      `encodeShard: ${pixels.length} pixel bytes for ${count} images of ${shape.height}x${shape.width}x${shape.channels} (expected ${pixelBytes})`,
+    );
   }
-  if (labels && labels.length !== count) throw new Error(`encodeShard: ${labels.length} labels for ${count} images`);
+  if (labels && labels.length !== count)
+    throw new Error(`encodeShard: ${labels.length} labels for ${count} images`);
   const out = new Uint8Array(SHARD_HEADER_BYTES + pixelBytes + (labels ? 4 * count : 0));
   const view = new DataView(out.buffer);
   for (let i = 0; i < SHARD_MAGIC.length; i++) out[i] = SHARD_MAGIC.charCodeAt(i);
@@ -81,16 +89,23 @@ function checksum(bytes: Uint8Array): number {
 }
 
 /** The header fields, validated (magic, version, channels, sizes); does not verify the checksum. */
-export function readShardHeader(bytes: Uint8Array, name = 'shard'): { count: number; shape: ImageShape; hasLabels: boolean } {
-  if (bytes.length < SHARD_HEADER_BYTES) throw new Error(`${name}: not a shard (${bytes.length} bytes, header is ${SHARD_HEADER_BYTES})`);
+export function readShardHeader(
+  bytes: Uint8Array,
+  name = 'shard',
+): { count: number; shape: ImageShape; hasLabels: boolean } {
+  if (bytes.length < SHARD_HEADER_BYTES)
+    throw new Error(`${name}: not a shard (${bytes.length} bytes, header is ${SHARD_HEADER_BYTES})`);
   const magic = String.fromCharCode(...bytes.subarray(0, 8));
-  if (magic !== SHARD_MAGIC) throw new Error(`${name}: not a shard (magic ${JSON.stringify(magic)}, expected ${SHARD_MAGIC})`);
+  if (magic !== SHARD_MAGIC)
+    throw new Error(`${name}: not a shard (magic ${JSON.stringify(magic)}, expected ${SHARD_MAGIC})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint16(8, true);
-  if (version !== SHARD_VERSION) throw new Error(`${name}: shard version ${version} is not supported (this build reads ${SHARD_VERSION})`);
+  if (version !== SHARD_VERSION)
+    throw new Error(`${name}: shard version ${version} is not supported (this build reads ${SHARD_VERSION})`);
   const channels = view.getUint8(10);
   const hasLabels = view.getUint8(11);
-  if (channels !== 1 && channels !== 3) throw new Error(`${name}: corrupt shard header (channels ${channels})`);
+  if (channels !== 1 && channels !== 3)
+    throw new Error(`${name}: corrupt shard header (channels ${channels})`);
   if (hasLabels > 1) throw new Error(`${name}: corrupt shard header (hasLabels ${hasLabels})`);
   const count = view.getUint32(12, true);
   const height = view.getUint32(16, true);
@@ -104,13 +119,17 @@ export function decodeShard(bytes: Uint8Array, name = 'shard'): Shard {
   const pixelBytes = count * imageBytes(shape);
   const expected = SHARD_HEADER_BYTES + pixelBytes + (hasLabels ? 4 * count : 0);
   if (bytes.length !== expected) {
-    throw new Error(`${name}: shard is ${bytes.length} bytes but its header (${count} images of ${shape.height}x${shape.width}x${shape.channels}${hasLabels ? ' with labels' : ''}) needs ${expected}`);
+    throw new Error(
+      `${name}: shard is ${bytes.length} bytes but its header (${count} images of ${shape.height}x${shape.width}x${shape.channels}${hasLabels ? ' with labels' : ''}) needs ${expected}`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stored = view.getUint32(28, true);
   const actual = checksum(bytes);
   if (stored !== actual) {
-    throw new Error(`${name}: shard checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the shard is corrupt`);
+    throw new Error(
+      `${name}: shard checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the shard is corrupt`,
+    );
   }
   const pixels = bytes.subarray(SHARD_HEADER_BYTES, SHARD_HEADER_BYTES + pixelBytes);
   let labels: Int32Array | undefined;

@@ -18,7 +18,8 @@ function indicesByClass(labels: ArrayLike<number>, what: string): Map<number, nu
   const byClass = new Map<number, number[]>();
   for (let i = 0; i < labels.length; i++) {
     const c = labels[i];
-    if (!Number.isInteger(c) || c < 0) throw new Error(`${what}: image ${i} has label ${c}; class-balanced subsets need labels >= 0`);
+    if (!Number.isInteger(c) || c < 0)
+      throw new Error(`${what}: image ${i} has label ${c}; class-balanced subsets need labels >= 0`);
     let list = byClass.get(c);
     if (!list) byClass.set(c, (list = []));
     list.push(i);
@@ -39,7 +40,8 @@ function sorted(indices: number[]): Int32Array {
  * max(1, round(fraction × n_c)) of them, chosen uniformly from the class's seeded permutation.
  */
 export function labelFractionSubset(labels: ArrayLike<number>, fraction: number, seed: number): Int32Array {
-  if (!(fraction > 0 && fraction <= 1)) throw new Error(`labelFractionSubset: fraction must be in (0, 1] (got ${fraction})`);
+  if (!(fraction > 0 && fraction <= 1))
+    throw new Error(`labelFractionSubset: fraction must be in (0, 1] (got ${fraction})`);
   const out: number[] = [];
   for (const [cls, members] of indicesByClass(labels, 'labelFractionSubset')) {
     const take = Math.min(members.length, Math.max(1, Math.round(fraction * members.length)));
@@ -60,8 +62,10 @@ export function trainTestSplit(
   seed: number,
   labels?: ArrayLike<number>,
 ): { train: Int32Array; test: Int32Array } {
-  if (!(testFraction > 0 && testFraction < 1)) throw new Error(`trainTestSplit: testFraction must be in (0, 1) (got ${testFraction})`);
-  if (labels && labels.length !== count) throw new Error(`trainTestSplit: ${labels.length} labels for ${count} images`);
+  if (!(testFraction > 0 && testFraction < 1))
+    throw new Error(`trainTestSplit: testFraction must be in (0, 1) (got ${testFraction})`);
+  if (labels && labels.length !== count)
+    throw new Error(`trainTestSplit: ${labels.length} labels for ${count} images`);
   const groups = labels
     ? indicesByClass(labels, 'trainTestSplit')
     : new Map([[0, Array.from({ length: count }, (_, i) => i)]]);
@@ -83,9 +87,11 @@ export function trainTestSplit(
  * labels: the first `max` indices. Deterministic, no randomness (a "class-balanced prefix").
  */
 export function classBalancedLimit(count: number, max: number, labels?: ArrayLike<number>): Int32Array {
-  if (!Number.isInteger(max) || max < 1) throw new Error(`classBalancedLimit: max must be a positive integer (got ${max})`);
+  if (!Number.isInteger(max) || max < 1)
+    throw new Error(`classBalancedLimit: max must be a positive integer (got ${max})`);
   if (!labels) return Int32Array.from({ length: Math.min(count, max) }, (_, i) => i);
-  if (labels.length !== count) throw new Error(`classBalancedLimit: ${labels.length} labels for ${count} images`);
+  if (labels.length !== count)
+    throw new Error(`classBalancedLimit: ${labels.length} labels for ${count} images`);
   const queues = [...indicesByClass(labels, 'classBalancedLimit').values()];
   const out: number[] = [];
   for (let round = 0; out.length < max && queues.some((q) => q.length > round); round++) {

@@ -21,8 +21,15 @@ import { parseJsonOutput, runSimclr, type CliResult } from '../helpers/cli';
 let env: TestWorkflowEnvironment;
 let home: string;
 
-function simclr(args: string[], opts: { address?: string | false; onStderr?: (soFar: string) => void } = {}): Promise<CliResult> {
-  return runSimclr(args, { home, address: opts.address === false ? undefined : (opts.address ?? env.address), onStderr: opts.onStderr });
+function simclr(
+  args: string[],
+  opts: { address?: string | false; onStderr?: (soFar: string) => void } = {},
+): Promise<CliResult> {
+  return runSimclr(args, {
+    home,
+    address: opts.address === false ? undefined : (opts.address ?? env.address),
+    onStderr: opts.onStderr,
+  });
 }
 
 const json = parseJsonOutput;
@@ -84,7 +91,10 @@ test('run of a bad experiment file exits 2 naming the file and the field, withou
   const j = await simclr(['run', file, '--json']);
   assert.equal(j.code, 2);
   const doc = json(j);
-  assert.ok(String(doc.error).includes(file) && /pretrain\.epochs/.test(String(doc.error)), String(doc.error));
+  assert.ok(
+    String(doc.error).includes(file) && /pretrain\.epochs/.test(String(doc.error)),
+    String(doc.error),
+  );
 });
 
 test('an unreachable server is named, with the hint to start one', async () => {
@@ -105,8 +115,16 @@ test('status, list, watch, cancel and resume drive a real experiment workflow', 
   });
   await worker.runUntil(async () => {
     const id = 'cli-test-20250101-000000';
-    const config = experimentSchema.parse({ name: 'cli-test', dataset: { source: '/nonexistent' }, pretrain: { epochs: 3 } });
-    const first = await env.client.workflow.start('experiment', { workflowId: id, taskQueue: CPU_QUEUE, args: [{ experimentId: id, config }] });
+    const config = experimentSchema.parse({
+      name: 'cli-test',
+      dataset: { source: '/nonexistent' },
+      pretrain: { epochs: 3 },
+    });
+    const first = await env.client.workflow.start('experiment', {
+      workflowId: id,
+      taskQueue: CPU_QUEUE,
+      args: [{ experimentId: id, config }],
+    });
 
     const status = json(await simclr(['status', id, '--json'])) as {
       status: string;
@@ -125,7 +143,9 @@ test('status, list, watch, cancel and resume drive a real experiment workflow', 
     const human = await simclr(['status', id]);
     assert.match(human.stdout, /▸ validate +inspectDataset \(queued\)/, human.stdout);
 
-    const list = json(await simclr(['list', '--json'])) as { experiments: { id: string; status: string; stage: string }[] };
+    const list = json(await simclr(['list', '--json'])) as {
+      experiments: { id: string; status: string; stage: string }[];
+    };
     assert.deepEqual(
       list.experiments.filter((e) => e.id === id).map((e) => [e.status, e.stage]),
       [['RUNNING', 'validate']],
@@ -133,7 +153,9 @@ test('status, list, watch, cancel and resume drive a real experiment workflow', 
 
     let viewStarted!: () => void;
     const started = new Promise<void>((r) => (viewStarted = r));
-    const watching = simclr(['watch', id, '--json'], { onStderr: (err) => /▸ validate/.test(err) && viewStarted() });
+    const watching = simclr(['watch', id, '--json'], {
+      onStderr: (err) => /▸ validate/.test(err) && viewStarted(),
+    });
     await Promise.race([started, watching]);
     const cancel = await simclr(['cancel', id, '--json']);
     assert.equal(cancel.code, 0, cancel.stderr);
@@ -164,7 +186,9 @@ test('status, list, watch, cancel and resume drive a real experiment workflow', 
     const busy = await simclr(['resume', id, '--json']);
     assert.equal(busy.code, 1);
     assert.match(String(json(busy).error), /still running/);
-    const deduped = json(await simclr(['list', '--json'])) as { experiments: { id: string; runId: string }[] };
+    const deduped = json(await simclr(['list', '--json'])) as {
+      experiments: { id: string; runId: string }[];
+    };
     assert.deepEqual(
       deduped.experiments.filter((e) => e.id === id).map((e) => e.runId),
       [doc.runId],

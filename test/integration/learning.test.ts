@@ -41,7 +41,10 @@ interface Subset {
 }
 
 async function loadSubset(split: 'train' | 't10k', max: number): Promise<Subset> {
-  const all = await readIdxDataset(`${DIR}/${split}-images-idx3-ubyte.gz`, `${DIR}/${split}-labels-idx1-ubyte.gz`);
+  const all = await readIdxDataset(
+    `${DIR}/${split}-images-idx3-ubyte.gz`,
+    `${DIR}/${split}-labels-idx1-ubyte.gz`,
+  );
   const keep = classBalancedLimit(all.count, max, all.labels);
   const size = 28 * 28;
   const pixels = new Uint8Array(keep.length * size);
@@ -50,15 +53,27 @@ async function loadSubset(split: 'train' | 't10k', max: number): Promise<Subset>
 }
 
 /** One epoch of full batches in a seeded order; each image's two views keyed by (seed, epoch, index). */
-function* epochBatches(data: Subset, params: AugmentParams, seed: number, epoch: number): Generator<ViewBatch> {
+function* epochBatches(
+  data: Subset,
+  params: AugmentParams,
+  seed: number,
+  epoch: number,
+): Generator<ViewBatch> {
   const size = 28 * 28;
-  const order = new Rng({ seed, epoch, index: 0, view: ORDER_STREAM }).shuffle(Int32Array.from({ length: data.count }, (_, i) => i));
+  const order = new Rng({ seed, epoch, index: 0, view: ORDER_STREAM }).shuffle(
+    Int32Array.from({ length: data.count }, (_, i) => i),
+  );
   for (let start = 0; start + BATCH <= data.count; start += BATCH) {
     const view1 = new Uint8Array(BATCH * size);
     const view2 = new Uint8Array(BATCH * size);
     for (let i = 0; i < BATCH; i++) {
       const index = order[start + i];
-      const [a, b] = augmentPair(data.pixels.subarray(index * size, (index + 1) * size), { height: 28, width: 28, channels: 1 }, params, { seed, epoch, index });
+      const [a, b] = augmentPair(
+        data.pixels.subarray(index * size, (index + 1) * size),
+        { height: 28, width: 28, channels: 1 },
+        params,
+        { seed, epoch, index },
+      );
       view1.set(a, i * size);
       view2.set(b, i * size);
     }
@@ -83,48 +98,62 @@ async function linearTop1(p: Pretrainer, train: Subset, test: Subset, seed: numb
 
 const haveData = existsSync(`${DIR}/train-images-idx3-ubyte.gz`);
 
-describe('pretraining learns (Fashion-MNIST)', { skip: haveData ? false : `no Fashion-MNIST under ${DIR}` }, () => {
-  before(async () => {
-    await initBackend('tensorflow');
-  });
-
-  it(`beats the random-init encoder on linear evaluation by ≥ ${100 * MIN_GAIN} points after ${EPOCHS} epochs`, async (t) => {
-    const [train, test] = await Promise.all([loadSubset('train', TRAIN_IMAGES), loadSubset('t10k', TEST_IMAGES)]);
-    const cfg = experimentSchema.parse({
-      name: 'learning-test',
-      seed: 11,
-      dataset: { source: DIR },
-      model: { encoder: 'resnet-mini' },
-      pretrain: { batchSize: BATCH, epochs: EPOCHS, warmupEpochs: 1, learningRateScaling: 'sqrt' },
+describe(
+  'pretraining learns (Fashion-MNIST)',
+  { skip: haveData ? false : `no Fashion-MNIST under ${DIR}` },
+  () => {
+    before(async () => {
+      await initBackend('tensorflow');
     });
-    const r = resolveExperiment(cfg, { imageSize: 28, channels: 1 });
-    const { lookaheadEpochs: _, ...params } = r.augmentation;
-    const stepsPerEpoch = Math.floor(train.count / BATCH);
-    const options = pretrainerOptionsFor(r, stepsPerEpoch);
 
-    const baseline = createPretrainer(options);
-    const randomTop1 = await linearTop1(baseline, train, test, r.seed);
-    baseline.dispose();
+    it(`beats the random-init encoder on linear evaluation by ≥ ${100 * MIN_GAIN} points after ${EPOCHS} epochs`, async (t) => {
+      const [train, test] = await Promise.all([
+        loadSubset('train', TRAIN_IMAGES),
+        loadSubset('t10k', TEST_IMAGES),
+      ]);
+      const cfg = experimentSchema.parse({
+        name: 'learning-test',
+        seed: 11,
+        dataset: { source: DIR },
+        model: { encoder: 'resnet-mini' },
+        pretrain: { batchSize: BATCH, epochs: EPOCHS, warmupEpochs: 1, learningRateScaling: 'sqrt' },
+      });
+      const r = resolveExperiment(cfg, { imageSize: 28, channels: 1 });
+      const { lookaheadEpochs: _, ...params } = r.augmentation;
+      const stepsPerEpoch = Math.floor(train.count / BATCH);
+      const options = pretrainerOptionsFor(r, stepsPerEpoch);
 
-    const p = createPretrainer(options);
-    try {
-      const losses: number[] = [];
-      for (let epoch = 0; epoch < EPOCHS; epoch++) {
-        const summary = await p.runEpoch(epochBatches(train, params, r.seed, epoch), { metricsEvery: 0 });
-        assert.equal(summary.steps, stepsPerEpoch);
-        losses.push(summary.meanLoss);
-        t.diagnostic(`epoch ${epoch}: loss ${summary.meanLoss.toFixed(3)} acc ${summary.meanContrastiveAcc.toFixed(3)} ${summary.seconds.toFixed(1)} s`);
+      const baseline = createPretrainer(options);
+      const randomTop1 = await linearTop1(baseline, train, test, r.seed);
+      baseline.dispose();
+
+      const p = createPretrainer(options);
+      try {
+        const losses: number[] = [];
+        for (let epoch = 0; epoch < EPOCHS; epoch++) {
+          const summary = await p.runEpoch(epochBatches(train, params, r.seed, epoch), { metricsEvery: 0 });
+          assert.equal(summary.steps, stepsPerEpoch);
+          losses.push(summary.meanLoss);
+          t.diagnostic(
+            `epoch ${epoch}: loss ${summary.meanLoss.toFixed(3)} acc ${summary.meanContrastiveAcc.toFixed(3)} ${summary.seconds.toFixed(1)} s`,
+          );
+        }
+        assert.equal(p.globalStep, EPOCHS * stepsPerEpoch);
+        assert.ok(
+          losses[losses.length - 1] < losses[0] - 0.3,
+          `the NT-Xent loss falls (${losses.map((l) => l.toFixed(2)).join(' → ')})`,
+        );
+        const pretrainedTop1 = await linearTop1(p, train, test, r.seed);
+        t.diagnostic(
+          `linear top-1: random init ${(100 * randomTop1).toFixed(1)} %, pretrained ${(100 * pretrainedTop1).toFixed(1)} %`,
+        );
+        assert.ok(
+          pretrainedTop1 >= randomTop1 + MIN_GAIN,
+          `linear top-1: pretrained ${(100 * pretrainedTop1).toFixed(1)} % vs random init ${(100 * randomTop1).toFixed(1)} %`,
+        );
+      } finally {
+        p.dispose();
       }
-      assert.equal(p.globalStep, EPOCHS * stepsPerEpoch);
-      assert.ok(losses[losses.length - 1] < losses[0] - 0.3, `the NT-Xent loss falls (${losses.map((l) => l.toFixed(2)).join(' → ')})`);
-      const pretrainedTop1 = await linearTop1(p, train, test, r.seed);
-      t.diagnostic(`linear top-1: random init ${(100 * randomTop1).toFixed(1)} %, pretrained ${(100 * pretrainedTop1).toFixed(1)} %`);
-      assert.ok(
-        pretrainedTop1 >= randomTop1 + MIN_GAIN,
-        `linear top-1: pretrained ${(100 * pretrainedTop1).toFixed(1)} % vs random init ${(100 * randomTop1).toFixed(1)} %`,
-      );
-    } finally {
-      p.dispose();
-    }
-  });
-});
+    });
+  },
+);

@@ -77,7 +77,8 @@ test('an experiment runs every stage on MinIO and its encoder beats random init;
 
   // The pretrain loop continued as new after 2 epochs (pretrain.epochsPerRun) and carried its state over.
   const loopRuns: string[] = [];
-  for await (const w of temporal.client.workflow.list({ query: `WorkflowId = '${experimentId}/pretrain'` })) loopRuns.push(w.status.name);
+  for await (const w of temporal.client.workflow.list({ query: `WorkflowId = '${experimentId}/pretrain'` }))
+    loopRuns.push(w.status.name);
   assert.deepEqual(loopRuns.sort(), ['COMPLETED', 'CONTINUED_AS_NEW']);
 
   // The artifacts are in MinIO: dataset manifest, checkpoints, report; consumed views were deleted.

@@ -44,7 +44,8 @@ function pattern(shape: ImageShape, salt = 0): Uint8Array {
   const out = new Uint8Array(H * W * C);
   for (let y = 0; y < H; y++)
     for (let x = 0; x < W; x++)
-      for (let c = 0; c < C; c++) out[(y * W + x) * C + c] = (x * 37 + y * 11 + c * 85 + salt * 13 + ((x * y) % 7) * 9) & 0xff;
+      for (let c = 0; c < C; c++)
+        out[(y * W + x) * C + c] = (x * 37 + y * 11 + c * 85 + salt * 13 + ((x * y) % 7) * 9) & 0xff;
   return out;
 }
 
@@ -69,8 +70,14 @@ describe('rng (Philox4x32-10)', () => {
   test('matches the Random123 known-answer vectors', () => {
     const hex = (a: Uint32Array) => Array.from(a, (x) => x.toString(16).padStart(8, '0')).join(' ');
     assert.equal(hex(philox4x32([0, 0, 0, 0], [0, 0])), '6627e8d5 e169c58d bc57ac4c 9b00dbd8');
-    assert.equal(hex(philox4x32([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff])), '408f276d 41c83b0e a20bc7c6 6d5451fd');
-    assert.equal(hex(philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])), 'd16cfe09 94fdcceb 5001e420 24126ea1');
+    assert.equal(
+      hex(philox4x32([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff])),
+      '408f276d 41c83b0e a20bc7c6 6d5451fd',
+    );
+    assert.equal(
+      hex(philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])),
+      'd16cfe09 94fdcceb 5001e420 24126ea1',
+    );
   });
 
   test('keyed streams: reproducible, distinct per key field, resumable from a saved state', () => {
@@ -78,10 +85,17 @@ describe('rng (Philox4x32-10)', () => {
     const a = new Rng(key);
     const first = Array.from({ length: 10 }, () => a.nextUint32());
     const b = new Rng(key);
-    assert.deepEqual(Array.from({ length: 10 }, () => b.nextUint32()), first);
+    assert.deepEqual(
+      Array.from({ length: 10 }, () => b.nextUint32()),
+      first,
+    );
     for (const field of ['seed', 'epoch', 'index', 'view'] as const) {
       const other = new Rng({ ...key, [field]: key[field] + 1 });
-      assert.notDeepEqual(Array.from({ length: 10 }, () => other.nextUint32()), first, field);
+      assert.notDeepEqual(
+        Array.from({ length: 10 }, () => other.nextUint32()),
+        first,
+        field,
+      );
     }
     // Seeds differing only above bit 32 are different streams.
     assert.notEqual(new Rng({ ...key, seed: 5 }).nextUint32(), new Rng(key).nextUint32());
@@ -90,7 +104,10 @@ describe('rng (Philox4x32-10)', () => {
     const state = JSON.parse(JSON.stringify(c.getState()));
     const rest = Array.from({ length: 7 }, () => c.nextUint32());
     const d = Rng.fromState(state);
-    assert.deepEqual(Array.from({ length: 7 }, () => d.nextUint32()), rest);
+    assert.deepEqual(
+      Array.from({ length: 7 }, () => d.nextUint32()),
+      rest,
+    );
     assert.deepEqual(rest, first.slice(5, 10).concat(rest.slice(5)));
     assert.throws(() => new Rng({ ...key, epoch: -1 }), /epoch must be an integer/);
   });
@@ -114,8 +131,14 @@ describe('rng (Philox4x32-10)', () => {
     assert.equal(rng.bernoulli(0), false);
     assert.equal(rng.bernoulli(1), true);
     const perm = rng.shuffle(Array.from({ length: 50 }, (_, i) => i));
-    assert.deepEqual([...perm].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i));
-    assert.notDeepEqual(perm, Array.from({ length: 50 }, (_, i) => i));
+    assert.deepEqual(
+      [...perm].sort((x, y) => x - y),
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      perm,
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     // Position 0 of a 3-element shuffle is uniform.
     const first = [0, 0, 0];
     for (let i = 0; i < 30000; i++) first[rng.shuffle([0, 1, 2])[0]]++;
@@ -145,7 +168,11 @@ describe('augmentation: determinism', () => {
     const params = defaults({ colorStrength: 0.5 });
     const { view1, view2 } = augmentBatch(pixels, GRAY28, params, 9, 2, 100);
     for (let i = 0; i < n; i++) {
-      const [v1, v2] = augmentPair(pixels.subarray(i * 784, (i + 1) * 784), GRAY28, params, { seed: 9, epoch: 2, index: 100 + i });
+      const [v1, v2] = augmentPair(pixels.subarray(i * 784, (i + 1) * 784), GRAY28, params, {
+        seed: 9,
+        epoch: 2,
+        index: 100 + i,
+      });
       assert.deepEqual(view1.subarray(i * 784, (i + 1) * 784), v1);
       assert.deepEqual(view2.subarray(i * 784, (i + 1) * 784), v2);
     }
@@ -165,7 +192,11 @@ describe('augmentation: determinism', () => {
       const pixels = new Uint8Array(n * shape.height * shape.width * shape.channels);
       for (let i = 0; i < pixels.length; i++) pixels[i] = ((i * 2654435761) >>> 24) & 0xff;
       const { view1, view2 } = augmentBatch(pixels, shape, params, 2024, 7, 1000);
-      assert.equal(createHash('sha256').update(view1).update(view2).digest('hex'), digest, `${shape.height}x${shape.width}x${shape.channels}`);
+      assert.equal(
+        createHash('sha256').update(view1).update(view2).digest('hex'),
+        digest,
+        `${shape.height}x${shape.width}x${shape.channels}`,
+      );
     }
   });
 });
@@ -175,14 +206,29 @@ describe('augmentation: identity and exact ops', () => {
     const cases: [ImageShape, Partial<AugmentParams>[]][] = [
       [RGB32, [{}, { aspectRatioMin: 1, aspectRatioMax: 1 }]],
       [GRAY28, [{}, { aspectRatioMin: 1, aspectRatioMax: 1 }]],
-      [{ height: 20, width: 30, channels: 3 }, [{ aspectRatioMin: 1.5, aspectRatioMax: 1.5 }, { aspectRatioMin: 1, aspectRatioMax: 2 }]],
+      [
+        { height: 20, width: 30, channels: 3 },
+        [
+          { aspectRatioMin: 1.5, aspectRatioMax: 1.5 },
+          { aspectRatioMin: 1, aspectRatioMax: 2 },
+        ],
+      ],
     ];
     for (const [shape, aspects] of cases) {
       const img = pattern(shape);
       for (const aspect of aspects) {
         for (let index = 0; index < 20; index++) {
-          const out = augmentView(img, shape, defaults({ ...IDENTITY, ...aspect }), new Rng({ seed: 3, epoch: 0, index, view: 0 }));
-          assert.deepEqual(out, img, `${shape.height}x${shape.width} ${JSON.stringify(aspect)} index ${index}`);
+          const out = augmentView(
+            img,
+            shape,
+            defaults({ ...IDENTITY, ...aspect }),
+            new Rng({ seed: 3, epoch: 0, index, view: 0 }),
+          );
+          assert.deepEqual(
+            out,
+            img,
+            `${shape.height}x${shape.width} ${JSON.stringify(aspect)} index ${index}`,
+          );
         }
       }
     }
@@ -190,13 +236,22 @@ describe('augmentation: identity and exact ops', () => {
 
   test('when no crop fits, the fallback is the centred crop clamped to the ratio range (torchvision)', () => {
     // 20×30 has ratio 1.5 > 4/3, so a full-area crop never fits: 10 failed attempts, then 20 × round(20·4/3).
-    const d = drawView({ height: 20, width: 30, channels: 3 }, defaults(IDENTITY), new Rng({ seed: 0, epoch: 0, index: 0, view: 0 }));
+    const d = drawView(
+      { height: 20, width: 30, channels: 3 },
+      defaults(IDENTITY),
+      new Rng({ seed: 0, epoch: 0, index: 0, view: 0 }),
+    );
     assert.deepEqual(d.crop, { top: 0, left: 1, height: 20, width: 27 });
   });
 
   test('flip probability 1 mirrors exactly', () => {
     const img = pattern(RGB32);
-    const out = augmentView(img, RGB32, defaults({ ...IDENTITY, flipProbability: 1 }), new Rng({ seed: 0, epoch: 0, index: 0, view: 0 }));
+    const out = augmentView(
+      img,
+      RGB32,
+      defaults({ ...IDENTITY, flipProbability: 1 }),
+      new Rng({ seed: 0, epoch: 0, index: 0, view: 0 }),
+    );
     assert.deepEqual(out, mirrored(img, RGB32));
   });
 
@@ -211,10 +266,18 @@ describe('augmentation: identity and exact ops', () => {
       blur: { apply: false, sigma: 1 },
     };
     assert.deepEqual(Array.from(applyView(red, shape, base).subarray(0, 3)), [0, 255, 0]);
-    assert.deepEqual(Array.from(applyView(red, shape, { ...base, jitter: { ...base.jitter, hue: -1 / 3 } }).subarray(0, 3)), [0, 0, 255]);
+    assert.deepEqual(
+      Array.from(applyView(red, shape, { ...base, jitter: { ...base.jitter, hue: -1 / 3 } }).subarray(0, 3)),
+      [0, 0, 255],
+    );
     const desat = applyView(red, shape, { ...base, jitter: { ...base.jitter, hue: 0, saturation: 0 } });
     assert.deepEqual(Array.from(desat.subarray(0, 3)), [76, 76, 76]); // 0.299 · 255
-    const gray = applyView(pattern(RGB32), RGB32, { ...base, crop: { top: 0, left: 0, height: 32, width: 32 }, jitter: { ...base.jitter, apply: false }, grayscale: true });
+    const gray = applyView(pattern(RGB32), RGB32, {
+      ...base,
+      crop: { top: 0, left: 0, height: 32, width: 32 },
+      jitter: { ...base.jitter, apply: false },
+      grayscale: true,
+    });
     assert.ok(isGray(gray));
     const black = applyView(red, shape, { ...base, jitter: { ...base.jitter, hue: 0, brightness: 0 } });
     assert.deepEqual(Array.from(black), new Array(12).fill(0));
@@ -224,11 +287,25 @@ describe('augmentation: identity and exact ops', () => {
     const g = pattern(GRAY28);
     const rgb = new Uint8Array(g.length * 3);
     for (let i = 0; i < g.length; i++) rgb.fill(g[i], 3 * i, 3 * i + 3);
-    const params = defaults({ colorStrength: 1, colorJitterProbability: 1, grayscaleProbability: 0.5, blurProbability: 0.5 });
+    const params = defaults({
+      colorStrength: 1,
+      colorJitterProbability: 1,
+      grayscaleProbability: 0.5,
+      blurProbability: 0.5,
+    });
     for (let index = 0; index < 20; index++) {
       const one = augmentView(g, GRAY28, params, new Rng({ seed: 5, epoch: 1, index, view: 0 }));
-      const three = augmentView(rgb, { ...GRAY28, channels: 3 }, params, new Rng({ seed: 5, epoch: 1, index, view: 0 }));
-      for (let i = 0; i < one.length; i++) assert.ok(Math.abs(one[i] - three[3 * i]) <= 1 && Math.abs(one[i] - three[3 * i + 2]) <= 1, `index ${index} pixel ${i}: ${one[i]} vs ${three[3 * i]}`);
+      const three = augmentView(
+        rgb,
+        { ...GRAY28, channels: 3 },
+        params,
+        new Rng({ seed: 5, epoch: 1, index, view: 0 }),
+      );
+      for (let i = 0; i < one.length; i++)
+        assert.ok(
+          Math.abs(one[i] - three[3 * i]) <= 1 && Math.abs(one[i] - three[3 * i + 2]) <= 1,
+          `index ${index} pixel ${i}: ${one[i]} vs ${three[3 * i]}`,
+        );
     }
   });
 
@@ -239,18 +316,36 @@ describe('augmentation: identity and exact ops', () => {
     assert.equal(k[0], k[22]);
     const flat = new Uint8Array(32 * 32 * 3).fill(123);
     const params = defaults({ ...IDENTITY, blurProbability: 1, blurSigmaMin: 2, blurSigmaMax: 2 });
-    assert.deepEqual(augmentView(flat, RGB32, params, new Rng({ seed: 1, epoch: 0, index: 0, view: 0 })), flat);
+    assert.deepEqual(
+      augmentView(flat, RGB32, params, new Rng({ seed: 1, epoch: 0, index: 0, view: 0 })),
+      flat,
+    );
     const edge = new Uint8Array(32 * 32);
     for (let y = 0; y < 32; y++) edge.fill(255, y * 32 + 16, y * 32 + 32);
-    const blurred = augmentView(edge, { height: 32, width: 32, channels: 1 }, params, new Rng({ seed: 1, epoch: 0, index: 0, view: 0 }));
-    assert.ok(blurred[15] > 0 && blurred[15] < 128 && blurred[16] > 128 && blurred[16] < 255, `edge ${blurred[15]} ${blurred[16]}`);
+    const blurred = augmentView(
+      edge,
+      { height: 32, width: 32, channels: 1 },
+      params,
+      new Rng({ seed: 1, epoch: 0, index: 0, view: 0 }),
+    );
+    assert.ok(
+      blurred[15] > 0 && blurred[15] < 128 && blurred[16] > 128 && blurred[16] < 255,
+      `edge ${blurred[15]} ${blurred[16]}`,
+    );
     assert.equal(blurred[0], 0);
     assert.equal(blurred[31], 255);
   });
 
   test('bad input shapes are errors', () => {
-    assert.throws(() => augmentView(new Uint8Array(10), RGB32, defaults(), new Rng({ seed: 0, epoch: 0, index: 0, view: 0 })), /augmentView: 10 bytes/);
-    assert.throws(() => augmentBatch(new Uint8Array(100), GRAY28, defaults(), 0, 0, 0), /augmentBatch: 100 bytes is not a whole number/);
+    assert.throws(
+      () =>
+        augmentView(new Uint8Array(10), RGB32, defaults(), new Rng({ seed: 0, epoch: 0, index: 0, view: 0 })),
+      /augmentView: 10 bytes/,
+    );
+    assert.throws(
+      () => augmentBatch(new Uint8Array(100), GRAY28, defaults(), 0, 0, 0),
+      /augmentBatch: 100 bytes is not a whole number/,
+    );
   });
 });
 
@@ -266,17 +361,27 @@ describe('augmentation: statistics over many draws', () => {
     for (let index = 0; index < n; index++) {
       const d = drawView(RGB32, params, new Rng({ seed: 11, epoch: 0, index, view: index & 1 }));
       const { top, left, height: h, width: w } = d.crop;
-      assert.ok(top >= 0 && left >= 0 && top + h <= 32 && left + w <= 32 && h >= 1 && w >= 1, `crop ${JSON.stringify(d.crop)}`);
+      assert.ok(
+        top >= 0 && left >= 0 && top + h <= 32 && left + w <= 32 && h >= 1 && w >= 1,
+        `crop ${JSON.stringify(d.crop)}`,
+      );
       // Rounding the sides to whole pixels moves area and ratio a little past the nominal range.
       const area = (h * w) / 1024;
       const ratio = w / h;
       if (h === 32 && w === 32) fallbacks++;
       else {
         assert.ok(area >= 0.08 * 0.75 && area <= 1, `area ${area}`);
-        assert.ok(ratio >= (3 / 4) * 0.85 && ratio <= (4 / 3) / 0.85, `ratio ${ratio}`);
+        assert.ok(ratio >= (3 / 4) * 0.85 && ratio <= 4 / 3 / 0.85, `ratio ${ratio}`);
       }
       const j = d.jitter;
-      assert.ok(j.brightness >= 0.6 && j.brightness <= 1.4 && j.contrast >= 0.6 && j.contrast <= 1.4 && j.saturation >= 0.6 && j.saturation <= 1.4);
+      assert.ok(
+        j.brightness >= 0.6 &&
+          j.brightness <= 1.4 &&
+          j.contrast >= 0.6 &&
+          j.contrast <= 1.4 &&
+          j.saturation >= 0.6 &&
+          j.saturation <= 1.4,
+      );
       assert.ok(Math.abs(j.hue) <= 0.1);
       assert.deepEqual([...j.order].sort(), [0, 1, 2, 3]);
       assert.ok(d.blur.sigma >= 0.1 && d.blur.sigma <= 2.0);
@@ -286,7 +391,8 @@ describe('augmentation: statistics over many draws', () => {
       if (d.blur.apply) blurs++;
     }
     // 4.5 standard deviations of a binomial rate over 6000 draws is at most 0.029.
-    const near = (count: number, p: number, what: string) => assert.ok(Math.abs(count / n - p) < 0.03, `${what} rate ${count / n}, expected ${p}`);
+    const near = (count: number, p: number, what: string) =>
+      assert.ok(Math.abs(count / n - p) < 0.03, `${what} rate ${count / n}, expected ${p}`);
     near(flips, 0.5, 'flip');
     near(jitters, 0.8, 'colour jitter');
     near(grays, 0.2, 'grayscale');
@@ -303,7 +409,11 @@ describe('augmentation: statistics over many draws', () => {
     let small = 0;
     let total = 0;
     for (let index = 0; index < n; index++) {
-      const { height: h, width: w } = drawView(RGB32, params, new Rng({ seed: 4, epoch: 0, index, view: 0 })).crop;
+      const { height: h, width: w } = drawView(
+        RGB32,
+        params,
+        new Rng({ seed: 4, epoch: 0, index, view: 0 }),
+      ).crop;
       const area = (h * w) / 1024;
       total += area;
       if (area < 0.31) small++;
@@ -326,7 +436,12 @@ describe('augmentation: statistics over many draws', () => {
       const grayOnly = augmentView(img, RGB32, defaults({ ...IDENTITY, grayscaleProbability: 0.2 }), rng());
       if (isGray(grayOnly)) grayCount++;
       else assert.deepEqual(grayOnly, img);
-      const noBlur = augmentView(img, RGB32, defaults({ ...IDENTITY, blurProbability: 0, blurSigmaMin: 2, blurSigmaMax: 2 }), rng());
+      const noBlur = augmentView(
+        img,
+        RGB32,
+        defaults({ ...IDENTITY, blurProbability: 0, blurSigmaMin: 2, blurSigmaMax: 2 }),
+        rng(),
+      );
       assert.deepEqual(noBlur, img);
     }
     // 4.5 σ of a binomial rate over 1500 draws: 0.058 at p = 0.5, 0.047 at p = 0.2.

@@ -109,7 +109,9 @@ describe('pretraining checkpoints', () => {
 
     const first = createPretrainer(options());
     await train(first, K);
-    const key = await saveCheckpoint(store, 'exp/checkpoints', first, { rng: new Rng({ seed: 3, epoch: 1, index: 0, view: 7 }).getState() });
+    const key = await saveCheckpoint(store, 'exp/checkpoints', first, {
+      rng: new Rng({ seed: 3, epoch: 1, index: 0, view: 7 }).getState(),
+    });
     first.dispose();
     assert.equal(key, checkpointKey('exp/checkpoints', K));
 
@@ -135,7 +137,10 @@ describe('pretraining checkpoints', () => {
     const controlError = maxAbsDiff(drifted, expected);
     assert.ok(change > 0.01, `training moved the weights (max change ${change})`);
     assert.ok(resumeError < 1e-4, `resumed weights equal the straight run's (max difference ${resumeError})`);
-    assert.ok(controlError > 100 * Math.max(resumeError, 1e-6), `without the optimiser state the weights differ (max difference ${controlError})`);
+    assert.ok(
+      controlError > 100 * Math.max(resumeError, 1e-6),
+      `without the optimiser state the weights differ (max difference ${controlError})`,
+    );
   });
 
   it('commits with the manifest last and LATEST after it; loadLatestCheckpoint skips uncommitted checkpoints', async () => {
@@ -147,7 +152,14 @@ describe('pretraining checkpoints', () => {
       const k2 = await saveCheckpoint(store, prefix, p, { metrics: { loss: 1.5 } });
       assert.equal((await store.get(`${prefix}/LATEST`)).toString('utf8'), k2);
       const files = (await store.list(`${k2}/`)).map((s) => s.key.slice(k2.length + 1)).sort();
-      assert.deepEqual(files, ['MANIFEST.json', 'encoder/model.json', 'encoder/weights.bin', 'head/model.json', 'head/weights.bin', 'optimizer.bin']);
+      assert.deepEqual(files, [
+        'MANIFEST.json',
+        'encoder/model.json',
+        'encoder/weights.bin',
+        'head/model.json',
+        'head/weights.bin',
+        'optimizer.bin',
+      ]);
       assert.equal((await readCheckpointManifest(store, k2)).metrics?.loss, 1.5);
 
       await train(p, 1);
@@ -184,14 +196,21 @@ describe('pretraining checkpoints', () => {
     const p = createPretrainer(options());
     const key = await saveCheckpoint(store, 'mismatch/checkpoints', p);
     p.dispose();
-    await assert.rejects(restorePretrainer(store, key, options({ pretrain: { temperature: 0.2 } })), (err: Error) => {
-      assert.ok(err instanceof CheckpointMismatchError);
-      assert.match(err.message, /pretrain\.temperature: 0\.5 → 0\.2/);
-      assert.match(err.message, new RegExp(key));
-      return true;
-    });
+    await assert.rejects(
+      restorePretrainer(store, key, options({ pretrain: { temperature: 0.2 } })),
+      (err: Error) => {
+        assert.ok(err instanceof CheckpointMismatchError);
+        assert.match(err.message, /pretrain\.temperature: 0\.5 → 0\.2/);
+        assert.match(err.message, new RegExp(key));
+        return true;
+      },
+    );
     // The checkpoint cadence does not change the trajectory and is not part of the hash.
-    const { pretrainer } = await restorePretrainer(store, key, options({ pretrain: { checkpointEverySteps: 7 } }));
+    const { pretrainer } = await restorePretrainer(
+      store,
+      key,
+      options({ pretrain: { checkpointEverySteps: 7 } }),
+    );
     pretrainer.dispose();
   });
 

@@ -19,7 +19,8 @@ test('progressBar: fixed width, proportional fill, eighth-cell resolution, clamp
   assert.equal(progressBar(1.7, 4), '████');
   assert.equal(progressBar(-1, 4), '░░░░');
   assert.equal(progressBar(Number.NaN, 4), '░░░░');
-  for (let f = 0; f <= 1; f += 0.013) assert.equal(Array.from(progressBar(f, 24)).length, 24, `width at ${f}`);
+  for (let f = 0; f <= 1; f += 0.013)
+    assert.equal(Array.from(progressBar(f, 24)).length, 24, `width at ${f}`);
   assert.throws(() => progressBar(0.5, 0), /width must be a positive integer/);
 });
 

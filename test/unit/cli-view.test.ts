@@ -8,13 +8,35 @@ import { failureMessage, pretrainState, type RunSnapshot } from '../../cli/snaps
 import type { ExperimentResults, PretrainEpochResult, PretrainLoopProgress } from '../../workflows/types';
 
 function epochResult(epoch: number, meanLoss: number, knnTop1?: number): PretrainEpochResult {
-  return { epoch, globalStep: (epoch + 1) * 50, meanLoss, meanContrastiveAcc: 0.5, checkpoint: `ck-${epoch}`, seconds: 10, imagesPerSec: 100, knnTop1, backend: 'tensorflow' };
+  return {
+    epoch,
+    globalStep: (epoch + 1) * 50,
+    meanLoss,
+    meanContrastiveAcc: 0.5,
+    checkpoint: `ck-${epoch}`,
+    seconds: 10,
+    imagesPerSec: 100,
+    knnTop1,
+    backend: 'tensorflow',
+  };
 }
 
-const loop: PretrainLoopProgress = { epoch: 2, epochs: 10, checkpoint: 'ck-1', history: [epochResult(0, 5.1, 0.4), epochResult(1, 4.9)], augmentationWaitMs: 0 };
+const loop: PretrainLoopProgress = {
+  epoch: 2,
+  epochs: 10,
+  checkpoint: 'ck-1',
+  history: [epochResult(0, 5.1, 0.4), epochResult(1, 4.9)],
+  augmentationWaitMs: 0,
+};
 
 test('pretrainState turns a global-step heartbeat into epoch, step within the epoch and overall progress', () => {
-  const p = pretrainState(loop, 10, { epoch: 2, step: 2 * 50 + 20, stepsPerEpoch: 50, loss: 4.81, checkpoint: 'step-120' })!;
+  const p = pretrainState(loop, 10, {
+    epoch: 2,
+    step: 2 * 50 + 20,
+    stepsPerEpoch: 50,
+    loss: 4.81,
+    checkpoint: 'step-120',
+  })!;
   assert.equal(p.epoch, 2);
   assert.equal(p.step, 20);
   assert.equal(p.stepsPerEpoch, 50);
@@ -48,8 +70,18 @@ function snapshot(extra: Partial<RunSnapshot>): RunSnapshot {
 }
 
 const stages = [
-  { stage: 'validate' as const, startedAt: '2025-01-01T00:00:00.000Z', endedAt: '2025-01-01T00:00:01.000Z', seconds: 1 },
-  { stage: 'shard' as const, startedAt: '2025-01-01T00:00:01.000Z', endedAt: '2025-01-01T00:00:31.000Z', seconds: 30 },
+  {
+    stage: 'validate' as const,
+    startedAt: '2025-01-01T00:00:00.000Z',
+    endedAt: '2025-01-01T00:00:01.000Z',
+    seconds: 1,
+  },
+  {
+    stage: 'shard' as const,
+    startedAt: '2025-01-01T00:00:01.000Z',
+    endedAt: '2025-01-01T00:00:31.000Z',
+    seconds: 30,
+  },
   { stage: 'pretrain' as const, startedAt: '2025-01-01T00:00:31.000Z' },
 ];
 
@@ -64,16 +96,36 @@ test('renderFrame: a line per stage, a bar with epoch, step and loss for pretrai
   assert.equal(lines[0], 'experiment fm-20250101-000000  running  2m 10s');
   assert.equal(lines[1], '  ✓ validate  1.0s');
   assert.equal(lines[2], '  ✓ shard     30s');
-  assert.match(lines[3], /^ {2}▸ pretrain {2}█{6}░{18} {2}25\.0 % {2}epoch 3\/10 {2}step 25\/50 {2}loss 4\.8123 {2}kNN top-1 40\.0 % {2}\(1m 39s\)$/);
+  assert.match(
+    lines[3],
+    /^ {2}▸ pretrain {2}█{6}░{18} {2}25\.0 % {2}epoch 3\/10 {2}step 25\/50 {2}loss 4\.8123 {2}kNN top-1 40\.0 % {2}\(1m 39s\)$/,
+  );
   assert.equal(lines[4], '  · finetune');
   assert.equal(lines.at(-1), '  ! pretrainEpoch attempt 2 after: worker lost');
   assert.equal(stageDetail(s).fraction, 0.25);
 });
 
 test('renderFrame marks the stage a failed run stopped in, and says when no worker answers', () => {
-  const ended = stages.map((t) => ({ ...t, endedAt: t.endedAt ?? '2025-01-01T00:01:00.000Z', seconds: t.seconds ?? 29 }));
+  const ended = stages.map((t) => ({
+    ...t,
+    endedAt: t.endedAt ?? '2025-01-01T00:01:00.000Z',
+    seconds: t.seconds ?? 29,
+  }));
   const failed = renderFrame(
-    snapshot({ status: 'FAILED', closed: true, stage: 'failed', failure: 'pretrainEpoch: boom', progress: { experimentId: 'x', stage: 'failed', epoch: 0, epochs: 10, stages: ended, augmentationWaitMs: 0 } }),
+    snapshot({
+      status: 'FAILED',
+      closed: true,
+      stage: 'failed',
+      failure: 'pretrainEpoch: boom',
+      progress: {
+        experimentId: 'x',
+        stage: 'failed',
+        epoch: 0,
+        epochs: 10,
+        stages: ended,
+        augmentationWaitMs: 0,
+      },
+    }),
   );
   assert.ok(failed.includes('  ✗ pretrain  29s'), failed.join('\n'));
   assert.ok(failed.includes('  ✓ shard     30s'));
@@ -97,13 +149,25 @@ test('PlainRenderer logs stage changes once, each retry once, and progress at mo
   const text = lines.join('\n');
   assert.equal(lines.filter((l) => l.includes('✓ shard done in 30s')).length, 1, text);
   assert.equal(lines.filter((l) => l.includes('▸ pretrain')).length, 1, text);
-  assert.equal(lines.filter((l) => l.includes('pretrain 25.0 %  epoch 3/10  step 25/50  loss 4.8123')).length, 2, text);
+  assert.equal(
+    lines.filter((l) => l.includes('pretrain 25.0 %  epoch 3/10  step 25/50  loss 4.8123')).length,
+    2,
+    text,
+  );
   assert.equal(lines.filter((l) => l.includes('! pretrainEpoch attempt 2')).length, 1, text);
 });
 
 const results: ExperimentResults = {
-  pretrained: { encoder: 'pretrained', linear: { top1: 0.8523, top5: 0.991 }, knn: { top1: 0.81, top5: 0.98, k: 200 } },
-  baseline: { encoder: 'random-init', linear: { top1: 0.603, top5: 0.95 }, knn: { top1: 0.55, top5: 0.9, k: 200 } },
+  pretrained: {
+    encoder: 'pretrained',
+    linear: { top1: 0.8523, top5: 0.991 },
+    knn: { top1: 0.81, top5: 0.98, k: 200 },
+  },
+  baseline: {
+    encoder: 'random-init',
+    linear: { top1: 0.603, top5: 0.95 },
+    knn: { top1: 0.55, top5: 0.9, k: 200 },
+  },
   fineTune: [
     { fraction: 0.01, labelledImages: 600, top1: 0.7, top5: 0.97 },
     { fraction: 0.1, labelledImages: 6000, top1: 0.8, top5: 0.99 },
@@ -120,16 +184,33 @@ test('results: the table puts the random-init baseline beside each evaluation; r
   assert.match(t[2], /^kNN \(k=200\) +81\.0 % +98\.0 % +55\.0 % +90\.0 %$/);
   assert.match(t[3], /^fine-tune 1 % \(600 labels\) +70\.0 % +97\.0 %$/);
   assert.equal(reportLocation(results), 'file:///var/lib/simclr/store/experiments/x/report.html');
-  assert.equal(reportLocation({ ...results, storeLocation: '/tmp/my store/' }), 'file:///tmp/my%20store/experiments/x/report.html');
-  assert.equal(reportLocation({ ...results, storeLocation: 's3://bucket/prefix' }), 's3://bucket/prefix/experiments/x/report.html');
+  assert.equal(
+    reportLocation({ ...results, storeLocation: '/tmp/my store/' }),
+    'file:///tmp/my%20store/experiments/x/report.html',
+  );
+  assert.equal(
+    reportLocation({ ...results, storeLocation: 's3://bucket/prefix' }),
+    's3://bucket/prefix/experiments/x/report.html',
+  );
   assert.equal(fractionLabel(0.01), '1 %');
   assert.equal(fractionLabel(0.005), '0.5 %');
 });
 
 test('failureMessage names the activity and the innermost cause of a failed run', () => {
   const inner = ApplicationFailure.nonRetryable("dataset.source: '/nope' does not exist", 'DatasetError');
-  const activity = new ActivityFailure('Activity task failed', 'inspectDataset', '1', RetryState.NON_RETRYABLE_FAILURE, 'id', inner);
-  const err = new WorkflowFailedError('Workflow execution failed', activity, RetryState.NON_RETRYABLE_FAILURE);
+  const activity = new ActivityFailure(
+    'Activity task failed',
+    'inspectDataset',
+    '1',
+    RetryState.NON_RETRYABLE_FAILURE,
+    'id',
+    inner,
+  );
+  const err = new WorkflowFailedError(
+    'Workflow execution failed',
+    activity,
+    RetryState.NON_RETRYABLE_FAILURE,
+  );
   assert.equal(failureMessage(err), "inspectDataset: DatasetError: dataset.source: '/nope' does not exist");
   assert.equal(failureMessage(new Error('plain')), 'plain');
 });

@@ -4,7 +4,14 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PAPER_DEFAULTS as P } from '../../config/defaults';
-import { CONFIG_ERROR, ConfigError, loadExperimentFile, parseExperiment, parseJsonExperiment, parseYamlExperiment } from '../../config/load';
+import {
+  CONFIG_ERROR,
+  ConfigError,
+  loadExperimentFile,
+  parseExperiment,
+  parseJsonExperiment,
+  parseYamlExperiment,
+} from '../../config/load';
 import { encoderRepresentationWidth, resolveExperiment } from '../../config/resolve';
 import { experimentSchema, ENCODERS, type ExperimentInput } from '../../config/schema';
 import { fingerprint, stableStringify } from '../../config/fingerprint';
@@ -13,7 +20,11 @@ import { editDistance, closestMatches } from '../../config/suggest';
 import { representationDim } from '../../simclr/resnet';
 
 const EXAMPLES = join(__dirname, '..', '..', 'examples');
-const minimal = (extra: Partial<ExperimentInput> = {}): ExperimentInput => ({ name: 't', dataset: { source: '/data' }, ...extra });
+const minimal = (extra: Partial<ExperimentInput> = {}): ExperimentInput => ({
+  name: 't',
+  dataset: { source: '/data' },
+  ...extra,
+});
 
 /** The error thrown by fn, checked to be a ConfigError. */
 function configError(fn: () => unknown): ConfigError {
@@ -52,7 +63,10 @@ test('PAPER_DEFAULTS are the values of the SimCLR paper and its reference code',
   assert.equal(P.augmentation.colorJitterProbability, 0.8);
   assert.equal(P.augmentation.grayscaleProbability, 0.2);
   assert.equal(P.augmentation.blurProbability, 0.5);
-  assert.deepEqual([P.augmentation.blurSigmaMin, P.augmentation.blurSigmaMax, P.augmentation.blurKernelFraction], [0.1, 2.0, 0.1]);
+  assert.deepEqual(
+    [P.augmentation.blurSigmaMin, P.augmentation.blurSigmaMax, P.augmentation.blurKernelFraction],
+    [0.1, 2.0, 0.1],
+  );
   // App. B.9 (CIFAR-10): strength 0.5, no blur, τ 0.5; reference's cifar_stem at ≤ 32 px.
   assert.equal(P.augmentation.colorStrengthSmallImages, 0.5);
   assert.equal(P.augmentation.blurProbabilitySmallImages, 0);
@@ -77,9 +91,15 @@ test('PAPER_DEFAULTS are the values of the SimCLR paper and its reference code',
   assert.equal(P.pretrain.trustCoefficient, 0.001);
   // App. B.5 fine-tuning, App. B.6 linear evaluation, Sec. 6 label fractions.
   assert.deepEqual([...P.fineTune.labelFractions], [0.01, 0.1]);
-  assert.deepEqual([P.fineTune.learningRate, P.fineTune.epochs, P.fineTune.weightDecay, P.fineTune.momentum], [0.05, 30, 0, 0.9]);
+  assert.deepEqual(
+    [P.fineTune.learningRate, P.fineTune.epochs, P.fineTune.weightDecay, P.fineTune.momentum],
+    [0.05, 30, 0, 0.9],
+  );
   assert.equal((P.fineTune.learningRate * 4096) / 256, 0.8);
-  assert.deepEqual([P.linearEval.learningRate, P.linearEval.epochs, P.linearEval.weightDecay, P.linearEval.momentum], [0.1, 90, 0, 0.9]);
+  assert.deepEqual(
+    [P.linearEval.learningRate, P.linearEval.epochs, P.linearEval.weightDecay, P.linearEval.momentum],
+    [0.1, 90, 0, 0.9],
+  );
   assert.deepEqual([P.knn.k, P.knn.temperature], [200, 0.1]);
 });
 
@@ -106,13 +126,23 @@ test('a minimal file gets the paper defaults, and at 224 px the ImageNet setup',
 test('a field error names the file, the field path, what was expected and what was found, with its line', async () => {
   await withTempDir(async (dir) => {
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, ['name: bad', 'dataset:', '  source: /data', 'pretrain:', '  epochs: 5', '  batchSize: -3', ''].join('\n'));
+    writeFileSync(
+      file,
+      ['name: bad', 'dataset:', '  source: /data', 'pretrain:', '  epochs: 5', '  batchSize: -3', ''].join(
+        '\n',
+      ),
+    );
     const err = await configErrorAsync(() => loadExperimentFile(file));
     assert.equal(err.name, 'ConfigError');
     assert.equal(err.name, CONFIG_ERROR);
     assert.equal(err.source, file);
-    assert.equal(err.message, `Invalid experiment config ${file}:\n  - pretrain.batchSize (line 6, column 14): expected a number > 0, found -3`);
-    assert.deepEqual(err.issues, [{ path: 'pretrain.batchSize', message: 'expected a number > 0, found -3', line: 6, column: 14 }]);
+    assert.equal(
+      err.message,
+      `Invalid experiment config ${file}:\n  - pretrain.batchSize (line 6, column 14): expected a number > 0, found -3`,
+    );
+    assert.deepEqual(err.issues, [
+      { path: 'pretrain.batchSize', message: 'expected a number > 0, found -3', line: 6, column: 14 },
+    ]);
   });
 });
 
@@ -134,7 +164,10 @@ test('several errors are all reported, with types, enums, ranges, list items and
   assert.equal(byPath['dataset.source'], 'required: expected a string, found nothing');
   assert.equal(byPath['dataset.channels'], 'expected one of 1, 3, found 2');
   assert.equal(byPath['dataset.imageSize'], 'expected a number, found "big"');
-  assert.equal(byPath['model.encoder'], 'expected one of "resnet-mini", "resnet18", "resnet34", "resnet50", found "resnet-18" (did you mean "resnet18"?)');
+  assert.equal(
+    byPath['model.encoder'],
+    'expected one of "resnet-mini", "resnet18", "resnet34", "resnet50", found "resnet-18" (did you mean "resnet18"?)',
+  );
   assert.equal(byPath['pretrain.epochs'], 'expected an integer, found 2.5');
   assert.equal(byPath['fineTune.labelFractions[1]'], 'expected a number <= 1, found 2');
   assert.equal(byPath['augmentation.cropAreaMin'], 'expected at most cropAreaMax (0.5), found 0.9');
@@ -142,7 +175,17 @@ test('several errors are all reported, with types, enums, ranges, list items and
 });
 
 test('unknown keys come with the nearest known key, also from another section', () => {
-  const yaml = ['name: x', 'dataset:', '  source: /data', 'pretrain:', '  optimzer: lars', '  effectiveLearningRate: 2', 'batchSize: 64', 'modle: {}', ''].join('\n');
+  const yaml = [
+    'name: x',
+    'dataset:',
+    '  source: /data',
+    'pretrain:',
+    '  optimzer: lars',
+    '  effectiveLearningRate: 2',
+    'batchSize: 64',
+    'modle: {}',
+    '',
+  ].join('\n');
   const err = configError(() => parseYamlExperiment(yaml, 'exp.yaml'));
   assert.deepEqual(
     err.issues.map((i) => `${i.line}:${i.column} ${i.path}: ${i.message}`),
@@ -154,10 +197,18 @@ test('unknown keys come with the nearest known key, also from another section', 
     ],
   );
   // Inside the head (a schema with a transform) and two levels down.
-  const nested = configError(() => parseExperiment({ ...minimal(), model: { head: { typ: 'linear' } }, evaluation: { linear: { epoch: 3 } } }, 'e.yaml'));
+  const nested = configError(() =>
+    parseExperiment(
+      { ...minimal(), model: { head: { typ: 'linear' } }, evaluation: { linear: { epoch: 3 } } },
+      'e.yaml',
+    ),
+  );
   assert.deepEqual(
     nested.issues.map((i) => `${i.path}: ${i.message}`),
-    ['model.head.typ: unknown key (did you mean "type"?)', 'evaluation.linear.epoch: unknown key (did you mean "epochs"?)'],
+    [
+      'model.head.typ: unknown key (did you mean "type"?)',
+      'evaluation.linear.epoch: unknown key (did you mean "epochs"?)',
+    ],
   );
   const far = configError(() => parseExperiment({ ...minimal(), pretrain: { zzzz: 1 } }, 'e.yaml'));
   assert.match(far.issues[0].message, /^unknown key; known keys here: epochs, batchSize, /);
@@ -167,21 +218,30 @@ test('unknown keys come with the nearest known key, also from another section', 
 });
 
 test('YAML and JSON syntax errors give the line and column', async () => {
-  const dup = configError(() => parseYamlExperiment('name: x\ndataset:\n  source: /d\nname: y\n', 'dup.yaml'));
+  const dup = configError(() =>
+    parseYamlExperiment('name: x\ndataset:\n  source: /d\nname: y\n', 'dup.yaml'),
+  );
   assert.equal(dup.message, 'dup.yaml:4:1: YAML syntax error (DUPLICATE_KEY): Map keys must be unique');
   assert.deepEqual([dup.issues[0].line, dup.issues[0].column], [4, 1]);
   const tab = configError(() => parseYamlExperiment('name: x\ndataset:\n\tsource: /d\n', 'tab.yaml'));
   assert.match(tab.message, /^tab\.yaml:3:1: YAML syntax error \(TAB_AS_INDENT\)/);
-  const json = configError(() => parseJsonExperiment('{\n  "name": "x",\n  "dataset": {"source": "/d",}\n}', 'e.json'));
+  const json = configError(() =>
+    parseJsonExperiment('{\n  "name": "x",\n  "dataset": {"source": "/d",}\n}', 'e.json'),
+  );
   assert.match(json.message, /^e\.json:3:30: JSON syntax error: /);
   await withTempDir(async (dir) => {
     const file = join(dir, 'e.json');
     writeFileSync(file, '{\n  "name": "x",\n  "dataset": { "source": "/d", "imageSize": 0 }\n}\n');
     const err = await configErrorAsync(() => loadExperimentFile(file));
-    assert.deepEqual(err.issues, [{ path: 'dataset.imageSize', message: 'expected a number > 0, found 0', line: 3, column: 45 }]);
+    assert.deepEqual(err.issues, [
+      { path: 'dataset.imageSize', message: 'expected a number > 0, found 0', line: 3, column: 45 },
+    ]);
     const empty = join(dir, 'empty.yml');
     writeFileSync(empty, '# nothing\n');
-    assert.match((await configErrorAsync(() => loadExperimentFile(empty))).message, /empty\.yml: expected a mapping of settings .* found nothing/);
+    assert.match(
+      (await configErrorAsync(() => loadExperimentFile(empty))).message,
+      /empty\.yml: expected a mapping of settings .* found nothing/,
+    );
   });
 });
 
@@ -189,55 +249,126 @@ test('a missing file or a wrong extension is a ConfigError naming the path', asy
   await withTempDir(async (dir) => {
     const missing = join(dir, 'nope.yaml');
     const err = await configErrorAsync(() => loadExperimentFile(missing));
-    assert.equal(err.message, `${missing}: cannot read the experiment file: no such file (looked at ${missing})`);
+    assert.equal(
+      err.message,
+      `${missing}: cannot read the experiment file: no such file (looked at ${missing})`,
+    );
     const dirErr = await configErrorAsync(() => loadExperimentFile(join(dir, 'sub.yaml')));
     assert.match(dirErr.message, /no such file/);
     const txt = await configErrorAsync(() => loadExperimentFile(join(dir, 'exp.txt')));
-    assert.match(txt.message, /exp\.txt: expected an experiment file ending in \.yaml, \.yml, \.json, found '\.txt'/);
+    assert.match(
+      txt.message,
+      /exp\.txt: expected an experiment file ending in \.yaml, \.yml, \.json, found '\.txt'/,
+    );
   });
 });
 
 test('combinations that cannot work are ConfigErrors, from the loader and from resolve', () => {
-  const bad = (extra: Partial<ExperimentInput>) => configError(() => parseExperiment(minimal(extra), 'c.yaml')).issues;
+  const bad = (extra: Partial<ExperimentInput>) =>
+    configError(() => parseExperiment(minimal(extra), 'c.yaml')).issues;
   assert.deepEqual(bad({ pretrain: { batchSize: 1 } }), [
-    { path: 'pretrain.batchSize', message: 'expected at least 2 (NT-Xent needs other images in the batch as negatives), found 1' },
+    {
+      path: 'pretrain.batchSize',
+      message: 'expected at least 2 (NT-Xent needs other images in the batch as negatives), found 1',
+    },
   ]);
   assert.equal(bad({ model: { head: { type: 'linear', layers: 3 } } })[0].path, 'model.head.layers');
-  assert.match(bad({ model: { head: { type: 'linear', layers: 3 } } })[0].message, /expected 1 for a 'linear' head/);
+  assert.match(
+    bad({ model: { head: { type: 'linear', layers: 3 } } })[0].message,
+    /expected 1 for a 'linear' head/,
+  );
   assert.deepEqual(bad({ fineTune: { fromHeadLayer: 2 } }), [
-    { path: 'fineTune.fromHeadLayer', message: "expected at most 1 (0 = the encoder output; the 'nonlinear' head has 2 dense layers), found 2" },
+    {
+      path: 'fineTune.fromHeadLayer',
+      message:
+        "expected at most 1 (0 = the encoder output; the 'nonlinear' head has 2 dense layers), found 2",
+    },
   ]);
-  assert.equal(bad({ model: { head: { type: 'none' } }, fineTune: { fromHeadLayer: 1 } })[0].path, 'fineTune.fromHeadLayer');
+  assert.equal(
+    bad({ model: { head: { type: 'none' } }, fineTune: { fromHeadLayer: 1 } })[0].path,
+    'fineTune.fromHeadLayer',
+  );
   assert.deepEqual(bad({ fineTune: { labelFractions: [0.1, 0.01, 0.1] } }), [
-    { path: 'fineTune.labelFractions[2]', message: 'expected distinct label fractions, found 0.1 again (also at [0])' },
+    {
+      path: 'fineTune.labelFractions[2]',
+      message: 'expected distinct label fractions, found 0.1 again (also at [0])',
+    },
   ]);
   assert.equal(bad({ pretrain: { epochs: 5 } })[0].path, 'pretrain.warmupEpochs');
-  assert.equal(bad({ dataset: { source: '/d', maxTrainImages: 100 }, pretrain: { batchSize: 256, epochs: 20 } })[0].path, 'dataset.maxTrainImages');
+  assert.equal(
+    bad({ dataset: { source: '/d', maxTrainImages: 100 }, pretrain: { batchSize: 256, epochs: 20 } })[0].path,
+    'dataset.maxTrainImages',
+  );
   // A linear head without `layers` is one layer; fine-tuning from the encoder output is valid.
   const linear = parseExperiment(minimal({ model: { head: { type: 'linear' } } }), 'c.yaml');
   assert.equal(linear.model.head.layers, 1);
   // resolve checks configs built in code (here the schema's output, edited).
   const cfg = parseExperiment(minimal(), 'c.yaml');
-  const err = configError(() => resolveExperiment({ ...cfg, pretrain: { ...cfg.pretrain, batchSize: 1 } }, { imageSize: 32, channels: 3 }));
-  assert.match(err.message, /^Invalid experiment config experiment 't':\n {2}- pretrain\.batchSize: expected at least 2/);
-  assert.match(configError(() => resolveExperiment(cfg, { imageSize: 0, channels: 3 })).message, /dataset\.imageSize: expected the source's image side/);
+  const err = configError(() =>
+    resolveExperiment(
+      { ...cfg, pretrain: { ...cfg.pretrain, batchSize: 1 } },
+      { imageSize: 32, channels: 3 },
+    ),
+  );
+  assert.match(
+    err.message,
+    /^Invalid experiment config experiment 't':\n {2}- pretrain\.batchSize: expected at least 2/,
+  );
+  assert.match(
+    configError(() => resolveExperiment(cfg, { imageSize: 0, channels: 3 })).message,
+    /dataset\.imageSize: expected the source's image side/,
+  );
 });
 
 test('resolve: 28 and 32 px get the CIFAR-10 setup, 48 px the ImageNet augmentation with the CIFAR stem, 224 px ImageNet', () => {
-  const cfg = parseExperiment(minimal({ model: { encoder: 'resnet-mini' }, pretrain: { batchSize: 256 } }), 'r.yaml');
+  const cfg = parseExperiment(
+    minimal({ model: { encoder: 'resnet-mini' }, pretrain: { batchSize: 256 } }),
+    'r.yaml',
+  );
   const r28 = resolveExperiment(cfg, { imageSize: 28, channels: 1 });
   assert.deepEqual(
-    [r28.augmentation.colorStrength, r28.augmentation.blurProbability, r28.pretrain.temperature, r28.model.stem, r28.dataset.channels, r28.dataset.imageSize],
+    [
+      r28.augmentation.colorStrength,
+      r28.augmentation.blurProbability,
+      r28.pretrain.temperature,
+      r28.model.stem,
+      r28.dataset.channels,
+      r28.dataset.imageSize,
+    ],
     [0.5, 0, 0.5, 'cifar', 1, 28],
   );
   assert.equal(r28.model.head.hiddenDim, 64);
   assert.equal(r28.pretrain.effectiveLearningRate, 0.3);
   const r32 = resolveExperiment(cfg, { imageSize: 32, channels: 3 });
-  assert.deepEqual([r32.augmentation.colorStrength, r32.augmentation.blurProbability, r32.pretrain.temperature, r32.model.stem], [0.5, 0, 0.5, 'cifar']);
+  assert.deepEqual(
+    [
+      r32.augmentation.colorStrength,
+      r32.augmentation.blurProbability,
+      r32.pretrain.temperature,
+      r32.model.stem,
+    ],
+    [0.5, 0, 0.5, 'cifar'],
+  );
   const r48 = resolveExperiment(cfg, { imageSize: 48, channels: 3 });
-  assert.deepEqual([r48.augmentation.colorStrength, r48.augmentation.blurProbability, r48.pretrain.temperature, r48.model.stem], [1, 0.5, 0.1, 'cifar']);
+  assert.deepEqual(
+    [
+      r48.augmentation.colorStrength,
+      r48.augmentation.blurProbability,
+      r48.pretrain.temperature,
+      r48.model.stem,
+    ],
+    [1, 0.5, 0.1, 'cifar'],
+  );
   const r224 = resolveExperiment(cfg, { imageSize: 224, channels: 3 });
-  assert.deepEqual([r224.augmentation.colorStrength, r224.augmentation.blurProbability, r224.pretrain.temperature, r224.model.stem], [1, 0.5, 0.1, 'imagenet']);
+  assert.deepEqual(
+    [
+      r224.augmentation.colorStrength,
+      r224.augmentation.blurProbability,
+      r224.pretrain.temperature,
+      r224.model.stem,
+    ],
+    [1, 0.5, 0.1, 'imagenet'],
+  );
   assert.equal(resolveExperiment(cfg, { imageSize: 64, channels: 3 }).model.stem, 'cifar');
   assert.equal(resolveExperiment(cfg, { imageSize: 65, channels: 3 }).model.stem, 'imagenet');
 
@@ -253,14 +384,24 @@ test('resolve: 28 and 32 px get the CIFAR-10 setup, 48 px the ImageNet augmentat
   );
   const rs = resolveExperiment(set, { imageSize: 28, channels: 1 });
   assert.deepEqual(
-    [rs.augmentation.colorStrength, rs.augmentation.blurProbability, rs.pretrain.temperature, rs.model.stem, rs.model.head.hiddenDim, rs.dataset.channels],
+    [
+      rs.augmentation.colorStrength,
+      rs.augmentation.blurProbability,
+      rs.pretrain.temperature,
+      rs.model.stem,
+      rs.model.head.hiddenDim,
+      rs.dataset.channels,
+    ],
     [0.8, 0.2, 0.2, 'imagenet', 100, 3],
   );
 });
 
 test('resolve: learning rate scaling, with the paper base of each rule when none is set', () => {
   const lr = (pretrain: ExperimentInput['pretrain']) => {
-    const r = resolveExperiment(parseExperiment(minimal({ pretrain }), 'lr.yaml'), { imageSize: 32, channels: 3 }).pretrain;
+    const r = resolveExperiment(parseExperiment(minimal({ pretrain }), 'lr.yaml'), {
+      imageSize: 32,
+      channels: 3,
+    }).pretrain;
     return [r.learningRate, r.effectiveLearningRate];
   };
   assert.deepEqual(lr({}), [0.3, 4.8]);
@@ -273,7 +414,8 @@ test('resolve: learning rate scaling, with the paper base of each rule when none
 
 test('resolve: head hidden width is the representation width of the encoder, as simclr/resnet.ts builds it', () => {
   for (const encoder of ENCODERS) {
-    for (const w of [0.5, 1, 2, 1.3]) assert.equal(encoderRepresentationWidth(encoder, w), representationDim(encoder, w), `${encoder} ×${w}`);
+    for (const w of [0.5, 1, 2, 1.3])
+      assert.equal(encoderRepresentationWidth(encoder, w), representationDim(encoder, w), `${encoder} ×${w}`);
   }
   assert.deepEqual(
     ENCODERS.map((e) => encoderRepresentationWidth(e, 1)),
@@ -318,12 +460,18 @@ test('presets: every preset parses and resolves; unknown names suggest the close
   }
   const small = parseExperiment(getPreset('fashion-mnist-small'), 'preset');
   assert.equal(small.dataset.source, '/usr/share/datasets/fashion-mnist');
-  assert.deepEqual([small.dataset.imageSize, small.dataset.channels, small.model.encoder, small.pretrain.batchSize], [28, 1, 'resnet-mini', 256]);
+  assert.deepEqual(
+    [small.dataset.imageSize, small.dataset.channels, small.model.encoder, small.pretrain.batchSize],
+    [28, 1, 'resnet-mini', 256],
+  );
   assert.equal(small.dataset.maxTrainImages, 6000);
   const copy = getPreset('cifar10');
   copy.name = 'changed';
   assert.equal(getPreset('cifar10').name, 'cifar10');
-  assert.equal(configError(() => getPreset('cifar-10')).message, "preset 'cifar-10': unknown preset (did you mean \"cifar10\"?); known presets: fashion-mnist-small, fashion-mnist, cifar10, imagenet-like");
+  assert.equal(
+    configError(() => getPreset('cifar-10')).message,
+    'preset \'cifar-10\': unknown preset (did you mean "cifar10"?); known presets: fashion-mnist-small, fashion-mnist, cifar10, imagenet-like',
+  );
 });
 
 test('every file in examples/ parses, and each matches its preset once resolved', async () => {
@@ -340,7 +488,8 @@ test('every file in examples/ parses, and each matches its preset once resolved'
     const source = { imageSize: cfg.dataset.imageSize, channels: cfg.dataset.channels ?? 3 } as const;
     const resolved = resolveExperiment(cfg, source);
     const preset = presetOf[f];
-    if (preset) assert.deepEqual(resolved, resolveExperiment(parseExperiment(getPreset(preset), preset), source), f);
+    if (preset)
+      assert.deepEqual(resolved, resolveExperiment(parseExperiment(getPreset(preset), preset), source), f);
   }
   for (const f of Object.keys(presetOf)) assert.ok(files.includes(f), `examples/${f} is missing`);
 });

@@ -41,7 +41,13 @@ before(async () => {
     name: EXPERIMENT,
     seed: 4,
     backend: 'tensorflow',
-    dataset: { source: FASHION_MNIST, imageSize: 12, shardSize: 128, maxTrainImages: 160, maxTestImages: 100 },
+    dataset: {
+      source: FASHION_MNIST,
+      imageSize: 12,
+      shardSize: 128,
+      maxTrainImages: 160,
+      maxTestImages: 100,
+    },
     model: { encoder: 'resnet-mini', widthMultiplier: 0.25, head: { layers: 2, outputDim: 16 } },
     pretrain: { epochs: 2, batchSize: 16, warmupEpochs: 0 },
     fineTune: { labelFractions: [FRACTION], epochs: 3, batchSize: 10, learningRate: 0.4, fromHeadLayer: 1 },
@@ -49,7 +55,8 @@ before(async () => {
   const plan = await inspectDataset({ experimentId: EXPERIMENT, config });
   const shards: ShardResult[] = [];
   for (const split of ['train', 'test'] as Split[]) {
-    for (let shard = 0; shard < plan.splits[split].shards; shard++) shards.push(await shardDataset({ config, plan, split, shard }));
+    for (let shard = 0; shard < plan.splits[split].shards; shard++)
+      shards.push(await shardDataset({ config, plan, split, shard }));
   }
   dataset = await commitDataset({ config, plan, shards });
   // A pretrained checkpoint: a few steps move the head's weights and batch-norm statistics off their start.
@@ -100,10 +107,19 @@ async function byHand(fromHeadLayer: number): Promise<number[]> {
 
 describe('fineTune activity with fineTune.fromHeadLayer 1', () => {
   it('fine-tunes the encoder plus the restored first head stage under a new classifier', async () => {
-    const result = await fineTuneActivity({ experimentId: EXPERIMENT, config, dataset, checkpoint, fraction: FRACTION });
+    const result = await fineTuneActivity({
+      experimentId: EXPERIMENT,
+      config,
+      dataset,
+      checkpoint,
+      fraction: FRACTION,
+    });
     assert.equal(result.fraction, FRACTION);
     assert.equal(result.labelledImages, 40); // a quarter of 16 images in each of 10 classes
-    assert.ok(result.top1 >= 0 && result.top1 <= 1 && result.top5 >= result.top1, `top-1 ${result.top1}, top-5 ${result.top5}`);
+    assert.ok(
+      result.top1 >= 0 && result.top1 <= 1 && result.top5 >= result.top1,
+      `top-1 ${result.top1}, top-5 ${result.top5}`,
+    );
     const losses = (await readMetrics(await activityStore(), EXPERIMENT))
       .filter((m) => m.stage === 'finetune' && m.name === 'loss')
       .sort((a, b) => (a.epoch ?? 0) - (b.epoch ?? 0))
@@ -111,7 +127,15 @@ describe('fineTune activity with fineTune.fromHeadLayer 1', () => {
     assert.equal(losses.length, 3);
     const fromLayer1 = await byHand(1);
     const fromEncoder = await byHand(0);
-    assert.deepEqual(losses, fromLayer1, 'the activity fine-tunes from head layer 1 of the restored checkpoint');
-    assert.notDeepEqual(fromEncoder, fromLayer1, 'control: fine-tuning from the encoder output gives other losses');
+    assert.deepEqual(
+      losses,
+      fromLayer1,
+      'the activity fine-tunes from head layer 1 of the restored checkpoint',
+    );
+    assert.notDeepEqual(
+      fromEncoder,
+      fromLayer1,
+      'control: fine-tuning from the encoder output gives other losses',
+    );
   });
 });

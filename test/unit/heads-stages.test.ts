@@ -37,7 +37,10 @@ function randomizeWeights(model: tf.LayersModel, seed: number): void {
     const values = layer.weights.map((w) => {
       const positive = w.originalName.endsWith('moving_variance') || w.originalName.endsWith('gamma');
       const current = w.read();
-      return tf.tensor(Array.from({ length: current.size }, () => (positive ? 0.5 + random() : random() - 0.5)), current.shape);
+      return tf.tensor(
+        Array.from({ length: current.size }, () => (positive ? 0.5 + random() : random() - 0.5)),
+        current.shape,
+      );
     });
     if (values.length > 0) layer.setWeights(values);
     tf.dispose(values);
@@ -54,7 +57,10 @@ function compare(head: ProjectionHead, stages: tf.LayersModel[], x: tf.Tensor2D)
       y = s.predict(y) as tf.Tensor2D;
       perStage.push(y.arraySync());
     }
-    const outs = head.layerOutputs(x, false).slice(1).map((o) => o.arraySync());
+    const outs = head
+      .layerOutputs(x, false)
+      .slice(1)
+      .map((o) => o.arraySync());
     return { z: z.arraySync(), chain: y.arraySync(), perStage, outs };
   });
 }
@@ -72,9 +78,25 @@ function maxAbsDiff(a: number[][], b: number[][]): number {
 describe('ProjectionHead.headStages', () => {
   const base = { outputDim: 8, hiddenDim: 12 };
   const cases = [
-    { what: 'nonlinear, 3 layers, batch norm', cfg: { ...base, type: 'nonlinear', layers: 3, batchNorm: true }, layers: [['Dense', 'SimclrBatchNorm', 'SimclrRelu'], ['Dense', 'SimclrBatchNorm', 'SimclrRelu'], ['Dense', 'SimclrBatchNorm']] },
-    { what: 'nonlinear, 2 layers, no batch norm', cfg: { ...base, type: 'nonlinear', layers: 2, batchNorm: false }, layers: [['Dense', 'SimclrRelu'], ['Dense']] },
-    { what: 'linear', cfg: { ...base, type: 'linear', layers: 1, batchNorm: true }, layers: [['Dense', 'SimclrBatchNorm']] },
+    {
+      what: 'nonlinear, 3 layers, batch norm',
+      cfg: { ...base, type: 'nonlinear', layers: 3, batchNorm: true },
+      layers: [
+        ['Dense', 'SimclrBatchNorm', 'SimclrRelu'],
+        ['Dense', 'SimclrBatchNorm', 'SimclrRelu'],
+        ['Dense', 'SimclrBatchNorm'],
+      ],
+    },
+    {
+      what: 'nonlinear, 2 layers, no batch norm',
+      cfg: { ...base, type: 'nonlinear', layers: 2, batchNorm: false },
+      layers: [['Dense', 'SimclrRelu'], ['Dense']],
+    },
+    {
+      what: 'linear',
+      cfg: { ...base, type: 'linear', layers: 1, batchNorm: true },
+      layers: [['Dense', 'SimclrBatchNorm']],
+    },
   ] as const;
 
   for (const c of cases) {
@@ -89,7 +111,10 @@ describe('ProjectionHead.headStages', () => {
       );
       assert.deepEqual(
         stages.map((s) => [s.inputs[0].shape, s.outputs[0].shape]),
-        stages.map((_, k) => [[null, k === 0 ? 20 : 12], [null, k === stages.length - 1 ? 8 : 12]]),
+        stages.map((_, k) => [
+          [null, k === 0 ? 20 : 12],
+          [null, k === stages.length - 1 ? 8 : 12],
+        ]),
       );
       // The stages hold the head's own weight variables (the same objects), each exactly once.
       const stageWeights = stages.flatMap((s) => s.weights);
@@ -97,9 +122,17 @@ describe('ProjectionHead.headStages', () => {
       assert.deepEqual(new Set(stageWeights), new Set(head.model.weights));
       const x = tf.randomNormal([6, 20], 0, 1, 'float32', 3) as tf.Tensor2D;
       const r = compare(head, stages, x);
-      assert.ok(maxAbsDiff(r.z, r.z.map((row) => row.map(() => 0))) > 0.01, 'the head output is not trivially zero');
+      assert.ok(
+        maxAbsDiff(
+          r.z,
+          r.z.map((row) => row.map(() => 0)),
+        ) > 0.01,
+        'the head output is not trivially zero',
+      );
       assert.ok(maxAbsDiff(r.chain, r.z) <= 1e-6, `stage chain vs head: ${maxAbsDiff(r.chain, r.z)}`);
-      r.perStage.forEach((s, k) => assert.ok(maxAbsDiff(s, r.outs[k]) <= 1e-6, `stage ${k} vs layerOutputs[${k + 1}]`));
+      r.perStage.forEach((s, k) =>
+        assert.ok(maxAbsDiff(s, r.outs[k]) <= 1e-6, `stage ${k} vs layerOutputs[${k + 1}]`),
+      );
       x.dispose();
       for (const s of stages) s.dispose();
       head.model.dispose();
@@ -126,7 +159,10 @@ describe('ProjectionHead.headStages', () => {
     assert.deepEqual(z, r1.z);
     head.model.dispose();
     // Head first: the stages still work; disposing them releases the last references.
-    const head2 = buildProjectionHead({ ...base, type: 'nonlinear', layers: 2, batchNorm: true, seed: 1 }, 20);
+    const head2 = buildProjectionHead(
+      { ...base, type: 'nonlinear', layers: 2, batchNorm: true, seed: 1 },
+      20,
+    );
     const stages2 = head2.headStages();
     head2.model.dispose();
     const y = tf.tidy(() => stages2.reduce((t, s) => s.predict(t) as tf.Tensor2D, x).arraySync());
@@ -172,7 +208,13 @@ describe('ProjectionHead.headStages', () => {
           assert.deepEqual([...b.keys()], [...a.keys()], `stage ${k} weight names`);
           for (const [name, v] of a) assert.deepEqual(b.get(name), v, `stage ${k} ${name}`);
         });
-        const h = tf.randomNormal([5, restored.head.model.inputs[0].shape[1] as number], 0, 1, 'float32', 8) as tf.Tensor2D;
+        const h = tf.randomNormal(
+          [5, restored.head.model.inputs[0].shape[1] as number],
+          0,
+          1,
+          'float32',
+          8,
+        ) as tf.Tensor2D;
         const r = compare(restored.head, restoredStages, h);
         const o = compare(original.head, stages, h);
         h.dispose();
@@ -202,14 +244,22 @@ describe('fine-tuning from a head layer', () => {
     const labels = Array.from({ length: count }, (_, i) => i % 4);
     const pixels = new Uint8Array(count * 64);
     labels.forEach((c, i) => {
-      for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) pixels[i * 64 + y * 8 + x] = (bright[c](y, x) ? 160 : 50) + Math.floor(random() * 90);
+      for (let y = 0; y < 8; y++)
+        for (let x = 0; x < 8; x++)
+          pixels[i * 64 + y * 8 + x] = (bright[c](y, x) ? 160 : 50) + Math.floor(random() * 90);
     });
     return { pixels, labels, count, shape };
   }
   const encoder = () =>
     tf.sequential({
       layers: [
-        tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }) }),
+        tf.layers.conv2d({
+          inputShape: [8, 8, 1],
+          filters: 4,
+          kernelSize: 3,
+          padding: 'same',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }),
+        }),
         tf.layers.activation({ activation: 'relu' }),
         tf.layers.flatten(),
         tf.layers.dense({ units: 16, kernelInitializer: tf.initializers.glorotUniform({ seed: 12 }) }),
@@ -221,7 +271,10 @@ describe('fine-tuning from a head layer', () => {
 
   async function run(zeroFirstLayer: boolean) {
     const f = encoder();
-    const head = buildProjectionHead({ type: 'nonlinear', layers: 2, outputDim: 8, batchNorm: true, hiddenDim: 16, seed: 3 }, 16);
+    const head = buildProjectionHead(
+      { type: 'nonlinear', layers: 2, outputDim: 8, batchNorm: true, hiddenDim: 16, seed: 3 },
+      16,
+    );
     if (zeroFirstLayer) {
       const dense0 = head.model.getLayer('head_dense0');
       const zeros = dense0.getWeights().map((w) => tf.zerosLike(w));
@@ -233,7 +286,15 @@ describe('fine-tuning from a head layer', () => {
     const stages = head.headStages();
     const numTensors = tf.memory().numTensors;
     try {
-      const result = await fineTune({ encoder: f, headStages: stages, config, train, trainIndices: Array.from({ length: 80 }, (_, i) => i), test, seed: 5 });
+      const result = await fineTune({
+        encoder: f,
+        headStages: stages,
+        config,
+        train,
+        trainIndices: Array.from({ length: 80 }, (_, i) => i),
+        test,
+        seed: 5,
+      });
       assert.equal(tf.memory().numTensors, numTensors, 'fineTune leaked tensors');
       assert.deepEqual(snapshot(head.model), headBefore, 'the pretrained head is not modified');
       assert.deepEqual(snapshot(f), encoderBefore, 'the pretrained encoder is not modified');
@@ -258,22 +319,36 @@ describe('fine-tuning from a head layer', () => {
     const r = await run(true);
     assert.ok(r.top1 <= 0.3, `top-1 ${r.top1} (chance 0.25)`);
     const ln4 = Math.log(4);
-    assert.ok(r.lossCurve.every((l) => Math.abs(l - ln4) < 0.05), `loss stays at ln 4: ${r.lossCurve.join(', ')}`);
+    assert.ok(
+      r.lossCurve.every((l) => Math.abs(l - ln4) < 0.05),
+      `loss stays at ln 4: ${r.lossCurve.join(', ')}`,
+    );
   });
 });
 
 describe('fineTune.fromHeadLayer validation', () => {
   const issues = (model: object, fromHeadLayer: number) =>
-    combinationIssues(experimentSchema.parse({ name: 't', dataset: { source: '/unused' }, model, fineTune: { fromHeadLayer } })).filter(
-      (i) => i.path === 'fineTune.fromHeadLayer',
-    );
+    combinationIssues(
+      experimentSchema.parse({
+        name: 't',
+        dataset: { source: '/unused' },
+        model,
+        fineTune: { fromHeadLayer },
+      }),
+    ).filter((i) => i.path === 'fineTune.fromHeadLayer');
 
   it('allows 0 … dense layers − 1: none → 0, linear → 0, nonlinear with L layers → L − 1', () => {
     assert.deepEqual(issues({ head: { type: 'none' } }, 0), []);
     assert.equal(issues({ head: { type: 'none' } }, 1).length, 1);
     assert.deepEqual(issues({ head: { type: 'linear', layers: 1 } }, 0), []);
-    assert.match(issues({ head: { type: 'linear', layers: 1 } }, 1)[0]?.message ?? '', /at most 0 .*'linear' head has 1 dense layer\b/);
+    assert.match(
+      issues({ head: { type: 'linear', layers: 1 } }, 1)[0]?.message ?? '',
+      /at most 0 .*'linear' head has 1 dense layer\b/,
+    );
     assert.deepEqual(issues({ head: { type: 'nonlinear', layers: 3 } }, 2), []);
-    assert.match(issues({ head: { type: 'nonlinear', layers: 3 } }, 3)[0]?.message ?? '', /at most 2 .*found 3/);
+    assert.match(
+      issues({ head: { type: 'nonlinear', layers: 3 } }, 3)[0]?.message ?? '',
+      /at most 2 .*found 3/,
+    );
   });
 });

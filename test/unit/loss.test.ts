@@ -46,8 +46,14 @@ before(async () => {
 describe('ntXentLoss', () => {
   it('equals the loss computed by hand on a tiny batch', () => {
     // N = 2, d = 2: views at angles 0° and 90° (image 1) and 45° and 180° (image 2).
-    const z1 = [[1, 0], [Math.SQRT1_2, Math.SQRT1_2]];
-    const z2 = [[0, 1], [-1, 0]];
+    const z1 = [
+      [1, 0],
+      [Math.SQRT1_2, Math.SQRT1_2],
+    ];
+    const z2 = [
+      [0, 1],
+      [-1, 0],
+    ];
     // Anchor 0 (1,0): positive (0,1) cos 0; others cos(45°)=0.7071, cos(180°)=−1.
     // With τ = 1: ℓ0 = log(e^0.7071 + e^0 + e^−1) − 0.
     const c = Math.SQRT1_2;
@@ -60,7 +66,10 @@ describe('ntXentLoss', () => {
     // Anchor 3 (−1,0): positive (45°) cos −0.7071; others (1,0) −1, (0,1) 0.
     const l3 = Math.log(Math.exp(-1) + Math.exp(-c) + Math.exp(0)) + c;
     const byHand = (l0 + l1 + l2 + l3) / 4;
-    assert.ok(Math.abs(referenceLoss(z1, z2, tau) - byHand) < 1e-12, 'the JS reference agrees with the hand computation');
+    assert.ok(
+      Math.abs(referenceLoss(z1, z2, tau) - byHand) < 1e-12,
+      'the JS reference agrees with the hand computation',
+    );
     assert.ok(Math.abs(lossOf(z1, z2, tau) - byHand) < 1e-5, `${lossOf(z1, z2, tau)} vs ${byHand}`);
   });
 
@@ -69,16 +78,26 @@ describe('ntXentLoss', () => {
     const z2 = random(6, 5, 2);
     for (const tau of [0.5, 0.1]) {
       const expected = referenceLoss(z1, z2, tau);
-      assert.ok(Math.abs(lossOf(z1, z2, tau) - expected) < 1e-4 * Math.max(1, expected), `τ=${tau}: ${lossOf(z1, z2, tau)} vs ${expected}`);
+      assert.ok(
+        Math.abs(lossOf(z1, z2, tau) - expected) < 1e-4 * Math.max(1, expected),
+        `τ=${tau}: ${lossOf(z1, z2, tau)} vs ${expected}`,
+      );
     }
     const scaled = z1.map((r) => r.map((v) => v * 37));
     assert.ok(Math.abs(lossOf(scaled, z2, 0.5) - lossOf(z1, z2, 0.5)) < 1e-5);
   });
 
   it('is log(2N − 1) when all views coincide and near 0 when positives align and negatives are opposite', () => {
-    const same = [[1, 2, 3], [1, 2, 3], [1, 2, 3]];
+    const same = [
+      [1, 2, 3],
+      [1, 2, 3],
+      [1, 2, 3],
+    ];
     assert.ok(Math.abs(lossOf(same, same, 0.5) - Math.log(5)) < 1e-5);
-    const z = [[1, 0], [-1, 0]];
+    const z = [
+      [1, 0],
+      [-1, 0],
+    ];
     // At τ = 0.05 the negative (cos −1) contributes e^−40 relative to the positive e^20.
     assert.ok(lossOf(z, z, 0.05) < 1e-6);
   });
@@ -88,21 +107,30 @@ describe('ntXentLoss', () => {
     const z2 = random(3, 4, 12);
     const tau = 0.2;
     const [g1, g2] = tf.tidy(() => {
-      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) => ntXentLoss(a as tf.Tensor2D, b as tf.Tensor2D, tau))([tf.tensor2d(z1), tf.tensor2d(z2)]);
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        ntXentLoss(a as tf.Tensor2D, b as tf.Tensor2D, tau),
+      )([tf.tensor2d(z1), tf.tensor2d(z2)]);
       return grads.map((g) => g.arraySync() as number[][]);
     });
     const h = 1e-6;
-    for (const [which, z, g] of [[0, z1, g1], [1, z2, g2]] as const) {
+    for (const [which, z, g] of [
+      [0, z1, g1],
+      [1, z2, g2],
+    ] as const) {
       for (let r = 0; r < z.length; r++) {
         for (let c = 0; c < z[0].length; c++) {
           const plus = z.map((row) => row.slice());
           const minus = z.map((row) => row.slice());
           plus[r][c] += h;
           minus[r][c] -= h;
-          const numeric = which === 0
-            ? (referenceLoss(plus, z2, tau) - referenceLoss(minus, z2, tau)) / (2 * h)
-            : (referenceLoss(z1, plus, tau) - referenceLoss(z1, minus, tau)) / (2 * h);
-          assert.ok(Math.abs(g[r][c] - numeric) < 2e-4, `z${which + 1}[${r}][${c}]: ${g[r][c]} vs ${numeric}`);
+          const numeric =
+            which === 0
+              ? (referenceLoss(plus, z2, tau) - referenceLoss(minus, z2, tau)) / (2 * h)
+              : (referenceLoss(z1, plus, tau) - referenceLoss(z1, minus, tau)) / (2 * h);
+          assert.ok(
+            Math.abs(g[r][c] - numeric) < 2e-4,
+            `z${which + 1}[${r}][${c}]: ${g[r][c]} vs ${numeric}`,
+          );
         }
       }
     }
@@ -115,7 +143,11 @@ describe('ntXentLoss', () => {
     const got = lossOf(z1, z2, 0.05);
     assert.ok(Number.isFinite(got));
     assert.ok(Math.abs(got - expected) < 1e-3 * Math.max(1, expected), `${got} vs ${expected}`);
-    const grad = tf.tidy(() => tf.grad((a: tf.Tensor) => ntXentLoss(a as tf.Tensor2D, tf.tensor2d(z2), 0.05))(tf.tensor2d(z1)).dataSync());
+    const grad = tf.tidy(() =>
+      tf
+        .grad((a: tf.Tensor) => ntXentLoss(a as tf.Tensor2D, tf.tensor2d(z2), 0.05))(tf.tensor2d(z1))
+        .dataSync(),
+    );
     assert.ok(grad.every(Number.isFinite));
   });
 
@@ -136,14 +168,24 @@ describe('ntXentLoss', () => {
 
 describe('contrastiveAccuracy', () => {
   it('is 1 when each view is closest to its positive and 0 when it is closest to another image', () => {
-    const z1 = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+    const z1 = [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ];
     const near = z1.map((r) => r.map((v) => v + 0.1));
     const shifted = [z1[1], z1[2], z1[0]];
-    const acc = (a: number[][], b: number[][]) => tf.tidy(() => contrastiveAccuracy(tf.tensor2d(a), tf.tensor2d(b)).dataSync()[0]);
+    const acc = (a: number[][], b: number[][]) =>
+      tf.tidy(() => contrastiveAccuracy(tf.tensor2d(a), tf.tensor2d(b)).dataSync()[0]);
     assert.equal(acc(z1, near), 1);
     assert.equal(acc(z1, shifted), 0);
     // Half right: the first two images' views are swapped with each other in z2.
-    const z4 = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+    const z4 = [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ];
     assert.equal(acc(z4, [z4[1], z4[0], z4[2], z4[3]]), 0.5);
   });
 });

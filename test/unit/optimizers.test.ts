@@ -28,7 +28,16 @@ function momentumStep(
   return { w: w.map((wi, i) => wi - delta[i]), v: nextV };
 }
 
-function adamStep(w: number[], g0: number[], m: number[], v: number[], t: number, lr: number, o: OptimizerOptions, excluded: boolean) {
+function adamStep(
+  w: number[],
+  g0: number[],
+  m: number[],
+  v: number[],
+  t: number,
+  lr: number,
+  o: OptimizerOptions,
+  excluded: boolean,
+) {
   const g = excluded ? g0 : g0.map((gi, i) => gi + o.weightDecay * w[i]);
   const nm = m.map((mi, i) => 0.9 * mi + 0.1 * g[i]);
   const nv = v.map((vi, i) => 0.999 * vi + 0.001 * g[i] * g[i]);
@@ -39,7 +48,10 @@ function adamStep(w: number[], g0: number[], m: number[], v: number[], t: number
 function assertClose(actual: ArrayLike<number>, expected: number[], tol: number, what: string): void {
   assert.equal(actual.length, expected.length, what);
   for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tol * Math.max(1, Math.abs(expected[i])), `${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+    assert.ok(
+      Math.abs(actual[i] - expected[i]) <= tol * Math.max(1, Math.abs(expected[i])),
+      `${what}[${i}]: ${actual[i]} vs ${expected[i]}`,
+    );
   }
 }
 
@@ -50,7 +62,11 @@ const GRADS = [
   { kernel: [-0.2, 0.1, 0.4, 0.0], gamma: [0.01, 0.03], bias: [-0.1, 0.2] },
 ];
 const LRS = [0.8, 0.5];
-const NAMES = { kernel: 'encoder_s1_b0_conv1/kernel', gamma: 'encoder_s1_b0_bn1/gamma', bias: 'head_dense0/bias' };
+const NAMES = {
+  kernel: 'encoder_s1_b0_conv1/kernel',
+  gamma: 'encoder_s1_b0_bn1/gamma',
+  bias: 'head_dense0/bias',
+};
 type Key = keyof typeof W0;
 const KEYS: Key[] = ['kernel', 'gamma', 'bias'];
 
@@ -59,10 +75,18 @@ function runTf(name: 'lars' | 'sgd' | 'adam', o: OptimizerOptions) {
   const opt = createOptimizer(name, o);
   for (let s = 0; s < GRADS.length; s++) {
     const grads = KEYS.map((k) => tf.tensor1d(GRADS[s][k]));
-    opt.applyGradients(vars, grads, LRS[s], KEYS.map((k) => NAMES[k]));
+    opt.applyGradients(
+      vars,
+      grads,
+      LRS[s],
+      KEYS.map((k) => NAMES[k]),
+    );
     tf.dispose(grads);
   }
-  const result = Object.fromEntries(KEYS.map((k, i) => [k, Array.from(vars[i].dataSync())])) as Record<Key, number[]>;
+  const result = Object.fromEntries(KEYS.map((k, i) => [k, Array.from(vars[i].dataSync())])) as Record<
+    Key,
+    number[]
+  >;
   opt.dispose();
   tf.dispose(vars);
   return result;
@@ -93,10 +117,23 @@ before(async () => {
 
 describe('isExcludedFromAdaptation', () => {
   it('excludes batch-norm parameters and biases, by name, and nothing else', () => {
-    for (const name of ['encoder_stem_bn/gamma', 'encoder_stem_bn/beta', 'head_bn1/gamma', 'head_dense0/bias', 'dense_3/bias_1', 'batch_normalization_2/gamma', 'x_bn/moving_mean']) {
+    for (const name of [
+      'encoder_stem_bn/gamma',
+      'encoder_stem_bn/beta',
+      'head_bn1/gamma',
+      'head_dense0/bias',
+      'dense_3/bias_1',
+      'batch_normalization_2/gamma',
+      'x_bn/moving_mean',
+    ]) {
       assert.equal(isExcludedFromAdaptation(name), true, name);
     }
-    for (const name of ['encoder_stem_conv/kernel', 'head_dense0/kernel', 'encoder_s2_b0_proj_conv/kernel_1', 'classifier/kernel']) {
+    for (const name of [
+      'encoder_stem_conv/kernel',
+      'head_dense0/kernel',
+      'encoder_s2_b0_proj_conv/kernel_1',
+      'classifier/kernel',
+    ]) {
       assert.equal(isExcludedFromAdaptation(name), false, name);
     }
   });
@@ -143,7 +180,10 @@ describe('optimizer state', () => {
   it('getSlots / setSlots carry momentum to a fresh optimiser, which then continues identically', () => {
     for (const name of ['lars', 'adam'] as const) {
       const o = { momentum: 0.9, weightDecay: 1e-4, trustCoefficient: 0.001 };
-      const make = () => [tf.variable(tf.tensor1d([1, 2, 3]), true), tf.variable(tf.tensor1d([0.5, 0.5]), true)];
+      const make = () => [
+        tf.variable(tf.tensor1d([1, 2, 3]), true),
+        tf.variable(tf.tensor1d([0.5, 0.5]), true),
+      ];
       const names = ['a/kernel', 'b/gamma'];
       const g = [tf.tensor1d([0.3, -0.1, 0.2]), tf.tensor1d([0.05, 0.1])];
       const varsA = make();
@@ -157,7 +197,9 @@ describe('optimizer state', () => {
       tf.dispose(saved.map((s) => s.tensor));
       a.applyGradients(varsA, g, 0.5, names);
       b.applyGradients(varsB, g, 0.5, names);
-      varsA.forEach((v, i) => assertClose(varsB[i].dataSync(), Array.from(v.dataSync()), 1e-7, `${name} var ${i}`));
+      varsA.forEach((v, i) =>
+        assertClose(varsB[i].dataSync(), Array.from(v.dataSync()), 1e-7, `${name} var ${i}`),
+      );
       a.dispose();
       b.dispose();
       tf.dispose([...varsA, ...varsB, ...g]);
@@ -166,15 +208,27 @@ describe('optimizer state', () => {
 
   it('an update leaves no tensors behind, and dispose frees the slots', () => {
     for (const name of ['lars', 'sgd', 'adam'] as const) {
-      const vars = [tf.variable(tf.randomNormal([4, 4]), true, `${name}_leak/kernel`), tf.variable(tf.ones([4]), true, `${name}_leak/bias`)];
+      const vars = [
+        tf.variable(tf.randomNormal([4, 4]), true, `${name}_leak/kernel`),
+        tf.variable(tf.ones([4]), true, `${name}_leak/bias`),
+      ];
       const grads = [tf.randomNormal([4, 4]), tf.randomNormal([4])];
       const start = tf.memory().numTensors;
-      const opt = createOptimizer(name, { momentum: 0.9, weightDecay: 1e-6, trustCoefficient: 0.001, nesterov: true });
+      const opt = createOptimizer(name, {
+        momentum: 0.9,
+        weightDecay: 1e-6,
+        trustCoefficient: 0.001,
+        nesterov: true,
+      });
       opt.applyGradients(vars, grads, 0.1);
       const afterFirst = tf.memory().numTensors;
       assert.equal(afterFirst - start, opt.getSlots().length, `${name}: only the slots are new`);
       opt.applyGradients(vars, grads, 0.1);
-      assert.equal(tf.memory().numTensors, afterFirst, `${name}: the second step allocates nothing that stays`);
+      assert.equal(
+        tf.memory().numTensors,
+        afterFirst,
+        `${name}: the second step allocates nothing that stays`,
+      );
       opt.dispose();
       assert.equal(tf.memory().numTensors, start, `${name}: dispose frees the slots`);
       tf.dispose([...vars, ...grads]);
@@ -211,6 +265,10 @@ describe('learning-rate schedule', () => {
     assert.ok(Math.abs(learningRateAt(109, s) - 2 * 0.5 * (1 + Math.cos(Math.PI * 0.99))) < 1e-12);
     assert.equal(learningRateAt(110, s), 0);
     assert.equal(learningRateAt(500, s), 0, 'no restarts');
-    assert.equal(learningRateAt(0, { peak: 1, warmupSteps: 0, totalSteps: 4 }), 1, 'no warm-up starts at the peak');
+    assert.equal(
+      learningRateAt(0, { peak: 1, warmupSteps: 0, totalSteps: 4 }),
+      1,
+      'no warm-up starts at the peak',
+    );
   });
 });

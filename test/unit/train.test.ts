@@ -33,7 +33,11 @@ describe('Pretrainer', () => {
     const p = createPretrainer(options());
     try {
       const schedule = pretrainSchedule(p.options.pretrain, 5);
-      assert.deepEqual(schedule, { peak: p.options.pretrain.effectiveLearningRate, warmupSteps: 5, totalSteps: 20 });
+      assert.deepEqual(schedule, {
+        peak: p.options.pretrain.effectiveLearningRate,
+        warmupSteps: 5,
+        totalSteps: 20,
+      });
       const b = syntheticViews(0, BATCH, shape);
       const first = await p.step(b.view1, b.view2, b.count);
       const tensors = tf.memory().numTensors; // optimiser slots now exist
@@ -66,7 +70,10 @@ describe('Pretrainer', () => {
       assert.equal(sa.stopped, false);
       assert.equal(sa.globalStep, 4);
       assert.ok(Math.abs(sa.meanLoss - every.reduce((x, y) => x + y, 0) / 4) < 1e-5);
-      assert.deepEqual(seen.map((l) => l !== undefined), [false, true, false, true]);
+      assert.deepEqual(
+        seen.map((l) => l !== undefined),
+        [false, true, false, true],
+      );
       assert.ok(Math.abs(sb.meanLoss - sa.meanLoss) < 1e-5, 'same seed, same data: same losses');
     } finally {
       a.dispose();
@@ -79,7 +86,10 @@ describe('Pretrainer', () => {
     try {
       const closed = { value: false };
       let done = 0;
-      const s = await p.runEpoch(batches(0, 5, closed), { onStep: () => void done++, shouldStop: () => done >= 2 });
+      const s = await p.runEpoch(batches(0, 5, closed), {
+        onStep: () => void done++,
+        shouldStop: () => done >= 2,
+      });
       assert.equal(s.stopped, true);
       assert.equal(s.steps, 2);
       assert.equal(p.globalStep, 2);
@@ -90,7 +100,9 @@ describe('Pretrainer', () => {
   });
 
   it('refuses batches without negatives and reports divergence clearly', async () => {
-    const p = createPretrainer(options({ optimizer: 'sgd', learningRate: 1e12, learningRateScaling: 'none', warmupEpochs: 0 }));
+    const p = createPretrainer(
+      options({ optimizer: 'sgd', learningRate: 1e12, learningRateScaling: 'none', warmupEpochs: 0 }),
+    );
     try {
       const one = syntheticViews(0, 1, shape);
       await assert.rejects(p.step(one.view1, one.view2, 1), /at least 2 images/);

@@ -45,9 +45,12 @@ async function convGradients(
   return tf.tidy(() => {
     const x = tf.tensor4d(values(size(xShape), 1), xShape);
     const w = tf.tensor4d(values(size(wShape), 2), wShape);
-    const conv = (a: tf.Tensor4D, b: tf.Tensor4D) => (depthwise ? tf.depthwiseConv2d(a, b, strides, pad) : tf.conv2d(a, b, strides, pad));
+    const conv = (a: tf.Tensor4D, b: tf.Tensor4D) =>
+      depthwise ? tf.depthwiseConv2d(a, b, strides, pad) : tf.conv2d(a, b, strides, pad);
     const r = tf.tensor(values(size(conv(x, w).shape), 3), conv(x, w).shape);
-    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), r)))([x, w]);
+    const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), r)),
+    )([x, w]);
     return { dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array };
   });
 }
@@ -60,16 +63,28 @@ function assertClose(actual: Float32Array, expected: Float32Array, what: string)
     const d = Math.abs(actual[i] - expected[i]);
     if (!(d <= worst)) [worst, at] = [d, i];
   }
-  assert.ok(worst <= 1e-4, `${what}: |wasm − cpu| = ${worst} at ${at} (wasm ${actual[at]}, cpu ${expected[at]})`);
+  assert.ok(
+    worst <= 1e-4,
+    `${what}: |wasm − cpu| = ${worst} at ${at} (wasm ${actual[at]}, cpu ${expected[at]})`,
+  );
 }
 
-async function assertSameGradients(xShape: [number, number, number, number], wShape: [number, number, number, number], strides: number | [number, number], pad: Pad, depthwise = false) {
+async function assertSameGradients(
+  xShape: [number, number, number, number],
+  wShape: [number, number, number, number],
+  strides: number | [number, number],
+  pad: Pad,
+  depthwise = false,
+) {
   const label = `${depthwise ? 'depthwise ' : ''}x ${xShape.join('×')}, W ${wShape.join('×')}, strides ${strides}, pad ${JSON.stringify(pad)}`;
   const wasm = await convGradients('wasm', xShape, wShape, strides, pad, depthwise);
   const cpu = await convGradients('cpu', xShape, wShape, strides, pad, depthwise);
   await tf.setBackend('wasm');
   // A gradient of all zeros would pass trivially.
-  assert.ok(cpu.dw.some((v) => Math.abs(v) > 1e-3) && cpu.dx.some((v) => Math.abs(v) > 1e-3), `${label}: reference is not trivial`);
+  assert.ok(
+    cpu.dw.some((v) => Math.abs(v) > 1e-3) && cpu.dx.some((v) => Math.abs(v) > 1e-3),
+    `${label}: reference is not trivial`,
+  );
   assertClose(wasm.dw, cpu.dw, `${label}: dW`);
   assertClose(wasm.dx, cpu.dx, `${label}: dx`);
 }
@@ -88,11 +103,17 @@ describe('wasm backend', () => {
   it('is active with the backprop kernels registered, and says so', () => {
     assert.equal(info.name, 'wasm');
     assert.equal(tf.getBackend(), 'wasm');
-    assert.match(describeBackend(info), /^backend: wasm via @tensorflow\/tfjs-backend-wasm \((no )?SIMD, \d+ threads?\) \[requested 'wasm'\]$/);
+    assert.match(
+      describeBackend(info),
+      /^backend: wasm via @tensorflow\/tfjs-backend-wasm \((no )?SIMD, \d+ threads?\) \[requested 'wasm'\]$/,
+    );
     for (const name of WASM_BACKPROP_KERNELS) assert.ok(tf.getKernel(name, 'wasm'), `${name} is registered`);
     // What `auto` logs, in both outcomes.
     const native = { requested: 'auto', name: 'tensorflow', provider: '@tensorflow/tfjs-node' } as const;
-    assert.equal(describeBackend(native), 'backend: tensorflow via @tensorflow/tfjs-node [auto: native TensorFlow loaded]');
+    assert.equal(
+      describeBackend(native),
+      'backend: tensorflow via @tensorflow/tfjs-node [auto: native TensorFlow loaded]',
+    );
     assert.equal(
       describeBackend({ ...info, requested: 'auto', fallbackReason: 'native TensorFlow did not load (x)' }),
       `backend: wasm via ${info.provider} [auto fallback: native TensorFlow did not load (x)]`,
@@ -106,7 +127,12 @@ describe('wasm backend', () => {
     await assertSameGradients([2, 8, 8, 3], [1, 1, 3, 4], 2, 'same');
     await assertSameGradients([2, 11, 11, 1], [5, 5, 1, 4], 3, 'valid');
     await assertSameGradients([2, 12, 10, 3], [7, 7, 3, 8], [2, 1], 'same');
-    await assertSameGradients([1, 7, 7, 3], [3, 3, 3, 3], 1, [[0, 0], [2, 1], [0, 3], [0, 0]]);
+    await assertSameGradients([1, 7, 7, 3], [3, 3, 3, 3], 1, [
+      [0, 0],
+      [2, 1],
+      [0, 3],
+      [0, 0],
+    ]);
     await assertSameGradients([2, 6, 6, 3], [2, 2, 3, 2], 2, 'valid');
   });
 
@@ -126,7 +152,7 @@ describe('wasm backend', () => {
     await assertSameGradients([2, 7, 7, 1], [5, 5, 1, 3], 2, 'same', true);
   });
 
-  it('gathers with batch dimensions like the cpu backend (the backend\'s own GatherV2 gets them wrong)', async () => {
+  it("gathers with batch dimensions like the cpu backend (the backend's own GatherV2 gets them wrong)", async () => {
     const cases: { shape: number[]; perBatch: number; axis: number; batchDims: number }[] = [
       { shape: [16, 16, 16, 1], perBatch: 12, axis: 1, batchDims: 1 },
       { shape: [16, 12, 16, 3], perBatch: 12, axis: 2, batchDims: 1 },
@@ -140,7 +166,8 @@ describe('wasm backend', () => {
         await tf.setBackend(backend);
         return tf.tidy(() => {
           const x = tf.tensor(values(size(shape), 4), shape);
-          const indices = batchDims === 0 ? tf.tensor1d(idx, 'int32') : tf.tensor2d(idx, [rows, perBatch], 'int32');
+          const indices =
+            batchDims === 0 ? tf.tensor1d(idx, 'int32') : tf.tensor2d(idx, [rows, perBatch], 'int32');
           const y = tf.gather(x, indices, axis, batchDims);
           return { shape: y.shape, data: Array.from(y.dataSync()) };
         });
@@ -159,11 +186,25 @@ describe('wasm backend', () => {
     const x = tf.zeros([1, 6, 6, 2]);
     const dy = tf.zeros([1, 6, 6, 2]);
     assert.throws(
-      () => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 1, dilations: 2, pad: 'same', filterShape: [3, 3, 2, 1] }),
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            'DepthwiseConv2dNativeBackpropFilter',
+            { x, dy },
+            { strides: 1, dilations: 2, pad: 'same', filterShape: [3, 3, 2, 1] },
+          ),
       /DepthwiseConv2dNativeBackpropFilter on the wasm backend supports dilation 1 only/,
     );
     assert.throws(
-      () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] }),
+      () =>
+        tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x, dy },
+            { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] },
+          ),
       /Conv2DBackpropFilter on the wasm backend supports dataFormat 'NHWC' only/,
     );
     tf.dispose([x, dy]);
@@ -173,7 +214,11 @@ describe('wasm backend', () => {
     const shape = { height: 28, width: 28, channels: 1 } as const;
     const batch = 16;
     const p = createPretrainer(
-      pretrainerOptions(shape, 10, { seed: 1, model: { encoder: 'resnet-mini' }, pretrain: { batchSize: batch, epochs: 10, warmupEpochs: 0 } }),
+      pretrainerOptions(shape, 10, {
+        seed: 1,
+        model: { encoder: 'resnet-mini' },
+        pretrain: { batchSize: batch, epochs: 10, warmupEpochs: 0 },
+      }),
     );
     try {
       const kernel = p.namedVariables().find((v) => v.name.endsWith('stem_conv/kernel'));
@@ -186,13 +231,20 @@ describe('wasm backend', () => {
         const m = await p.step(views.view1, views.view2, views.count);
         assert.ok(Number.isFinite(m.loss), `step ${m.step}: loss ${m.loss}`);
         losses.push(m.loss);
-        if (s === 0) tensors = tf.memory().numTensors; // optimiser slots exist after the first step
+        if (s === 0)
+          tensors = tf.memory().numTensors; // optimiser slots exist after the first step
         else assert.equal(tf.memory().numTensors, tensors, `step ${m.step} leaves no tensors behind`);
       }
-      assert.ok(losses[4] < losses[0] - 0.05, `the loss falls on a repeated batch: ${losses.map((l) => l.toFixed(4)).join(' → ')}`);
+      assert.ok(
+        losses[4] < losses[0] - 0.05,
+        `the loss falls on a repeated batch: ${losses.map((l) => l.toFixed(4)).join(' → ')}`,
+      );
       const after = kernel.variable.dataSync();
       assert.ok(after.every(Number.isFinite), 'weights stay finite');
-      assert.ok(after.some((v, i) => v !== before[i]), 'the stem convolution was updated (its filter gradient flowed)');
+      assert.ok(
+        after.some((v, i) => v !== before[i]),
+        'the stem convolution was updated (its filter gradient flowed)',
+      );
     } finally {
       p.dispose();
     }
@@ -209,13 +261,20 @@ describe('wasm backend', () => {
         for (let y = 0; y < 12; y++) {
           for (let x = 0; x < 12; x++) {
             const quadrant = (y < 6 ? 0 : 2) + (x < 6 ? 0 : 1);
-            pixels[i * 144 + y * 12 + x] = (quadrant === labels[i] ? 180 : 40) + Math.round(60 * noise[i * 144 + y * 12 + x]);
+            pixels[i * 144 + y * 12 + x] =
+              (quadrant === labels[i] ? 180 : 40) + Math.round(60 * noise[i * 144 + y * 12 + x]);
           }
         }
       }
       return { pixels, labels, count, shape };
     };
-    const encoder = buildEncoder({ encoder: 'resnet-mini', widthMultiplier: 0.5, stem: 'cifar', inputShape: [12, 12, 1], seed: 1 });
+    const encoder = buildEncoder({
+      encoder: 'resnet-mini',
+      widthMultiplier: 0.5,
+      stem: 'cifar',
+      inputShape: [12, 12, 1],
+      seed: 1,
+    });
     try {
       const train = images(64, 4);
       const r = await fineTune({
@@ -227,7 +286,10 @@ describe('wasm backend', () => {
         seed: 0,
       });
       assert.ok(r.lossCurve.every(Number.isFinite), `loss curve ${r.lossCurve}`);
-      assert.ok(r.lossCurve[3] < r.lossCurve[0], `the loss falls: ${r.lossCurve.map((l) => l.toFixed(3)).join(' → ')}`);
+      assert.ok(
+        r.lossCurve[3] < r.lossCurve[0],
+        `the loss falls: ${r.lossCurve.map((l) => l.toFixed(3)).join(' → ')}`,
+      );
       assert.ok(r.top1 >= 0 && r.top1 <= 1);
     } finally {
       encoder.dispose();
