@@ -20,7 +20,7 @@
  * the default is every core this process may use.
  *
  * Backend: --backend picks the TensorFlow.js backend (simclr/backend.ts; default tensorflow, the native
- * one). wasm is the portable fallback with its backprop kernels from simclr/wasm-kernels.ts; in Node it
+ * one). wasm is the portable fallback with its backprop kernels from simclr/kernels/wasm-kernels.ts; in Node it
  * runs on one thread whatever --threads says, and the reported threads are the ones it uses.
  */
 import { availableParallelism } from 'node:os';

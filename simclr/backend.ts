@@ -35,14 +35,15 @@ function loadNative(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu'):
 }
 
 /**
- * Loads tfjs-backend-wasm, registers the backprop kernels it lacks (./wasm-kernels.ts) and starts it.
+ * Loads tfjs-backend-wasm, registers the backprop kernels it lacks (./kernels/wasm-kernels.ts) and starts it.
  * In Node the package finds its .wasm binaries next to its own dist files (Emscripten's __dirname), so
  * no setWasmPaths is needed; setting one would switch it to fetch(), which cannot read local paths.
  * Returns a description of the build that runs (SIMD, threads) for the log and the report.
  */
 async function loadWasm(): Promise<string> {
   const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
-  const { registerWasmBackpropKernels } = require('./wasm-kernels') as typeof import('./wasm-kernels');
+  const { registerWasmBackpropKernels } =
+    require('./kernels/wasm-kernels') as typeof import('./kernels/wasm-kernels');
   registerWasmBackpropKernels();
   const beforeException = process.listeners('uncaughtException');
   const beforeRejection = process.listeners('unhandledRejection');

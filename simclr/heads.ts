@@ -23,8 +23,8 @@
  */
 import { tf } from './backend';
 import type { HeadConfig } from '../config/schema';
-import { BatchNorm } from './batch-norm';
-import { Relu } from './relu';
+import { BatchNorm } from './kernels/batch-norm';
+import { Relu } from './kernels/relu';
 import { BATCH_NORM_EPSILON, BATCH_NORM_MOMENTUM } from './resnet';
 
 export interface ProjectionHead {

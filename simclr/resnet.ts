@@ -23,9 +23,9 @@
  */
 import { tf } from './backend';
 import type { Encoder } from '../config/schema';
-import { BatchNorm } from './batch-norm';
-import { Relu } from './relu';
-import { InputConv } from './input-conv';
+import { BatchNorm } from './kernels/batch-norm';
+import { Relu } from './kernels/relu';
+import { InputConv } from './kernels/input-conv';
 
 export interface EncoderOptions {
   encoder: Encoder;
@@ -134,7 +134,7 @@ export function buildEncoder(opts: EncoderOptions): tf.LayersModel {
         name: `${prefix}_${name}`,
       })
       .apply(x) as tf.SymbolicTensor;
-  // The stem's conv takes the images: the same conv, without the input gradient (./input-conv.ts).
+  // The stem's conv takes the images: the same conv, without the input gradient (./kernels/input-conv.ts).
   const stemConv = (x: tf.SymbolicTensor, filters: number, kernelSize: number, strides: number) =>
     new InputConv({
       filters,

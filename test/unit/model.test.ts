@@ -4,8 +4,8 @@ import { tf, initBackend } from '../../simclr/backend';
 import { buildEncoder, representationDim, type EncoderOptions } from '../../simclr/resnet';
 import { buildProjectionHead } from '../../simclr/heads';
 import type { Encoder } from '../../config/schema';
-import { BatchNorm, normalizeInTraining } from '../../simclr/batch-norm';
-import { InputConv } from '../../simclr/input-conv';
+import { BatchNorm, normalizeInTraining } from '../../simclr/kernels/batch-norm';
+import { InputConv } from '../../simclr/kernels/input-conv';
 
 function trainableParams(model: tf.LayersModel): number {
   return model.trainableWeights.reduce(

@@ -1,5 +1,5 @@
 /**
- * The WASM fallback backend trains: its backprop kernels (simclr/wasm-kernels.ts) give the same
+ * The WASM fallback backend trains: its backprop kernels (simclr/kernels/wasm-kernels.ts) give the same
  * gradients as tfjs' reference 'cpu' backend, and the real Pretrainer runs on it. This file owns its
  * process (node --test runs each file in its own), so it activates 'wasm' and switches to 'cpu' only
  * to compute reference values.
@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend, describeBackend, type BackendInfo } from '../../simclr/backend';
-import { WASM_BACKPROP_KERNELS, wasmKernelLimits } from '../../simclr/wasm-kernels';
+import { WASM_BACKPROP_KERNELS, wasmKernelLimits } from '../../simclr/kernels/wasm-kernels';
 import { createPretrainer } from '../../simclr/train';
 import { buildEncoder } from '../../simclr/resnet';
 import { fineTune, type LabelledImages } from '../../simclr/evaluate/finetune';

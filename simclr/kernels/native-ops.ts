@@ -4,7 +4,7 @@
  * the ReLU gradient). Only used when the active backend is the native 'tensorflow' one; callers keep
  * a tfjs composition for the other backends.
  */
-import { tf } from './backend';
+import { tf } from '../backend';
 
 interface NativeAttr {
   name: string;

@@ -9,7 +9,7 @@
  * Weight: `<layer>/kernel`, [kernelSize, kernelSize, channels, filters], like tf.layers.conv2d's, so
  * checkpoints of either load into the other by name.
  */
-import { tf } from './backend';
+import { tf } from '../backend';
 
 export interface InputConvArgs {
   name: string;

@@ -4,7 +4,7 @@
  * which tfjs-node composes from four ops over the whole activation; in a ResNet's backward pass that
  * was the largest single cost after the convolutions.
  */
-import { tf } from './backend';
+import { tf } from '../backend';
 import { attr, hasNativeOps, runNativeOp } from './native-ops';
 
 const nativeRelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

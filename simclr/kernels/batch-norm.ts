@@ -10,7 +10,7 @@
  * Weights: `<layer>/gamma`, `<layer>/beta` (trainable, when scale / center), `<layer>/moving_mean`,
  * `<layer>/moving_variance` (not trainable), like Keras.
  */
-import { tf } from './backend';
+import { tf } from '../backend';
 import { attr, hasNativeOps, runNativeOp } from './native-ops';
 
 export interface BatchNormArgs {

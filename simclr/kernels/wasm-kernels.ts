@@ -16,10 +16,10 @@
  * - The depthwise pair: direct loops (their cost is a small fraction of a dense convolution's).
  *
  * One forward kernel is fixed too: the backend's GatherV2 returns wrong rows, or aborts with "memory
- * access out of bounds", when batchDims > 0 (fine-tuning's random crop, ./evaluate/crop-flip.ts, uses
+ * access out of bounds", when batchDims > 0 (fine-tuning's random crop, ../evaluate/crop-flip.ts, uses
  * it); such calls are done here with slice copies, batchDims = 0 still goes to the backend's kernel.
  */
-import { tf } from './backend';
+import { tf } from '../backend';
 
 type TensorInfo = tf.TensorInfo;
 type KernelParams = Parameters<tf.KernelFunc>[0];
