@@ -9,13 +9,18 @@ import { CancelledFailure } from '@temporalio/common';
 import { resolveExperiment, type ResolvedExperiment } from '../config/resolve';
 import type { ExperimentConfig } from '../config/schema';
 import { appendMetrics, metric, metricsChunk, type MetricRecord } from '../report/metrics';
-import { Rng } from '../simclr/rng';
 import { decodeShard } from '../simclr/datasets/shard-format';
 import { knnEvaluation } from '../simclr/evaluate/knn';
 import { extractFeatures } from '../simclr/evaluate/features';
 import type { ImageShape } from '../simclr/images';
+import { epochOrder as viewOrder, ViewBatchSource, type ViewPosition } from '../simclr/view-batches';
 import type { BlobStore } from '../storage/blob-store';
-import type { DatasetManifest, PretrainEpochResult, PretrainHeartbeat } from '../workflows/types';
+import type {
+  DatasetManifest,
+  PretrainEpochResult,
+  PretrainEpochTime,
+  PretrainHeartbeat,
+} from '../workflows/types';
 import { augmentationId, augmentShardKey, precomputeAugmentations } from './augment';
 import {
   checkpointsPrefix,
@@ -84,57 +89,42 @@ export interface PretrainEpochInput {
 }
 
 /** The order in which the epoch visits images: shards in a seeded order, images shuffled within each. */
-export function epochOrder(
-  dataset: DatasetManifest,
-  seed: number,
-  epoch: number,
-): { shard: number; index: number }[] {
-  const rng = new Rng({ seed, epoch, index: 0, view: 0x4550_0000 });
-  const shards = rng.shuffle(dataset.splits.train.shards.map((_, i) => i));
-  const order: { shard: number; index: number }[] = [];
-  for (const shard of shards) {
-    const within = rng.shuffle(Array.from({ length: dataset.splits.train.shards[shard].count }, (_, i) => i));
-    for (const index of within) order.push({ shard, index });
-  }
-  return order;
+export function epochOrder(dataset: DatasetManifest, seed: number, epoch: number): ViewPosition[] {
+  return viewOrder(trainShardCounts(dataset), seed, epoch);
 }
 
-/** Reads the views of a shard, computing them inline when the precompute has not written them (yet). */
-class ViewReader {
-  private cache = new Map<number, Uint8Array>();
-  waitMs = 0;
-  constructor(
-    private readonly store: BlobStore,
-    private readonly input: PretrainEpochInput,
-  ) {}
+function trainShardCounts(dataset: DatasetManifest): number[] {
+  return dataset.splits.train.shards.map((s) => s.count);
+}
 
-  async shard(shard: number): Promise<Uint8Array> {
-    const hit = this.cache.get(shard);
-    if (hit) return hit;
-    const { dataset, epoch } = this.input;
-    const key = augmentShardKey(dataset.datasetId, this.input.augmentationId, epoch, shard);
-    const t0 = Date.now();
-    if (!(await this.store.exists(key))) {
+/**
+ * The decoded views of one (epoch, shard) from the store, computing them inline when the precompute
+ * has not written them (yet).
+ */
+function storeViews(store: BlobStore, input: PretrainEpochInput): (shard: number) => Promise<Uint8Array> {
+  const { config, dataset, epoch } = input;
+  return async (shard) => {
+    const key = augmentShardKey(dataset.datasetId, input.augmentationId, epoch, shard);
+    if (!(await store.exists(key))) {
       log().warn(`views of epoch ${epoch} shard ${shard} are not precomputed; computing them here`);
-      await precomputeAugmentations({
-        config: this.input.config,
-        dataset,
-        augmentationId: this.input.augmentationId,
-        epoch,
-        shard,
-      });
+      await precomputeAugmentations({ config, dataset, augmentationId: input.augmentationId, epoch, shard });
     }
-    const views = decodeShard(await this.store.get(key), key).pixels;
-    this.waitMs += Date.now() - t0;
-    if (this.cache.size >= 2) this.cache.delete(this.cache.keys().next().value as number);
-    this.cache.set(shard, views);
-    return views;
-  }
+    return decodeShard(await store.get(key), key).pixels;
+  };
 }
 
+/** Seconds since `t0` (a performance.now() reading). */
+const since = (t0: number): number => (performance.now() - t0) / 1000;
+
+/**
+ * One pretraining epoch: simclr/'s loop (Pretrainer.runEpoch over a ViewBatchSource) with the
+ * activity's concerns around it: resume from the heartbeat's checkpoint, heartbeat every step,
+ * checkpoint every pretrain.checkpointEverySteps and at the end, stop on cancellation with a final
+ * checkpoint, then the kNN monitor and the epoch's metrics chunk.
+ */
 export async function pretrainEpoch(input: PretrainEpochInput): Promise<PretrainEpochResult> {
   return guard(async () => {
-    const t0 = Date.now();
+    const t0 = performance.now();
     const { experimentId, config, dataset, epoch } = input;
     const S = input.stepsPerEpoch;
     const backend = await activityBackend(config.backend);
@@ -158,80 +148,76 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
     const trainer = state.pretrainer;
     try {
       const first = epoch * S;
-      if (trainer.globalStep < first)
+      if (trainer.globalStep < first || trainer.globalStep > first + S)
         throw new Error(
-          `checkpoint ${startKey} is at step ${trainer.globalStep}, before epoch ${epoch} (step ${first})`,
+          `checkpoint ${startKey} is at step ${trainer.globalStep}, outside epoch ${epoch} (steps ${first} to ${first + S})`,
         );
       if (retry) log().info(`attempt resumes epoch ${epoch} at step ${trainer.globalStep} from ${startKey}`);
-
-      const order = epochOrder(dataset, config.seed, epoch);
-      const batch = config.pretrain.batchSize;
-      const bytes = shape.height * shape.width * shape.channels;
-      const reader = new ViewReader(store, input);
-      const records: MetricRecord[] = [];
-      let lossSum = 0;
-      let accSum = 0;
-      let steps = 0;
-      let checkpoint = startKey;
-      const stepStart = Date.now();
       const startStep = trainer.globalStep;
-      /** Saves a checkpoint and heartbeats it, so that a retry resumes from exactly here. */
-      const checkpointAndReport = async (): Promise<string> => {
+      const time: PretrainEpochTime = {
+        setupSeconds: since(t0),
+        viewsSeconds: 0,
+        stepsSeconds: 0,
+        checkpointSeconds: 0,
+        knnSeconds: 0,
+        metricsSeconds: 0,
+      };
+
+      const source = new ViewBatchSource({
+        order: epochOrder(dataset, config.seed, epoch),
+        batchSize: config.pretrain.batchSize,
+        imageShape: shape,
+        batches: S,
+        firstBatch: startStep - first,
+        shardCounts: trainShardCounts(dataset),
+        fetchShard: storeViews(store, input),
+      });
+      const records: MetricRecord[] = [];
+      let checkpoint = startKey;
+      /** Saves a checkpoint (timed); with `loss`, heartbeats it so that a retry resumes from exactly here. */
+      const save = async (loss?: number): Promise<string> => {
+        const t = performance.now();
         const key = await saveCheckpoint(store, experimentId, state);
-        const beat: PretrainHeartbeat = {
-          epoch,
-          step: trainer.globalStep,
-          stepsPerEpoch: S,
-          loss: steps ? lossSum / steps : 0,
-          checkpoint: key,
-        };
-        heartbeat(beat);
+        time.checkpointSeconds += since(t);
+        if (loss !== undefined)
+          heartbeat({
+            epoch,
+            step: trainer.globalStep,
+            stepsPerEpoch: S,
+            loss,
+            checkpoint: key,
+          } satisfies PretrainHeartbeat);
         return key;
       };
 
-      while (trainer.globalStep < first + S) {
-        const b = trainer.globalStep - first;
-        if (cancellationRequested()) {
-          checkpoint = await checkpointAndReport();
-          throw new CancelledFailure(`cancelled at step ${trainer.globalStep}; checkpoint ${checkpoint}`);
-        }
-        const v1 = new Uint8Array(batch * bytes);
-        const v2 = new Uint8Array(batch * bytes);
-        for (let j = 0; j < batch; j++) {
-          const { shard, index } = order[b * batch + j];
-          const views = await reader.shard(shard);
-          const n = dataset.splits.train.shards[shard].count;
-          v1.set(views.subarray(index * bytes, (index + 1) * bytes), j * bytes);
-          v2.set(views.subarray((n + index) * bytes, (n + index + 1) * bytes), j * bytes);
-        }
-        const out = await trainer.step(v1, v2, batch);
-        if (!Number.isFinite(out.loss))
-          throw new Error(
-            `loss diverged (${out.loss}) at step ${trainer.globalStep}; lower pretrain.learningRate`,
+      const summary = await trainer.runEpoch(source, {
+        shouldStop: cancellationRequested,
+        metricsEvery: 1,
+        onStep: async ({ step, loss, lr, contrastiveAcc }) => {
+          // Every step's loss is read (metricsEvery 1): heartbeats and the loss curve carry it.
+          records.push(
+            metric('pretrain', 'loss', loss!, { epoch, step }),
+            metric('pretrain', 'lr', lr, { epoch, step }),
+            metric('pretrain', 'contrastive_acc', contrastiveAcc!, { epoch, step }),
           );
-        lossSum += out.loss;
-        accSum += out.contrastiveAcc;
-        steps++;
-        const step = trainer.globalStep;
-        records.push(
-          metric('pretrain', 'loss', out.loss, { epoch, step }),
-          metric('pretrain', 'lr', out.lr, { epoch, step }),
-          metric('pretrain', 'contrastive_acc', out.contrastiveAcc, { epoch, step }),
-        );
-        const atEnd = step === first + S;
-        if (!atEnd && step % config.pretrain.checkpointEverySteps === 0) {
-          checkpoint = await saveCheckpoint(store, experimentId, state);
-        }
-        heartbeat({ epoch, step, stepsPerEpoch: S, loss: out.loss, checkpoint } satisfies PretrainHeartbeat);
-        // Let heartbeats and cancellation through between steps.
-        await new Promise((r) => setImmediate(r));
+          if (step !== first + S && step % config.pretrain.checkpointEverySteps === 0)
+            checkpoint = await save();
+          heartbeat({ epoch, step, stepsPerEpoch: S, loss: loss!, checkpoint } satisfies PretrainHeartbeat);
+        },
+      });
+      time.viewsSeconds = summary.time.viewsSeconds;
+      time.stepsSeconds = summary.time.stepsSeconds;
+      const meanLoss = summary.steps ? summary.meanLoss : 0;
+      if (summary.stopped) {
+        checkpoint = await save(meanLoss);
+        throw new CancelledFailure(`cancelled at step ${trainer.globalStep}; checkpoint ${checkpoint}`);
       }
-      const trainSeconds = (Date.now() - stepStart) / 1000;
-      checkpoint = await checkpointAndReport();
+      checkpoint = await save(meanLoss);
 
-      const imagesPerSec = steps ? (steps * batch * 2) / trainSeconds : 0;
-      records.push(metric('pretrain', 'images_per_sec', imagesPerSec, { epoch, step: trainer.globalStep }));
-      records.push(metric('pretrain', 'aug_wait_ms', reader.waitMs, { epoch, step: trainer.globalStep }));
+      const at = { epoch, step: trainer.globalStep };
+      const imagesPerSec = summary.steps ? (2 * summary.images) / summary.seconds : 0;
+      records.push(metric('pretrain', 'images_per_sec', imagesPerSec, at));
+      records.push(metric('pretrain', 'aug_wait_ms', source.waitMs, at));
       let knnTop1: number | undefined;
       const every = config.pretrain.knnEveryEpochs;
       if (
@@ -239,26 +225,50 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         ((epoch + 1) % every === 0 || epoch + 1 === config.pretrain.epochs) &&
         dataset.classNames.length > 0
       ) {
+        const t = performance.now();
         knnTop1 = await knnMonitor(store, dataset, state, config);
-        records.push(metric('pretrain', 'knn_top1', knnTop1, { epoch, step: trainer.globalStep }));
+        time.knnSeconds = since(t);
+        records.push(metric('pretrain', 'knn_top1', knnTop1, at));
       }
+      const t = performance.now();
       await appendMetrics(store, experimentId, metricsChunk('pretrain', epoch, `from-${startStep}`), records);
+      time.metricsSeconds = since(t);
+      // In a chunk of their own, written last, so that the breakdown includes the epoch's metrics write.
+      await appendMetrics(
+        store,
+        experimentId,
+        metricsChunk('pretrain', epoch, `time-from-${startStep}`),
+        timeRecords(time, at),
+      );
       return {
         epoch,
         globalStep: trainer.globalStep,
-        meanLoss: steps ? lossSum / steps : Number.NaN,
-        meanContrastiveAcc: steps ? accSum / steps : Number.NaN,
+        meanLoss: summary.steps ? summary.meanLoss : Number.NaN,
+        meanContrastiveAcc: summary.steps ? summary.meanContrastiveAcc : Number.NaN,
         checkpoint,
-        seconds: (Date.now() - t0) / 1000,
+        seconds: since(t0),
         imagesPerSec,
         knnTop1,
         backend: backend.name,
+        time,
       };
     } finally {
       state.pretrainer.dispose();
       state = undefined as unknown as TrainingState;
     }
   });
+}
+
+/** The epoch's time breakdown as metric records: pretrain/time_<part>_s (seconds). */
+export function timeRecords(time: PretrainEpochTime, at: { epoch: number; step: number }): MetricRecord[] {
+  return [
+    metric('pretrain', 'time_setup_s', time.setupSeconds, at),
+    metric('pretrain', 'time_views_s', time.viewsSeconds, at),
+    metric('pretrain', 'time_steps_s', time.stepsSeconds, at),
+    metric('pretrain', 'time_checkpoint_s', time.checkpointSeconds, at),
+    metric('pretrain', 'time_knn_s', time.knnSeconds, at),
+    metric('pretrain', 'time_metrics_s', time.metricsSeconds, at),
+  ];
 }
 
 /** Weighted kNN (k = 200, τ = 0.1) of the current encoder: train features vote for test images. */

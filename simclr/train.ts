@@ -13,8 +13,11 @@
  *     warmup   = round(warmupEpochs · stepsPerEpoch), total = epochs · stepsPerEpoch
  *
  * Nothing is read back from the device during a step except, when asked, one [2]-vector holding the
- * loss and the contrastive accuracy (runEpoch's `metricsEvery`); the epoch means are accumulated on the
- * device and read once at the end.
+ * loss and the contrastive accuracy (runEpoch's `metricsEvery`); the steps not read are summed on the
+ * device and read once at the end of the epoch.
+ *
+ * `runEpoch` is the one pretraining loop: the pipeline's pretrainEpoch activity, the tests and
+ * `npm run bench -- train` all drive it, over the batch source of ./view-batches.ts.
  *
  * Initialisation is a pure function of `seed`: the encoder's initialisers are seeded from 2·seed and
  * the head's from 2·seed + 1 (each layer derives its own seed from those, see ./resnet.ts and
@@ -71,6 +74,10 @@ export interface StepProgress {
   images: number;
   loss?: number;
   contrastiveAcc?: number;
+  /** Seconds this step waited for its batch from the batch source. */
+  viewsSeconds: number;
+  /** Seconds of the step itself: the device work, and the metrics read when this step read them. */
+  stepSeconds: number;
 }
 
 /** One batch of pairs of views: `count` images, each view uint8 NHWC of the pretrainer's imageShape. */
@@ -83,13 +90,30 @@ export interface ViewBatch {
 export interface RunEpochOptions {
   /**
    * Called after every step and awaited before the next one, so a caller can heartbeat or save a
-   * checkpoint there (`if (p.step % every === 0) await saveCheckpoint(store, prefix, pretrainer)`).
+   * checkpoint there (`if (p.step % every === 0) await saveCheckpoint(store, prefix, pretrainer)`);
+   * the time it takes is `EpochSummary.time.onStepSeconds`.
    */
   onStep?: (progress: StepProgress) => void | Promise<void>;
-  /** Checked before every step; true stops at that step boundary (the model is left consistent). */
+  /**
+   * Checked before every step, before its batch is pulled; true stops at that step boundary (the
+   * model is left consistent, the batch source is closed).
+   */
   shouldStop?: () => boolean;
-  /** Read the loss back every this many steps (default 1; 0 = never, only the epoch means at the end). */
+  /**
+   * Read the loss back every this many steps (default 1; 0 = never, only the epoch means at the end).
+   * A read waits for the device (one sync per read); the steps in between are summed on the device.
+   */
   metricsEvery?: number;
+}
+
+/** Where the seconds of a runEpoch call went (the rest is yielding to the event loop). */
+export interface EpochTime {
+  /** Waiting for the batch source: views not yet fetched or assembled when the step wanted them. */
+  viewsSeconds: number;
+  /** The steps: device work, metric reads and the final read of the epoch means. */
+  stepsSeconds: number;
+  /** The caller's onStep (heartbeats, checkpoint saves). */
+  onStepSeconds: number;
 }
 
 export interface EpochSummary {
@@ -104,7 +128,9 @@ export interface EpochSummary {
   stopped: boolean;
   /** Global step after the call. */
   globalStep: number;
+  /** Wall time of the call. */
   seconds: number;
+  time: EpochTime;
 }
 
 /** Pretraining diverged: the loss was not a finite number. Not worth retrying with the same settings. */
@@ -190,9 +216,11 @@ export class Pretrainer {
   }
 
   /**
-   * Runs a step per batch until the batches run out or `shouldStop()` says so (checked before each
-   * step, so a stop always lands on a step boundary). Yields to the event loop after every step so
-   * heartbeats and cancellation are served.
+   * The one pretraining loop (product, tests and benchmarks run it): a step per batch until the batches
+   * run out or `shouldStop()` says so (checked before each step, so a stop always lands on a step
+   * boundary). Yields to the event loop after every step so heartbeats and cancellation are served.
+   * Metrics read back (`metricsEvery`) are summed on the host; the others on the device, read once at
+   * the end, so `metricsEvery: 0` costs no device sync until the epoch means.
    */
   async runEpoch(
     batches: AsyncIterable<ViewBatch> | Iterable<ViewBatch>,
@@ -202,46 +230,90 @@ export class Pretrainer {
     if (!Number.isInteger(metricsEvery) || metricsEvery < 0)
       throw new Error(`runEpoch: metricsEvery must be a non-negative integer (got ${metricsEvery})`);
     const started = performance.now();
-    let sums: tf.Tensor1D = tf.zeros([2]);
+    const time: EpochTime = { viewsSeconds: 0, stepsSeconds: 0, onStepSeconds: 0 };
+    const iterator: AsyncIterator<ViewBatch> | Iterator<ViewBatch> =
+      Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : batches[Symbol.iterator]();
+    let finished = false;
+    let unread: tf.Tensor1D | undefined;
+    let readLoss = 0;
+    let readAcc = 0;
     let steps = 0;
     let images = 0;
     let stopped = false;
     try {
-      for await (const batch of batches) {
+      for (;;) {
         if (opts.shouldStop?.()) {
           stopped = true;
           break;
         }
+        let t = performance.now();
+        const next = await iterator.next();
+        const viewsSeconds = (performance.now() - t) / 1000;
+        time.viewsSeconds += viewsSeconds;
+        if (next.done) {
+          finished = true;
+          break;
+        }
+        const batch = next.value;
+        t = performance.now();
         const { lr, metrics } = this.stepOnDevice(batch.view1, batch.view2, batch.count);
-        const previous = sums;
-        sums = tf.add(previous, metrics);
-        previous.dispose();
         steps++;
         images += batch.count;
-        const progress: StepProgress = { step: this.step_, lr, stepsThisRun: steps, images };
+        const progress: StepProgress = {
+          step: this.step_,
+          lr,
+          stepsThisRun: steps,
+          images,
+          viewsSeconds,
+          stepSeconds: 0,
+        };
         if (metricsEvery > 0 && steps % metricsEvery === 0) {
-          const [loss, contrastiveAcc] = await metrics.data();
+          let values: Float32Array | Int32Array | Uint8Array;
+          try {
+            values = await metrics.data();
+          } finally {
+            metrics.dispose();
+          }
+          const [loss, contrastiveAcc] = values;
           this.checkFinite(loss, lr);
+          readLoss += loss;
+          readAcc += contrastiveAcc;
           progress.loss = loss;
           progress.contrastiveAcc = contrastiveAcc;
+        } else if (unread) {
+          const previous = unread;
+          unread = tf.add(previous, metrics) as tf.Tensor1D;
+          previous.dispose();
+          metrics.dispose();
+        } else {
+          unread = metrics;
         }
-        metrics.dispose();
+        progress.stepSeconds = (performance.now() - t) / 1000;
+        time.stepsSeconds += progress.stepSeconds;
+        t = performance.now();
         await opts.onStep?.(progress);
+        time.onStepSeconds += (performance.now() - t) / 1000;
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      const [lossSum, accSum] = await sums.data();
-      if (steps > 0) this.checkFinite(lossSum / steps, this.nextLearningRate);
+      const t = performance.now();
+      const [lossSum, accSum] = unread ? await unread.data() : [0, 0];
+      time.stepsSeconds += (performance.now() - t) / 1000;
+      const meanLoss = steps > 0 ? (readLoss + lossSum) / steps : NaN;
+      if (steps > 0) this.checkFinite(meanLoss, this.nextLearningRate);
       return {
         steps,
         images,
-        meanLoss: steps > 0 ? lossSum / steps : NaN,
-        meanContrastiveAcc: steps > 0 ? accSum / steps : NaN,
+        meanLoss,
+        meanContrastiveAcc: steps > 0 ? (readAcc + accSum) / steps : NaN,
         stopped,
         globalStep: this.step_,
         seconds: (performance.now() - started) / 1000,
+        time,
       };
     } finally {
-      sums.dispose();
+      unread?.dispose();
+      // Closes the batch source (its finally blocks run) when the loop ends early.
+      if (!finished) await iterator.return?.();
     }
   }
 
@@ -333,11 +405,14 @@ export function pretrainerOptionsFor(
 
 /**
  * view1 then view2 in one buffer, so the 2N views become one tensor with one conversion (a byte copy
- * here is cheaper than converting twice and concatenating floats).
+ * here is cheaper than converting twice and concatenating floats). Views that already lie back to back
+ * in one buffer (./view-batches.ts assembles them so) are used as they are.
  */
 function concatViews(view1: Uint8Array, view2: Uint8Array): Uint8Array {
   if (view1.length !== view2.length)
     throw new Error(`Pretrainer.step: view1 has ${view1.length} bytes, view2 ${view2.length}`);
+  if (view1.buffer === view2.buffer && view2.byteOffset === view1.byteOffset + view1.byteLength)
+    return new Uint8Array(view1.buffer, view1.byteOffset, 2 * view1.length);
   const both = new Uint8Array(view1.length + view2.length);
   both.set(view1, 0);
   both.set(view2, view1.length);

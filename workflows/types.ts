@@ -77,6 +77,27 @@ export interface PretrainEpochResult {
   imagesPerSec: number;
   knnTop1?: number;
   backend: string;
+  /** Where the epoch's seconds went (absent in results recorded before it existed). */
+  time?: PretrainEpochTime;
+}
+
+/**
+ * The time breakdown of one pretrainEpoch call, in seconds; the rest of `seconds` is heartbeats and
+ * yielding to the event loop. Also written as metric records pretrain/time_<part>_s.
+ */
+export interface PretrainEpochTime {
+  /** Backend, store, building the model or restoring it from a checkpoint. */
+  setupSeconds: number;
+  /** The loop waiting for batches of views (shard fetches not finished, batch assembly). */
+  viewsSeconds: number;
+  /** Training steps, metric reads included. */
+  stepsSeconds: number;
+  /** Checkpoint writes (every pretrain.checkpointEverySteps and the last one). */
+  checkpointSeconds: number;
+  /** The kNN monitor (0 in epochs without one). */
+  knnSeconds: number;
+  /** Writing the epoch's metrics chunk. */
+  metricsSeconds: number;
 }
 
 export interface EvaluationResult {
