@@ -102,15 +102,19 @@ function maxDifference(a: Float32Array[], b: Float32Array[]): number {
   return max;
 }
 
+/** The reference run of the file's tests: one uninterrupted epoch 0 of experiment 'straight'. */
+let straightRun: Promise<PretrainEpochResult> | undefined;
+function straightEpoch(): Promise<PretrainEpochResult> {
+  straightRun ??= new MockActivityEnvironment(undefined, quiet).run(pretrainEpoch, epochInput('straight'));
+  return straightRun;
+}
+
 test('a retried pretrainEpoch continues from the checkpoint of its previous heartbeat and ends where an uninterrupted epoch ends', async () => {
   assert.equal(stepsPerEpoch(config, dataset), 6);
   const store = await activityStore();
 
   // The reference: one uninterrupted epoch.
-  const straight: PretrainEpochResult = await new MockActivityEnvironment(undefined, quiet).run(
-    pretrainEpoch,
-    epochInput('straight'),
-  );
+  const straight = await straightEpoch();
   assert.equal(straight.globalStep, 6);
 
   // Attempt 1, cancelled after its third step: a final checkpoint at step 3, then CancelledFailure.
@@ -128,6 +132,17 @@ test('a retried pretrainEpoch continues from the checkpoint of its previous hear
   });
   const last = beats[beats.length - 1];
   assert.equal(last.step, 3);
+  assert.deepEqual(Object.keys(beats[0]).sort(), ['checkpoint', 'epoch', 'loss', 'step', 'stepsPerEpoch']);
+  assert.deepEqual(
+    beats.map((b) => [b.step, b.checkpoint?.replace(/.*\//, '')]),
+    [
+      [1, undefined],
+      [2, 'step-00000002'],
+      [3, 'step-00000002'],
+      [3, 'step-00000003'],
+    ],
+    'a heartbeat per step carrying the last checkpoint (every 2 steps), then the cancellation checkpoint',
+  );
   assert.match(last.checkpoint ?? '', /experiments\/resumed\/checkpoints\/step-00000003$/);
   const atStep3 = await weightsOf(last.checkpoint!);
 
@@ -150,4 +165,54 @@ test('a retried pretrainEpoch continues from the checkpoint of its previous hear
   const diff = maxDifference(end, reference);
   assert.ok(diff < 1e-4, `resumed vs uninterrupted: max relative difference ${diff}`);
   assert.ok(maxDifference(end, atStep3) > 1e-3, 'steps 4–6 changed the weights');
+});
+
+test('a retry after a crash resumes from the last periodic checkpoint of its heartbeat, bit-identical', async () => {
+  const straight = await straightEpoch();
+  // The crashed attempt had heartbeated step 5; its last checkpoint was the periodic one at step 4.
+  const crashed: PretrainHeartbeat = {
+    epoch: 0,
+    step: 5,
+    stepsPerEpoch: 6,
+    loss: 1,
+    checkpoint: 'experiments/straight/checkpoints/step-00000004',
+  };
+  const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: crashed }, quiet);
+  const steps: number[] = [];
+  retry.on('heartbeat', (d: PretrainHeartbeat) => typeof d?.step === 'number' && steps.push(d.step));
+  const resumed: PretrainEpochResult = await retry.run(pretrainEpoch, epochInput('crashed'));
+  assert.deepEqual(steps, [5, 6, 6], 'steps 5 and 6, then the final checkpoint');
+  assert.equal(resumed.globalStep, 6);
+  const diff = maxDifference(await weightsOf(resumed.checkpoint!), await weightsOf(straight.checkpoint!));
+  assert.equal(diff, 0, `resumed vs uninterrupted: max relative difference ${diff}`);
+});
+
+test('pretrainEpoch records where its time went, in its result and as metric records', async () => {
+  const straight = await straightEpoch();
+  const time = straight.time!;
+  assert.ok(time, 'a time breakdown');
+  for (const [part, seconds] of Object.entries(time))
+    assert.ok(Number.isFinite(seconds) && seconds >= 0, `${part}: ${seconds}`);
+  assert.ok(time.stepsSeconds > 0 && time.checkpointSeconds > 0 && time.metricsSeconds > 0);
+  assert.ok(time.viewsSeconds > 0, 'the views of epoch 0 were computed inline: the loop waited for them');
+  assert.equal(time.knnSeconds, 0, 'no kNN monitor in this experiment');
+  const parts = Object.values(time).reduce((a, b) => a + b, 0);
+  assert.ok(parts <= straight.seconds + 1e-3, `parts ${parts} s within the epoch's ${straight.seconds} s`);
+
+  const store = await activityStore();
+  const chunk = await store.get('experiments/straight/metrics/pretrain-time-from-0-000000000.jsonl');
+  const records = chunk
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { name: string; value: number; epoch: number; step: number });
+  assert.deepEqual(Object.fromEntries(records.map((r) => [r.name, r.value])), {
+    time_setup_s: time.setupSeconds,
+    time_views_s: time.viewsSeconds,
+    time_steps_s: time.stepsSeconds,
+    time_checkpoint_s: time.checkpointSeconds,
+    time_knn_s: time.knnSeconds,
+    time_metrics_s: time.metricsSeconds,
+  });
+  assert.ok(records.every((r) => r.epoch === 0 && r.step === 6));
 });

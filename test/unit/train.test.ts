@@ -1,8 +1,10 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tf, initBackend } from '../../simclr/backend';
 import { createPretrainer, DivergedError, pretrainSchedule, type ViewBatch } from '../../simclr/train';
 import { learningRateAt } from '../../simclr/schedule';
+import { ViewBatchSource } from '../../simclr/view-batches';
 import { pretrainerOptions, syntheticViews } from '../helpers/pretrain';
 
 const shape = { height: 12, width: 12, channels: 1 } as const;
@@ -75,6 +77,12 @@ describe('Pretrainer', () => {
         [false, true, false, true],
       );
       assert.ok(Math.abs(sb.meanLoss - sa.meanLoss) < 1e-5, 'same seed, same data: same losses');
+      const tensors = tf.memory().numTensors;
+      for (const metricsEvery of [0, 1, 3]) {
+        const s = await b.runEpoch(batches(4, 4), { metricsEvery });
+        assert.ok(Number.isFinite(s.meanLoss), `metricsEvery ${metricsEvery}: a mean loss`);
+      }
+      assert.equal(tf.memory().numTensors, tensors, 'no tensors left behind, metrics read or not');
     } finally {
       a.dispose();
       b.dispose();
@@ -96,6 +104,56 @@ describe('Pretrainer', () => {
       assert.equal(closed.value, true);
     } finally {
       p.dispose();
+    }
+  });
+
+  it('runEpoch over a ViewBatchSource trains on the same batches and says where its time went', async () => {
+    const a = createPretrainer(options());
+    const b = createPretrainer(options());
+    try {
+      // Shard s holds the views of batch s, laid out as the precompute writes them (view 1s, view 2s).
+      const shards = Array.from({ length: 3 }, (_, s) => {
+        const v = syntheticViews(s, BATCH, shape);
+        const both = new Uint8Array(2 * v.view1.length);
+        both.set(v.view1);
+        both.set(v.view2, v.view1.length);
+        return both;
+      });
+      const order = [0, 1, 2].flatMap((shard) =>
+        Array.from({ length: BATCH }, (_, index) => ({ shard, index })),
+      );
+      const FETCH_MS = 30;
+      const ON_STEP_MS = 20;
+      const source = new ViewBatchSource({
+        order,
+        batchSize: BATCH,
+        imageShape: shape,
+        fetchShard: async (s) => {
+          await sleep(FETCH_MS);
+          return shards[s];
+        },
+      });
+      const viaSource: number[] = [];
+      const sa = await a.runEpoch(source, {
+        onStep: async (s) => {
+          viaSource.push(s.loss!);
+          assert.ok(s.stepSeconds > 0 && s.viewsSeconds >= 0);
+          await sleep(ON_STEP_MS);
+        },
+      });
+      const direct: number[] = [];
+      const sb = await b.runEpoch(batches(0, 3), { onStep: (s) => void direct.push(s.loss!) });
+      assert.deepEqual(viaSource, direct, 'the same views, the same losses');
+      assert.equal(sa.steps, 3);
+      const { viewsSeconds, stepsSeconds, onStepSeconds } = sa.time;
+      assert.ok(viewsSeconds >= (FETCH_MS - 2) / 1000, `waited for the first shard: ${viewsSeconds} s`);
+      assert.ok(viewsSeconds * 1000 >= source.waitMs - 1, "the source's waits are part of the loop's");
+      assert.ok(onStepSeconds >= (3 * (ON_STEP_MS - 2)) / 1000, `onStep awaited: ${onStepSeconds} s`);
+      assert.ok(stepsSeconds > 0 && sb.time.stepsSeconds > 0);
+      assert.ok(viewsSeconds + stepsSeconds + onStepSeconds <= sa.seconds + 1e-6);
+    } finally {
+      a.dispose();
+      b.dispose();
     }
   });
 
