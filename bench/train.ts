@@ -1,14 +1,19 @@
 /**
- * Training-step benchmark: pretraining steps of simclr/train.ts (uint8 views → [0, 1] floats, both
- * views through encoder + head in training mode, NT-Xent, backward, LARS update, loss read back) on
- * fixed synthetic views, so augmentation is not part of the figure.
+ * Training-step benchmark: the product's pretraining loop (simclr/train.ts, Pretrainer.runEpoch over the
+ * batch source of simclr/view-batches.ts, as the pretrainEpoch activity runs it) on synthetic view
+ * shards held in memory, so neither augmentation nor the store is part of the figure. Each step: uint8
+ * views → [0, 1] floats, both views through encoder + head in training mode, NT-Xent, backward, LARS
+ * update, loss read back (metricsEvery 1, as in the pipeline).
  *
  *   npm run bench -- train --model resnet-mini|resnet18-cifar --batch 256 --steps 10 [--warmup 2]
  *                          [--threads N] [--optimizer lars|sgd|adam] [--backend tensorflow|wasm|cpu] [--profile] [--json]
  *
  * Reports (the last line is the JSON object with --json):
  *   imagesPerSec  augmented views per second (2 × batch per step) at the median step time
- *   stepMs        median step time (and min)
+ *   stepMs        median step time (and min): the step itself, as runEpoch times it (StepProgress.stepSeconds)
+ *   loopImagesPerSec  views per second over the whole measured runEpoch call (views, steps, yields),
+ *                 the figure the pipeline records as pretrain/images_per_sec
+ *   viewsMs       median time a step waited for its batch (shard views already in memory: assembly only)
  *   mfu           model FLOP/s ÷ the fp32 GEMM peak the bench measures on the same backend (./peak.ts);
  *                 model FLOPs from the layer shapes (./flops.ts): 2·MACs forward, ×3 for forward + backward
  *   backend, threads
@@ -20,14 +25,15 @@
  * the default is every core this process may use.
  *
  * Backend: --backend picks the TensorFlow.js backend (simclr/backend.ts; default tensorflow, the native
- * one). wasm is the portable fallback with its backprop kernels from simclr/kernels/wasm-kernels.ts; in Node it
- * runs on one thread whatever --threads says, and the reported threads are the ones it uses.
+ * one). wasm is the portable fallback with its backprop kernels from simclr/kernels/wasm-kernels.ts; in
+ * Node it runs on one thread whatever --threads says, and the reported threads are the ones it uses.
  */
 import { availableParallelism } from 'node:os';
 import { tf, initBackend, type BackendChoice } from '../simclr/backend';
 import { experimentSchema } from '../config/schema';
 import { resolveExperiment } from '../config/resolve';
-import { createPretrainer, pretrainerOptionsFor, type Pretrainer } from '../simclr/train';
+import { createPretrainer, pretrainerOptionsFor, type Pretrainer, type ViewBatch } from '../simclr/train';
+import { epochOrder, ViewBatchSource } from '../simclr/view-batches';
 import { imagesToTensor } from '../simclr/images';
 import { contrastiveAccuracy, ntXentLoss } from '../simclr/loss';
 import { forwardMacsPerImage, ntXentMacs } from './flops';
@@ -63,6 +69,10 @@ export interface TrainBenchResult {
   imagesPerSec: number;
   stepMs: number;
   stepMsMin: number;
+  /** Views per second over the whole measured runEpoch call, what the pipeline records (tfjs only). */
+  loopImagesPerSec?: number;
+  /** Median time a step waited for its batch of views (tfjs only). */
+  viewsMs?: number;
   modelGflopPerStep: number;
   achievedGflops: number;
   peakGflops: number;
@@ -164,14 +174,25 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function syntheticViews(bytes: number, seed: number): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let s = seed >>> 0;
-  for (let i = 0; i < bytes; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s >>> 24;
+/** Images per synthetic view shard (the last one holds the rest, so shard sizes differ as in a dataset). */
+const SHARD_IMAGES = 1000;
+
+/**
+ * `images` pairs of pseudo-random views of `bytesPerImage` bytes, as view shards laid out like the
+ * precompute's (view 1 of the shard's images, then view 2).
+ */
+function syntheticViewShards(images: number, bytesPerImage: number): Uint8Array[] {
+  const shards: Uint8Array[] = [];
+  let s = 1;
+  for (let start = 0; start < images; start += SHARD_IMAGES) {
+    const out = new Uint8Array(2 * Math.min(SHARD_IMAGES, images - start) * bytesPerImage);
+    for (let i = 0; i < out.length; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      out[i] = s >>> 24;
+    }
+    shards.push(out);
   }
-  return out;
+  return shards;
 }
 
 /** Times forward only and forward + backward (no update) with the pretrainer's own model and loss. */
@@ -283,19 +304,37 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
   const resolved = resolveExperiment(cfg, { imageSize: spec.imageSize, channels: spec.channels });
   const p = createPretrainer(pretrainerOptionsFor(resolved, 1000));
   try {
-    const bytes = opts.batch * spec.imageSize * spec.imageSize * spec.channels;
-    const view1 = syntheticViews(bytes, 1);
-    const view2 = syntheticViews(bytes, 2);
-    for (let i = 0; i < opts.warmup; i++) await p.step(view1, view2, opts.batch);
+    const imageShape = p.options.imageShape;
+    const bytesPerImage = spec.imageSize * spec.imageSize * spec.channels;
+    const shards = syntheticViewShards((opts.warmup + opts.steps) * opts.batch, bytesPerImage);
+    const shardCounts = shards.map((views) => views.length / (2 * bytesPerImage));
+    const source = (firstBatch: number, batches: number) =>
+      new ViewBatchSource({
+        order: epochOrder(shardCounts, 0, 0),
+        batchSize: opts.batch,
+        imageShape,
+        shardCounts,
+        firstBatch,
+        batches,
+        fetchShard: async (shard) => shards[shard],
+      });
+    // The warm-up steps and the measured ones: one epoch of the same loop, in two calls.
+    await p.runEpoch(source(0, opts.warmup));
     const times: number[] = [];
-    for (let i = 0; i < opts.steps; i++) {
-      const t0 = performance.now();
-      await p.step(view1, view2, opts.batch);
-      times.push(performance.now() - t0);
+    const views: number[] = [];
+    const summary = await p.runEpoch(source(opts.warmup, opts.warmup + opts.steps), {
+      onStep: (s) => {
+        times.push(1000 * s.stepSeconds);
+        views.push(1000 * s.viewsSeconds);
+      },
+    });
+    let profile: StepProfile | undefined;
+    if (opts.profile) {
+      const batches = source(0, 1)[Symbol.asyncIterator]();
+      const { view1, view2 } = (await batches.next()).value as ViewBatch;
+      await batches.return?.(undefined);
+      profile = await profileStep(p, view1, view2, opts.batch, Math.max(3, Math.min(opts.steps, 8)));
     }
-    const profile = opts.profile
-      ? await profileStep(p, view1, view2, opts.batch, Math.max(3, Math.min(opts.steps, 8)))
-      : undefined;
     const peak = await measureMatmulPeak();
     const macsPerImage = forwardMacsPerImage(p.encoder) + forwardMacsPerImage(p.head.model);
     const stepFlops =
@@ -317,6 +356,8 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
       imagesPerSec: Math.round((2 * opts.batch * 1000) / stepMs),
       stepMs: round(stepMs),
       stepMsMin: round(Math.min(...times)),
+      loopImagesPerSec: Math.round((2 * summary.images) / summary.seconds),
+      viewsMs: round(median(views), 2),
       modelGflopPerStep: round(stepFlops / 1e9, 3),
       achievedGflops: round(achieved),
       peakGflops: round(peak.gflops),
@@ -347,6 +388,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
     );
     console.log(
       `  step ${r.stepMs} ms (min ${r.stepMsMin}), ${r.imagesPerSec} views/s, ${r.achievedGflops} GFLOP/s of ${r.peakGflops} peak: MFU ${(100 * r.mfu).toFixed(1)} %`,
+    );
+    console.log(
+      `  loop ${r.loopImagesPerSec} views/s over ${r.steps} steps (views ${r.viewsMs} ms a step: the pipeline's loop, views in memory)`,
     );
     if (r.profile) {
       console.log(
