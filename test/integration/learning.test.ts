@@ -9,6 +9,7 @@
  * 6 epochs), the paper's augmentations at ≤ 32 px (crop,
  * flip, colour jitter 0.5, no blur) and τ = 0.5, LARS with the square-root learning-rate rule of
  * App. B.1 (better at small batches). Linear evaluation (config defaults) on 4096 train / 2000 test images.
+ * The epochs run the pipeline's loop: Pretrainer.runEpoch over a ViewBatchSource of view shards.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,9 +17,9 @@ import { existsSync } from 'node:fs';
 import { initBackend } from '../../simclr/backend';
 import { readIdxDataset } from '../../simclr/datasets/idx';
 import { classBalancedLimit } from '../../simclr/datasets/splits';
-import { augmentPair, type AugmentParams } from '../../simclr/augment';
-import { Rng } from '../../simclr/rng';
-import { createPretrainer, pretrainerOptionsFor, type Pretrainer, type ViewBatch } from '../../simclr/train';
+import { augmentBatch, type AugmentParams } from '../../simclr/augment';
+import { createPretrainer, pretrainerOptionsFor, type Pretrainer } from '../../simclr/train';
+import { epochOrder, ViewBatchSource } from '../../simclr/view-batches';
 import { extractFeatures } from '../../simclr/evaluate/features';
 import { linearEvaluation } from '../../simclr/evaluate/linear';
 import { experimentSchema } from '../../config/schema';
@@ -31,8 +32,8 @@ const BATCH = 256;
 const EPOCHS = 6;
 /** Required gain in linear top-1 (measured here: 56.4 % → 74.4 %, so 10 points leaves a wide margin). */
 const MIN_GAIN = 0.1;
-/** The shuffle stream of the epoch order (distinct from the augmentation views 0 and 1). */
-const ORDER_STREAM = 0x4f52_0000;
+/** Images per shard of views (the last shard is smaller: 4096 = 3 × 1200 + 496). */
+const SHARD_IMAGES = 1200;
 
 interface Subset {
   pixels: Uint8Array;
@@ -52,33 +53,38 @@ async function loadSubset(split: 'train' | 't10k', max: number): Promise<Subset>
   return { pixels, labels: Int32Array.from(keep, (i) => all.labels[i]), count: keep.length };
 }
 
-/** One epoch of full batches in a seeded order; each image's two views keyed by (seed, epoch, index). */
-function* epochBatches(
-  data: Subset,
-  params: AugmentParams,
-  seed: number,
-  epoch: number,
-): Generator<ViewBatch> {
+/**
+ * One epoch's batch source, as the pipeline builds it: the training images in shards of SHARD_IMAGES,
+ * each shard's two views per image computed when the source fetches it (the precompute's augmentBatch,
+ * views keyed by (seed, epoch, dataset index)), batches in the seeded epoch order (simclr/view-batches.ts).
+ */
+function epochBatches(data: Subset, params: AugmentParams, seed: number, epoch: number): ViewBatchSource {
   const size = 28 * 28;
-  const order = new Rng({ seed, epoch, index: 0, view: ORDER_STREAM }).shuffle(
-    Int32Array.from({ length: data.count }, (_, i) => i),
+  const shardCounts = Array.from({ length: Math.ceil(data.count / SHARD_IMAGES) }, (_, s) =>
+    Math.min(SHARD_IMAGES, data.count - s * SHARD_IMAGES),
   );
-  for (let start = 0; start + BATCH <= data.count; start += BATCH) {
-    const view1 = new Uint8Array(BATCH * size);
-    const view2 = new Uint8Array(BATCH * size);
-    for (let i = 0; i < BATCH; i++) {
-      const index = order[start + i];
-      const [a, b] = augmentPair(
-        data.pixels.subarray(index * size, (index + 1) * size),
+  return new ViewBatchSource({
+    order: epochOrder(shardCounts, seed, epoch),
+    batchSize: BATCH,
+    imageShape: { height: 28, width: 28, channels: 1 },
+    shardCounts,
+    fetchShard: async (shard) => {
+      const first = shard * SHARD_IMAGES;
+      const pixels = data.pixels.subarray(first * size, (first + shardCounts[shard]) * size);
+      const { view1, view2 } = augmentBatch(
+        pixels,
         { height: 28, width: 28, channels: 1 },
         params,
-        { seed, epoch, index },
+        seed,
+        epoch,
+        first,
       );
-      view1.set(a, i * size);
-      view2.set(b, i * size);
-    }
-    yield { view1, view2, count: BATCH };
-  }
+      const both = new Uint8Array(2 * view1.length);
+      both.set(view1);
+      both.set(view2, view1.length);
+      return both;
+    },
+  });
 }
 
 async function linearTop1(p: Pretrainer, train: Subset, test: Subset, seed: number): Promise<number> {
@@ -131,11 +137,12 @@ describe(
       try {
         const losses: number[] = [];
         for (let epoch = 0; epoch < EPOCHS; epoch++) {
-          const summary = await p.runEpoch(epochBatches(train, params, r.seed, epoch), { metricsEvery: 0 });
+          const source = epochBatches(train, params, r.seed, epoch);
+          const summary = await p.runEpoch(source, { metricsEvery: 0 });
           assert.equal(summary.steps, stepsPerEpoch);
           losses.push(summary.meanLoss);
           t.diagnostic(
-            `epoch ${epoch}: loss ${summary.meanLoss.toFixed(3)} acc ${summary.meanContrastiveAcc.toFixed(3)} ${summary.seconds.toFixed(1)} s`,
+            `epoch ${epoch}: loss ${summary.meanLoss.toFixed(3)} acc ${summary.meanContrastiveAcc.toFixed(3)} ${summary.seconds.toFixed(1)} s (views ${summary.time.viewsSeconds.toFixed(1)} s, steps ${summary.time.stepsSeconds.toFixed(1)} s)`,
           );
         }
         assert.equal(p.globalStep, EPOCHS * stepsPerEpoch);
