@@ -35,9 +35,10 @@ function loadNative(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu'):
 }
 
 /**
- * Loads tfjs-backend-wasm, registers the backprop kernels it lacks (./kernels/wasm-kernels.ts) and starts it.
- * In Node the package finds its .wasm binaries next to its own dist files (Emscripten's __dirname), so
- * no setWasmPaths is needed; setting one would switch it to fetch(), which cannot read local paths.
+ * Loads tfjs-backend-wasm, registers the backprop kernels it lacks (./kernels/wasm-kernels.ts) and
+ * starts it. In Node the package finds its .wasm binaries next to its own dist files (Emscripten's
+ * __dirname), so no setWasmPaths is needed; setting one would switch it to fetch(), which cannot read
+ * local paths.
  * Returns a description of the build that runs (SIMD, threads) for the log and the report.
  */
 async function loadWasm(): Promise<string> {
