@@ -10,6 +10,7 @@ import { readMetrics } from '../report/metrics';
 import { writeReport } from '../report/report';
 import { experimentKey } from '../report/keys';
 import { tensorBoardAvailable, writeTensorBoard } from '../report/tensorboard';
+import { sumPretrainTime } from '../report/time-breakdown';
 import { activeBackend } from '../simclr/backend';
 import type {
   DatasetManifest,
@@ -77,6 +78,7 @@ export async function writeExperimentReport(input: WriteReportInput): Promise<Wr
             ? input.pretrain.reduce((a, p) => a + p.imagesPerSec, 0) / input.pretrain.length
             : undefined,
           augmentationWaitMs: input.augmentationWaitMs,
+          timeBreakdown: sumPretrainTime(input.pretrain),
         },
         results: {
           linear: input.pretrained.linear,

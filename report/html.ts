@@ -11,6 +11,7 @@
 import { formatFraction } from './charts';
 import type { RunReport } from './report';
 import { CHART_WIDTH } from './svg';
+import { pretrainTimeSection } from './time-breakdown';
 
 /** Escapes text for HTML content and quoted attribute values. */
 export function escapeHtml(s: string): string {
@@ -303,6 +304,7 @@ ${header(report)}
 ${resultsSection(report)}
 ${chartsSection(charts)}
 ${trainingSection(report)}
+${pretrainTimeSection(report.pretrain?.timeBreakdown)}
 ${datasetSection(report)}
 ${configSection(report)}
 <footer>SimCLR run report${report.generatedAt ? `, generated ${when(report.generatedAt)}` : ''}.</footer>

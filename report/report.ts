@@ -16,6 +16,7 @@ import { renderReportCharts } from './charts';
 import { renderReportHtml } from './html';
 import { experimentKey, reportKeys } from './keys';
 import { readMetrics, writeMetricsJsonl, type MetricRecord } from './metrics';
+import { pretrainTimeSchema } from './time-breakdown';
 
 const isoTime = z.iso.datetime({ offset: true });
 const count = z.number().int().min(0);
@@ -76,6 +77,8 @@ export const pretrainSummarySchema = z.object({
   imagesPerSec: z.number().min(0).optional(),
   /** Total time the pretrain loop waited for augmentations to be precomputed. */
   augmentationWaitMs: z.number().min(0).optional(),
+  /** Where the epochs' time went (./time-breakdown.ts). */
+  timeBreakdown: pretrainTimeSchema.optional(),
 });
 
 export const resultsSchema = z.object({
