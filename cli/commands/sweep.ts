@@ -75,22 +75,7 @@ export async function run(argv: string[], out: Output): Promise<number> {
         )
       : undefined;
   try {
-    const input: SweepInput = {
-      sweepId,
-      name: plan.name,
-      description: plan.description,
-      source: plan.source,
-      maxParallel: plan.maxParallel,
-      expectations: plan.expectations,
-      variants: plan.variants.map((v) => ({
-        name: v.name,
-        description: v.description,
-        knobs: v.knobs,
-        config: v.config,
-        viewStream: v.viewStream,
-      })),
-      webUiUrl: webUiUrl(session.target, sweepId),
-    };
+    const input = sweepInput(plan, sweepId, webUiUrl(session.target, sweepId));
     const handle = await startSweep(session.client, input);
     const link = webUiUrl(session.target, sweepId, handle.firstExecutionRunId);
     if (detach) {
@@ -108,6 +93,26 @@ export async function run(argv: string[], out: Output): Promise<number> {
     await workers?.shutdown();
     await session.close();
   }
+}
+
+/** The workflow input of an expanded sweep. */
+export function sweepInput(plan: SweepPlan, sweepId: string, link?: string): SweepInput {
+  return {
+    sweepId,
+    name: plan.name,
+    description: plan.description,
+    source: plan.source,
+    maxParallel: plan.maxParallel,
+    expectations: plan.expectations,
+    variants: plan.variants.map((v) => ({
+      name: v.name,
+      description: v.description,
+      knobs: v.knobs,
+      config: v.config,
+      viewStream: v.viewStream,
+    })),
+    webUiUrl: link,
+  };
 }
 
 function presetFile(name: string): string {
