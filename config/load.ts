@@ -58,7 +58,7 @@ export function parseExperiment(obj: unknown, sourceName: string, locate?: Locat
 
 /** Reads, parses and validates the experiment file at `path`. */
 export async function loadExperimentFile(path: string): Promise<ExperimentConfig> {
-  const { text, json } = await readConfigText(path, 'experiment file');
+  const { text, json } = await readConfigText(path, 'experiment');
   return json ? parseJsonExperiment(text, path) : parseYamlExperiment(text, path);
 }
 
@@ -66,12 +66,16 @@ export async function loadExperimentFile(path: string): Promise<ExperimentConfig
  * Reads a config file (experiment or sweep) as text, refusing other extensions; `json` tells which
  * parser applies. A missing or unreadable file is a ConfigError naming the file and why.
  */
-export async function readConfigText(path: string, what: string): Promise<{ text: string; json: boolean }> {
+export async function readConfigText(
+  path: string,
+  kind: 'experiment' | 'sweep',
+): Promise<{ text: string; json: boolean }> {
+  const what = `${kind} file`;
   const ext = extname(path).toLowerCase();
   if (!EXTENSIONS.includes(ext)) {
     throw new ConfigError(
       path,
-      `expected ${what.startsWith('e') ? 'an' : 'a'} ${what} ending in ${EXTENSIONS.join(', ')}, found ${ext ? `'${ext}'` : 'no extension'}`,
+      `expected ${kind === 'experiment' ? 'an' : 'a'} ${what} ending in ${EXTENSIONS.join(', ')}, found ${ext ? `'${ext}'` : 'no extension'}`,
     );
   }
   let text: string;

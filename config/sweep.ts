@@ -57,7 +57,7 @@ export interface SweepPlan {
 
 /** Reads, parses and expands the sweep file at `path` (YAML or JSON). */
 export async function loadSweepFile(path: string): Promise<SweepPlan> {
-  const { text, json } = await readConfigText(path, 'sweep file');
+  const { text, json } = await readConfigText(path, 'sweep');
   const parse = json ? parseJsonWith : parseYamlWith;
   const pending = parse(text, path, (obj, source, locate) => ({ obj, source, locate }));
   return parseSweep(pending.obj, pending.source, { baseDir: dirname(path), locate: pending.locate });
@@ -224,7 +224,7 @@ async function loadBase(
   const file = resolvePath(baseDir, base);
   let raw: { obj: unknown } | undefined;
   try {
-    const { text, json } = await readConfigText(file, 'experiment file');
+    const { text, json } = await readConfigText(file, 'experiment');
     raw = (json ? parseJsonWith : parseYamlWith)(text, file, (obj, name, loc) => {
       parseExperiment(obj, name, loc); // the base must be valid on its own
       return { obj };
