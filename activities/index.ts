@@ -1,18 +1,20 @@
 /**
- * Every activity, and the two sets the workers register: data work on `simclr-cpu`, training and
- * evaluation on `simclr-gpu`.
+ * Every activity, and the two sets the workers register: data work (and the sweep's bookkeeping and
+ * report) on `simclr-cpu`, training and evaluation on `simclr-gpu`.
  */
 import { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
 import { deleteAugmentations, precomputeAugmentations } from './augment';
 import { preparePretraining, pretrainEpoch } from './pretrain';
 import { evaluateRepresentation, fineTune } from './evaluate';
 import { writeExperimentReport } from './report';
+import { findCompletedExperiments, writeSweepReport } from './sweep';
 
 export {
   commitDataset,
   deleteAugmentations,
   evaluateRepresentation,
   fineTune,
+  findCompletedExperiments,
   inspectDataset,
   precomputeAugmentations,
   preparePretraining,
@@ -20,6 +22,7 @@ export {
   readDatasetManifest,
   shardDataset,
   writeExperimentReport,
+  writeSweepReport,
 };
 
 export const cpuActivities = {
@@ -31,6 +34,8 @@ export const cpuActivities = {
   deleteAugmentations,
   preparePretraining,
   writeExperimentReport,
+  findCompletedExperiments,
+  writeSweepReport,
 };
 
 export const gpuActivities = { pretrainEpoch, evaluateRepresentation, fineTune };

@@ -88,12 +88,24 @@ async function startRun(session: TemporalSession, input: LaunchRequest['input'])
 }
 
 async function embeddedWorkers(target: TemporalTarget, input: ExperimentInput, out: Output) {
-  const logFile = join(simclrHome(), 'logs', `${input.experimentId}.log`);
+  return startEmbeddedWorkers(target, { logName: input.experimentId, backend: input.config.backend }, out);
+}
+
+/**
+ * The cpu and gpu workers in this process (`run --embedded`, `sweep --embedded`), logging to
+ * $SIMCLR_HOME/logs/<logName>.log, with TensorFlow loaded first.
+ */
+export async function startEmbeddedWorkers(
+  target: TemporalTarget,
+  opts: { logName: string; backend: ExperimentInput['config']['backend'] },
+  out: Output,
+) {
+  const logFile = join(simclrHome(), 'logs', `${opts.logName}.log`);
   installWorkerRuntime({ logFile });
   // Load TensorFlow now: its native library writes a few lines to stderr as it loads, which must come
   // before the live view starts redrawing, not in the middle of it.
   const { activityBackend } = require('../activities/context') as typeof import('../activities/context');
-  await activityBackend(input.config.backend); // logs which backend runs, and why
+  await activityBackend(opts.backend); // logs which backend runs, and why
   const { startWorkers } = require('../workers/run-workers') as typeof import('../workers/run-workers');
   const workers = await startWorkers({ queues: ['cpu', 'gpu'], target, log: (l) => out.note(l) });
   out.note(`embedded workers (cpu + gpu) in this process; their log: ${logFile}`);

@@ -46,6 +46,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
     summary: "a completed experiment's report and results",
     load: () => require('./commands/report'),
   },
+  sweep: {
+    summary: 'run experiments over a grid (or a preset) and compare them in one report',
+    load: () => require('./commands/sweep'),
+  },
 };
 
 export const USAGE = `usage: simclr <command> [options]     (simclr <command> --help for its options)

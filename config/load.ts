@@ -58,11 +58,24 @@ export function parseExperiment(obj: unknown, sourceName: string, locate?: Locat
 
 /** Reads, parses and validates the experiment file at `path`. */
 export async function loadExperimentFile(path: string): Promise<ExperimentConfig> {
+  const { text, json } = await readConfigText(path, 'experiment');
+  return json ? parseJsonExperiment(text, path) : parseYamlExperiment(text, path);
+}
+
+/**
+ * Reads a config file (experiment or sweep) as text, refusing other extensions; `json` tells which
+ * parser applies. A missing or unreadable file is a ConfigError naming the file and why.
+ */
+export async function readConfigText(
+  path: string,
+  kind: 'experiment' | 'sweep',
+): Promise<{ text: string; json: boolean }> {
+  const what = `${kind} file`;
   const ext = extname(path).toLowerCase();
   if (!EXTENSIONS.includes(ext)) {
     throw new ConfigError(
       path,
-      `expected an experiment file ending in ${EXTENSIONS.join(', ')}, found ${ext ? `'${ext}'` : 'no extension'}`,
+      `expected ${kind === 'experiment' ? 'an' : 'a'} ${what} ending in ${EXTENSIONS.join(', ')}, found ${ext ? `'${ext}'` : 'no extension'}`,
     );
   }
   let text: string;
@@ -78,14 +91,30 @@ export async function loadExperimentFile(path: string): Promise<ExperimentConfig
           : code === 'EACCES'
             ? 'permission denied'
             : (err as Error).message;
-    throw new ConfigError(path, `cannot read the experiment file: ${why} (looked at ${resolvePath(path)})`);
+    throw new ConfigError(path, `cannot read the ${what}: ${why} (looked at ${resolvePath(path)})`);
   }
-  text = text.replace(/^\uFEFF/, '');
-  return ext === '.json' ? parseJsonExperiment(text, path) : parseYamlExperiment(text, path);
+  return { text: text.replace(/^\uFEFF/, ''), json: ext === '.json' };
 }
 
 /** Parses YAML text; syntax errors are reported with their line and column. */
 export function parseYamlExperiment(text: string, sourceName: string): ExperimentConfig {
+  return parseYamlWith(text, sourceName, parseExperiment);
+}
+
+/** Parses JSON text; syntax errors are reported with their line and column. */
+export function parseJsonExperiment(text: string, sourceName: string): ExperimentConfig {
+  return parseJsonWith(text, sourceName, parseExperiment);
+}
+
+/**
+ * Parses YAML text and hands the object, with a locator of its fields, to `build` (which validates
+ * it); syntax errors are reported with their line and column. Shared by experiment and sweep files.
+ */
+export function parseYamlWith<T>(
+  text: string,
+  sourceName: string,
+  build: (obj: unknown, sourceName: string, locate: Locator) => T,
+): T {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -115,11 +144,15 @@ export function parseYamlExperiment(text: string, sourceName: string): Experimen
   } catch (err) {
     throw new ConfigError(sourceName, `YAML error: ${(err as Error).message}`);
   }
-  return parseExperiment(obj, sourceName, yamlLocator(doc, lineCounter));
+  return build(obj, sourceName, yamlLocator(doc, lineCounter));
 }
 
-/** Parses JSON text; syntax errors are reported with their line and column. */
-export function parseJsonExperiment(text: string, sourceName: string): ExperimentConfig {
+/** parseYamlWith for JSON text: JSON syntax errors with their line and column, fields located. */
+export function parseJsonWith<T>(
+  text: string,
+  sourceName: string,
+  build: (obj: unknown, sourceName: string, locate: Locator) => T,
+): T {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -140,7 +173,7 @@ export function parseJsonExperiment(text: string, sourceName: string): Experimen
   // JSON is YAML: its parser gives the positions of the fields for error messages.
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter });
-  return parseExperiment(obj, sourceName, yamlLocator(doc, lineCounter));
+  return build(obj, sourceName, yamlLocator(doc, lineCounter));
 }
 
 function lineColumn(text: string, offset: number): { line: number; column: number } {
@@ -148,7 +181,8 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
   return { line: before.length, column: before[before.length - 1].length + 1 };
 }
 
-function withPositions(issues: LocatableIssue[], locate?: Locator): ConfigIssue[] {
+/** Adds each issue's line and column (from `locate`) where it has none yet. */
+export function withPositions(issues: LocatableIssue[], locate?: Locator): ConfigIssue[] {
   return issues.map(({ atKey, ...issue }) => {
     const pos = locate && issue.line === undefined ? locate(parsePath(issue.path), atKey) : undefined;
     return pos ? { ...issue, line: pos.line, column: pos.column } : issue;
@@ -156,13 +190,13 @@ function withPositions(issues: LocatableIssue[], locate?: Locator): ConfigIssue[
 }
 
 /** In file order when every issue has a position (easier to follow with the file open), else as found. */
-function byPosition(issues: ConfigIssue[]): ConfigIssue[] {
+export function byPosition(issues: ConfigIssue[]): ConfigIssue[] {
   if (issues.some((i) => i.line === undefined)) return issues;
   return [...issues].sort((a, b) => a.line! - b.line! || a.column! - b.column!);
 }
 
 /** 'fineTune.labelFractions[1]' → ['fineTune', 'labelFractions', 1]. */
-function parsePath(path: string): PropertyKey[] {
+export function parsePath(path: string): PropertyKey[] {
   const out: PropertyKey[] = [];
   for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]);
   return out;

@@ -62,7 +62,8 @@ function num(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-const CSS = `
+/** The report pages' stylesheet, shared by the run report and the sweep report. */
+export const CSS = `
   :root { --fg:#1d2125; --muted:#5f6b76; --line:#dde2e7; --bg:#f6f8fa; --accent:#1f77b4; }
   * { box-sizing: border-box; }
   body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif; color:var(--fg); background:#fff; }
