@@ -5,7 +5,7 @@
 import { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
 import { deleteAugmentations, precomputeAugmentations } from './augment';
 import { preparePretraining, pretrainEpoch } from './pretrain';
-import { evaluateRepresentation, fineTune } from './evaluate';
+import { evaluateRepresentation, fineTune, supervisedBaseline } from './evaluate';
 import { writeExperimentReport } from './report';
 
 export {
@@ -19,6 +19,7 @@ export {
   pretrainEpoch,
   readDatasetManifest,
   shardDataset,
+  supervisedBaseline,
   writeExperimentReport,
 };
 
@@ -33,4 +34,4 @@ export const cpuActivities = {
   writeExperimentReport,
 };
 
-export const gpuActivities = { pretrainEpoch, evaluateRepresentation, fineTune };
+export const gpuActivities = { pretrainEpoch, evaluateRepresentation, fineTune, supervisedBaseline };

@@ -10,7 +10,15 @@ import { formatDuration, percent, progressBar, truncate } from './format';
 import { takeSnapshot, type ActivityState, type RunSnapshot } from './snapshot';
 
 /** The stages of an experiment, in order (workflows/experiment.ts). */
-export const STAGES: Stage[] = ['validate', 'shard', 'pretrain', 'finetune', 'evaluate', 'report'];
+export const STAGES: Stage[] = [
+  'validate',
+  'shard',
+  'pretrain',
+  'finetune',
+  'evaluate',
+  'baselines',
+  'report',
+];
 
 /** How often plain mode repeats the current stage's progress. */
 export const PLAIN_EVERY_MS = 15_000;

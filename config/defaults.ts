@@ -115,4 +115,23 @@ export const PAPER_DEFAULTS = {
     k: 200,
     temperature: 0.1,
   },
+  baselines: {
+    /**
+     * Linear evaluation and kNN on the raw pixels (flattened, in [0, 1]) with the encoders' protocols:
+     * the first thing a user checks, since a representation that loses to its own input is not worth
+     * pretraining for. Costs seconds. On by default so every report answers it (not in the paper).
+     */
+    pixels: true,
+    /**
+     * The supervised upper bound: the same encoder trained from random initialisation with all training
+     * labels for as many epochs as pretraining, which is what [SimCLR] Fig. 1 / Table 8 set linear
+     * evaluation against ("Supervised"). About half a pretraining run of compute (one view, not two).
+     */
+    supervised: true,
+    /**
+     * Training from scratch on the same 1 % / 10 % labels with the fine-tuning settings: the
+     * "Supervised baseline" rows of [SimCLR] Table 7, against which fine-tuning is judged.
+     */
+    scratchFineTune: true,
+  },
 } as const;
