@@ -5,6 +5,7 @@
  * the same from random init (training from scratch), and the supervised upper bound on every label.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { baselinesOf } from '../config/baselines';
 import { resolveExperiment } from '../config/resolve';
 import type { ExperimentConfig, FineTuneConfig } from '../config/schema';
 import { appendMetrics, metric, metricsChunk, type MetricStage } from '../report/metrics';
@@ -225,7 +226,8 @@ async function trainClassifier(
  * fraction; with `fineTune.fromHeadLayer` k > 0, copies of the first k projection-head stages sit
  * between the two and are fine-tuned too ([SimCLRv2] fine-tunes from the first head layer). With
  * `encoder: 'random-init'` the same network starts from random weights instead: training from scratch
- * on the same labels with the same settings, the baseline fine-tuning must beat ([SimCLR] Table 7).
+ * on the same labels with the same settings but the learning rate for training from random init
+ * (evaluation.baselines.fromScratchLearningRate), the baseline fine-tuning must beat ([SimCLR] Table 7).
  */
 export async function fineTune(input: FineTuneInput): Promise<FineTuneResult> {
   return guard(async () => {
@@ -239,7 +241,9 @@ export async function fineTune(input: FineTuneInput): Promise<FineTuneResult> {
     }
     const r = await trainClassifier(input, {
       checkpoint: scratch ? undefined : input.checkpoint,
-      settings: config.fineTune,
+      settings: scratch
+        ? { ...config.fineTune, learningRate: baselinesOf(config).fromScratchLearningRate }
+        : config.fineTune,
       indices: (labels) => labelFractionSubset(labels, fraction, config.seed),
       stage: 'finetune',
       // The pretrained run keeps the chunk name it always had (a retried old activity rewrites it).
@@ -253,15 +257,21 @@ export async function fineTune(input: FineTuneInput): Promise<FineTuneResult> {
 /**
  * The supervised upper bound: the encoder architecture from random init plus a linear classifier,
  * trained on every training label for as many epochs as pretraining ran (`pretrain.epochs`), with the
- * fine-tuning optimiser, learning rate, batch size and crop-and-flip augmentation (`fineTune.*`), from
- * the encoder output (a plain supervised network, whatever `fineTune.fromHeadLayer` says).
+ * fine-tuning optimiser, batch size and crop-and-flip augmentation (`fineTune.*`) at the learning rate
+ * for training from random init (evaluation.baselines.fromScratchLearningRate; defaults.ts has the
+ * measurements), from the encoder output (a plain supervised network, whatever fromHeadLayer says).
  */
 export async function supervisedBaseline(input: ExperimentRef): Promise<SupervisedResult> {
   return guard(async () => {
     const epochs = input.config.pretrain.epochs;
     const r = await trainClassifier(input, {
       checkpoint: undefined,
-      settings: { ...input.config.fineTune, epochs, fromHeadLayer: 0 },
+      settings: {
+        ...input.config.fineTune,
+        epochs,
+        fromHeadLayer: 0,
+        learningRate: baselinesOf(input.config).fromScratchLearningRate,
+      },
       indices: (labels) => Int32Array.from(labels, (_, i) => i),
       stage: 'supervised',
       chunk: 'all-labels',

@@ -176,6 +176,8 @@ export const evaluationSchema = z
         supervised: z.boolean().default(P.baselines.supervised),
         /** Training from scratch on each fineTune.labelFractions subset, with the fine-tuning settings. */
         scratchFineTune: z.boolean().default(P.baselines.scratchFineTune),
+        /** Base learning rate (× batch/256) of both trainings from random init; the rest is fineTune.*. */
+        fromScratchLearningRate: z.number().positive().default(P.baselines.fromScratchLearningRate),
       })
       .strict()
       .prefault({}),
