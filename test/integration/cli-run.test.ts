@@ -58,7 +58,7 @@ test('run --embedded --json trains on the filesystem store and prints one JSON d
   );
   // Every baseline is in the results, and the supervised upper bound learned (chance is 10 %).
   assert.ok(baselines?.pixels && baselines.supervised && baselines.scratchFineTune?.length === 1);
-  assert.ok(baselines.supervised.top1 > 0.5, `supervised top-1 ${baselines.supervised.top1}`);
+  assert.ok(baselines.supervised.top1 > 0.35, `supervised top-1 ${baselines.supervised.top1}`);
   // The embedded default store is the filesystem under $SIMCLR_HOME/store, and the report is there.
   assert.match(doc.report, /^file:\/\//);
   assert.ok(existsSync(new URL(doc.report)), `report at ${doc.report}`);
