@@ -37,7 +37,7 @@ export interface ComparableResults {
 export type Outcome = 'beat' | 'level' | 'behind';
 
 export interface Verdict {
-  /** SimCLR minus baseline top-1, in percentage points. */
+  /** SimCLR minus baseline top-1, in percentage points, of the accuracies rounded to 0.1 %. */
   marginPts: number;
   outcome: Outcome;
   /** '+3.1 pts ✓ beat', '−2.0 pts ✗ behind', '±0.0 pts = level'. */
@@ -56,13 +56,14 @@ export interface Comparison extends Verdict {
 }
 
 /**
- * The verdict on two top-1 accuracies (fractions): beat when SimCLR is ahead by at least 0.05 points
- * (what one decimal shows as a difference), behind when it trails by that much, level otherwise.
+ * The verdict on two top-1 accuracies (fractions), judged on the accuracies as tables show them (in
+ * percent with one decimal), so that the margin is the difference of the two numbers printed beside
+ * it: beat when SimCLR's is higher, behind when lower, level when they print the same.
  */
 export function verdict(simclrTop1: number, baselineTop1: number): Verdict {
-  const marginPts = (simclrTop1 - baselineTop1) * 100;
+  const marginPts = (Math.round(simclrTop1 * 1000) - Math.round(baselineTop1 * 1000)) / 10;
   const shown = Math.abs(marginPts).toFixed(1);
-  if (shown === '0.0') return { marginPts, outcome: 'level', text: '±0.0 pts = level' };
+  if (marginPts === 0) return { marginPts, outcome: 'level', text: '±0.0 pts = level' };
   if (marginPts > 0) return { marginPts, outcome: 'beat', text: `+${shown} pts ✓ beat` };
   return { marginPts, outcome: 'behind', text: `−${shown} pts ✗ behind` };
 }

@@ -9,6 +9,7 @@ import { baselinesOf } from '../../config/baselines';
 import { PAPER_DEFAULTS } from '../../config/defaults';
 import { experimentSchema } from '../../config/schema';
 import { baselinesTable, resultLines } from '../../cli/results';
+import { reportChartSvgs } from '../../report/charts';
 import { compareWithBaselines, verdict } from '../../report/comparisons';
 import { renderReportHtml } from '../../report/html';
 import { parseRunReport } from '../../report/report';
@@ -66,19 +67,15 @@ test('pixel features go through the encoders’ linear and kNN protocols: a brig
   assert.ok(knn.top1 > 0.9, `kNN on pixels: ${knn.top1}`);
 });
 
-test('verdict: beat, behind or level by the top-1 margin in points, as one decimal shows it', () => {
-  assert.deepEqual(verdict(0.815, 0.784), {
-    marginPts: verdict(0.815, 0.784).marginPts,
-    outcome: 'beat',
-    text: '+3.1 pts ✓ beat',
-  });
-  assert.ok(Math.abs(verdict(0.815, 0.784).marginPts - 3.1) < 1e-9);
-  assert.equal(verdict(0.764, 0.784).text, '−2.0 pts ✗ behind');
-  assert.equal(verdict(0.764, 0.784).outcome, 'behind');
-  assert.equal(verdict(0.5, 0.5).text, '±0.0 pts = level');
+test('verdict: beat, behind or level by the margin of the top-1 accuracies as tables print them', () => {
+  assert.deepEqual(verdict(0.815, 0.784), { marginPts: 3.1, outcome: 'beat', text: '+3.1 pts ✓ beat' });
+  assert.deepEqual(verdict(0.764, 0.784), { marginPts: -2, outcome: 'behind', text: '−2.0 pts ✗ behind' });
+  assert.deepEqual(verdict(0.5, 0.5), { marginPts: 0, outcome: 'level', text: '±0.0 pts = level' });
   assert.equal(verdict(0.5004, 0.5).outcome, 'level');
   assert.equal(verdict(0.5006, 0.5).outcome, 'beat');
   assert.equal(verdict(0.4994, 0.5).outcome, 'behind');
+  // 51.7 % against 25.55 % (printed 25.6 %): the margin is the difference of the printed numbers.
+  assert.equal(verdict(0.517, 0.2555).text, '+26.1 pts ✓ beat');
 });
 
 const results: ExperimentResults = {
@@ -237,6 +234,17 @@ test('report: report.json carries the baselines and the HTML says beat / behind 
   ])
     assert.ok(html.includes(s), `html lacks '${s}'`);
   assert.ok(!html.includes('Not evaluated in this run'), 'every baseline ran');
+  // The accuracy chart has a bar series per baseline; the kNN chart would get a raw-pixel level line.
+  const accuracy = reportChartSvgs(report, []).find((c) => c.name === 'accuracy')!.svg;
+  for (const label of [
+    'SimCLR encoder',
+    'random-init encoder',
+    'raw pixels',
+    'supervised from scratch',
+    '82.9',
+    '40.3',
+  ])
+    assert.ok(accuracy.includes(label), `accuracy chart lacks '${label}'`);
   const without = renderReportHtml(
     parseRunReport({ ...report, results: { ...report.results!, baselines: undefined } }),
     [],
