@@ -55,13 +55,16 @@ export interface Comparison extends Verdict {
   other: Accuracy;
 }
 
+/** An accuracy (fraction) as a table prints it: in percent, to one decimal (cli/format.ts `percent`). */
+const printed = (accuracy: number): number => Number((accuracy * 100).toFixed(1));
+
 /**
  * The verdict on two top-1 accuracies (fractions), judged on the accuracies as tables show them (in
  * percent with one decimal), so that the margin is the difference of the two numbers printed beside
  * it: beat when SimCLR's is higher, behind when lower, level when they print the same.
  */
 export function verdict(simclrTop1: number, baselineTop1: number): Verdict {
-  const marginPts = (Math.round(simclrTop1 * 1000) - Math.round(baselineTop1 * 1000)) / 10;
+  const marginPts = Math.round((printed(simclrTop1) - printed(baselineTop1)) * 10) / 10;
   const shown = Math.abs(marginPts).toFixed(1);
   if (marginPts === 0) return { marginPts, outcome: 'level', text: '±0.0 pts = level' };
   if (marginPts > 0) return { marginPts, outcome: 'beat', text: `+${shown} pts ✓ beat` };
