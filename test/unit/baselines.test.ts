@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { baselinesOf } from '../../config/baselines';
 import { PAPER_DEFAULTS } from '../../config/defaults';
 import { experimentSchema } from '../../config/schema';
+import { renderFrame } from '../../cli/live-view';
 import { baselinesTable, resultLines } from '../../cli/results';
 import { reportChartSvgs } from '../../report/charts';
 import { compareWithBaselines, verdict } from '../../report/comparisons';
@@ -19,7 +20,7 @@ import { initBackend } from '../../simclr/backend';
 import { knnEvaluation } from '../../simclr/evaluate/knn';
 import { linearEvaluation } from '../../simclr/evaluate/linear';
 import { pixelDimension, pixelFeatures } from '../../simclr/evaluate/pixels';
-import type { ExperimentResults } from '../../workflows/types';
+import type { ExperimentResults, Stage, StageTiming } from '../../workflows/types';
 
 before(async () => {
   await initBackend('tensorflow');
@@ -260,4 +261,30 @@ test('metrics: the baselines’ records are tagged and kept apart in TensorBoard
     'random-init/supervised/loss',
   );
   assert.equal(tensorBoardTag(metric('linear', 'top1', 0.8, { encoder: 'pretrained' })), 'linear/top1');
+});
+
+test('live view: the baselines stage is listed while ahead, and left out when a run went past it', () => {
+  const at = (s: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, s)).toISOString();
+  const done = (stage: Stage, s: number) => ({ stage, startedAt: at(s), endedAt: at(s + 1), seconds: 1 });
+  const frame = (stages: StageTiming[], stage: Stage) =>
+    renderFrame({
+      experimentId: 'x',
+      runId: 'r',
+      status: 'RUNNING',
+      closed: false,
+      startTime: at(0),
+      elapsedSeconds: 9,
+      activities: [],
+      noWorker: false,
+      stage,
+      progress: { experimentId: 'x', stage, epoch: 1, epochs: 1, stages, augmentationWaitMs: 0 },
+    }).join('\n');
+  const before = [done('validate', 0), done('shard', 1), done('pretrain', 2), done('finetune', 3)];
+  assert.match(
+    frame([...before, { stage: 'evaluate', startedAt: at(4) }], 'evaluate'),
+    /· baselines\n {2}· report/,
+  );
+  const skipped = frame([...before, done('evaluate', 4), { stage: 'report', startedAt: at(5) }], 'report');
+  assert.ok(!skipped.includes('baselines'), skipped);
+  assert.match(frame([...before, done('evaluate', 4), done('baselines', 5)], 'baselines'), /✓ baselines/);
 });
