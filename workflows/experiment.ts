@@ -165,7 +165,12 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     if (patched(BASELINES_PATCH)) {
       const wanted = baselinesOf(config);
       if (wanted.pixels || wanted.supervised || wanted.scratchFineTune) {
-        enter('baselines', 'raw pixels, supervised upper bound, training from scratch');
+        const names = [
+          wanted.pixels && 'raw pixels',
+          wanted.scratchFineTune && 'training from scratch per label fraction',
+          wanted.supervised && `supervised upper bound (${config.pretrain.epochs} epochs)`,
+        ];
+        enter('baselines', names.filter(Boolean).join(', '));
         baselines = {};
         const ref = { experimentId, config, dataset: manifest };
         if (wanted.pixels) baselines.pixels = await gpu.evaluateRepresentation({ ...ref, encoder: 'pixels' });
