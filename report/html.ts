@@ -199,6 +199,7 @@ function baselinesSection(report: RunReport): string {
   const res = report.results;
   if (!res) return '';
   const comparisons = compareWithBaselines(comparableReportResults(res));
+  const lr = report.config.evaluation.baselines.fromScratchLearningRate;
   const missing = [
     res.baseline ? undefined : 'random-init encoder (evaluation.randomInitBaseline)',
     res.baselines?.pixels ? undefined : 'raw pixels (evaluation.baselines.pixels)',
@@ -227,8 +228,10 @@ function baselinesSection(report: RunReport): string {
 </div>
 <p class="note">Raw pixels: the flattened image scaled to [0, 1], with the same linear-evaluation and kNN protocols as the encoders.
 Supervised: the same encoder trained from random initialisation with every training label for as many epochs as pretraining,
-with the fine-tuning optimiser and augmentation; an upper bound SimCLR is not expected to beat at equal epochs.
+with the fine-tuning optimiser, batch size and augmentation; an upper bound SimCLR is not expected to beat at equal epochs.
 From scratch: the same network and settings as fine-tuning, on the same labels, without pretraining.
+Both trainings from random initialisation use the base learning rate ${lr} (evaluation.baselines.fromScratchLearningRate,
+× batch size / 256) instead of fine-tuning's, which leaves a network from random initialisation undertrained.
 Beat / behind: SimCLR's top-1 minus the baseline's, in percentage points.${notRun}</p>`;
 }
 
