@@ -1,39 +1,58 @@
 /**
- * Evaluation activities [gpu]: linear evaluation and the kNN monitor on frozen features of the
- * pretrained encoder (or of a random-init encoder of the same architecture, the baseline), and
- * fine-tuning on class-balanced label fractions.
+ * Evaluation activities [gpu]: linear evaluation and the kNN monitor on frozen representations (of the
+ * pretrained encoder, of a random-init encoder of the same architecture, or of the raw pixels), and
+ * classifier training on labels: fine-tuning the pretrained encoder on class-balanced label fractions,
+ * the same from random init (training from scratch), and the supervised upper bound on every label.
  */
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { baselinesOf } from '../config/baselines';
 import { resolveExperiment } from '../config/resolve';
-import type { ExperimentConfig } from '../config/schema';
-import { appendMetrics, metric, metricsChunk } from '../report/metrics';
+import type { ExperimentConfig, FineTuneConfig } from '../config/schema';
+import { appendMetrics, metric, metricsChunk, type MetricStage } from '../report/metrics';
 import { labelFractionSubset } from '../simclr/datasets/splits';
-import { extractFeatures } from '../simclr/evaluate/features';
+import { extractFeatures, type FeatureSet } from '../simclr/evaluate/features';
 import { fineTune as fineTuneEncoder } from '../simclr/evaluate/finetune';
 import { knnEvaluation } from '../simclr/evaluate/knn';
 import { linearEvaluation } from '../simclr/evaluate/linear';
+import { pixelDimension, pixelFeatures } from '../simclr/evaluate/pixels';
 import type { ImageShape } from '../simclr/images';
-import type { DatasetManifest, FineTuneResult, RepresentationEval } from '../workflows/types';
-import { activityBackend, activityStore, guard, heartbeat } from './context';
+import type {
+  DatasetManifest,
+  FineTuneResult,
+  RepresentationEval,
+  RepresentationSource,
+  SupervisedResult,
+} from '../workflows/types';
+import { activityBackend, activityStore, cancellationRequested, guard, heartbeat } from './context';
 import { loadSplit } from './dataset';
 import { loadPretrainer, newPretrainer, type TrainingState } from './training-state';
 import { stepsPerEpoch } from './pretrain';
 
-interface EvalInput {
+interface ExperimentRef {
   experimentId: string;
   config: ExperimentConfig;
   dataset: DatasetManifest;
-  /** The pretrained checkpoint; undefined evaluates a random-init encoder (the baseline). */
+}
+
+/** Where an encoder's weights come from: a pretrained checkpoint, or the experiment's seed (random init). */
+type EncoderInit =
+  { encoder?: 'pretrained'; checkpoint: string } | { encoder: 'random-init'; checkpoint?: undefined };
+
+export interface EvalInput extends ExperimentRef {
+  /**
+   * What to evaluate. Unset (inputs scheduled before the pixel baseline existed): 'pretrained' when a
+   * checkpoint is given, else 'random-init'.
+   */
+  encoder?: RepresentationSource;
+  /** The pretrained checkpoint; required for 'pretrained', ignored otherwise. */
   checkpoint?: string;
 }
 
-async function encoderFor(input: EvalInput): Promise<TrainingState> {
-  const { config, dataset } = input;
-  const resolved = resolveExperiment(config, { imageSize: dataset.imageSize, channels: dataset.channels });
-  const shape = shapeOf(dataset);
-  const steps = stepsPerEpoch(config, dataset);
-  if (!input.checkpoint) return newPretrainer(resolved, shape, steps);
-  return loadPretrainer(await activityStore(), input.checkpoint, resolved, shape, steps);
-}
+/**
+ * Fine-tuning input: the pretrained checkpoint's encoder (`encoder` unset or 'pretrained'), or the
+ * same architecture at random init (`encoder: 'random-init'`, training from scratch on the same labels).
+ */
+export type FineTuneInput = ExperimentRef & EncoderInit & { fraction: number };
 
 const shapeOf = (d: DatasetManifest): ImageShape => ({
   height: d.imageSize,
@@ -41,106 +60,223 @@ const shapeOf = (d: DatasetManifest): ImageShape => ({
   channels: d.channels,
 });
 
-/** Linear evaluation and weighted kNN on frozen encoder features, trained on every labelled train image. */
+/** The evaluated source, from an explicit `encoder` or (older inputs) from whether a checkpoint is given. */
+export function representationSource(input: EvalInput): RepresentationSource {
+  const source = input.encoder ?? (input.checkpoint ? 'pretrained' : 'random-init');
+  if (source === 'pretrained' && !input.checkpoint) {
+    throw ApplicationFailure.nonRetryable(
+      `evaluation of experiment '${input.experimentId}': encoder 'pretrained' needs a checkpoint`,
+      'PipelineError',
+    );
+  }
+  return source;
+}
+
+/** The encoder (with its projection head): restored from `checkpoint`, or fresh from the experiment's seed. */
+async function encoderFor(input: ExperimentRef, checkpoint: string | undefined): Promise<TrainingState> {
+  const { config, dataset } = input;
+  const resolved = resolveExperiment(config, { imageSize: dataset.imageSize, channels: dataset.channels });
+  const shape = shapeOf(dataset);
+  const steps = stepsPerEpoch(config, dataset);
+  if (checkpoint === undefined) return newPretrainer(resolved, shape, steps);
+  return loadPretrainer(await activityStore(), checkpoint, resolved, shape, steps);
+}
+
+type Split = Awaited<ReturnType<typeof loadSplit>>;
+
+/** Train and test representations of `source`: encoder features (inference mode) or the raw pixels. */
+async function representations(
+  input: EvalInput,
+  source: RepresentationSource,
+  train: Split,
+  test: Split,
+): Promise<{ train: FeatureSet; test: FeatureSet }> {
+  const shape = shapeOf(input.dataset);
+  if (source === 'pixels') {
+    const dim = pixelDimension(shape);
+    return {
+      train: { features: pixelFeatures(train.pixels, train.count, shape), labels: train.labels, dim },
+      test: { features: pixelFeatures(test.pixels, test.count, shape), labels: test.labels, dim },
+    };
+  }
+  const state = await encoderFor(input, source === 'pretrained' ? input.checkpoint : undefined);
+  try {
+    const enc = state.pretrainer.encoder;
+    const progress = (stage: string) => (done: number, total: number) =>
+      heartbeat({ encoder: source, stage, done, total });
+    const trainF = await extractFeatures(
+      enc,
+      train.pixels,
+      train.count,
+      shape,
+      512,
+      progress('train features'),
+    );
+    const testF = await extractFeatures(enc, test.pixels, test.count, shape, 512, progress('test features'));
+    const dim = trainF.length / train.count;
+    return {
+      train: { features: trainF, labels: train.labels, dim },
+      test: { features: testF, labels: test.labels, dim },
+    };
+  } finally {
+    state.pretrainer.dispose();
+  }
+}
+
+/**
+ * Linear evaluation and weighted kNN on frozen representations, trained on every labelled train image:
+ * of the pretrained encoder, of the random-init encoder, or of the raw pixels, with one protocol.
+ */
 export async function evaluateRepresentation(input: EvalInput): Promise<RepresentationEval> {
   return guard(async () => {
+    const which = representationSource(input);
     await activityBackend(input.config.backend);
     const store = await activityStore();
     const { dataset, config } = input;
-    const which = input.checkpoint ? 'pretrained' : 'random-init';
-    const state = await encoderFor(input);
-    try {
-      const train = await loadSplit(store, dataset, 'train');
-      const test = await loadSplit(store, dataset, 'test');
-      const shape = shapeOf(dataset);
-      const progress = (stage: string) => (done: number, total: number) =>
-        heartbeat({ encoder: which, stage, done, total });
-      const enc = state.pretrainer.encoder;
-      const trainF = await extractFeatures(
-        enc,
-        train.pixels,
-        train.count,
-        shape,
-        512,
-        progress('train features'),
-      );
-      const testF = await extractFeatures(
-        enc,
-        test.pixels,
-        test.count,
-        shape,
-        512,
-        progress('test features'),
-      );
-      const dim = trainF.length / train.count;
-      const numClasses = dataset.classNames.length;
-      const trainSet = { features: trainF, labels: train.labels, dim };
-      const testSet = { features: testF, labels: test.labels, dim };
-      const linear = await linearEvaluation(trainSet, testSet, config.evaluation.linear, {
-        seed: config.seed,
-        numClasses,
-        onEpoch: (epoch, loss) => heartbeat({ encoder: which, stage: 'linear', epoch, loss }),
-      });
-      const knn = await knnEvaluation(trainSet, testSet, config.evaluation.knn, { numClasses });
-      const at = { encoder: which } as const;
-      await appendMetrics(store, input.experimentId, metricsChunk('linear', 0, which), [
-        ...linear.lossCurve.map((loss, epoch) => metric('linear', 'loss', loss, { ...at, epoch })),
-        metric('linear', 'top1', linear.top1, at),
-        metric('linear', 'top5', linear.top5, at),
-        metric('knn', 'knn_top1', knn.top1, at),
-        metric('knn', 'knn_top5', knn.top5, at),
-      ]);
-      return {
-        encoder: which,
-        linear: { top1: linear.top1, top5: linear.top5 },
-        knn: { top1: knn.top1, top5: knn.top5, k: knn.k },
-      };
-    } finally {
-      state.pretrainer.dispose();
-    }
+    const train = await loadSplit(store, dataset, 'train');
+    const test = await loadSplit(store, dataset, 'test');
+    const sets = await representations(input, which, train, test);
+    const numClasses = dataset.classNames.length;
+    const linear = await linearEvaluation(sets.train, sets.test, config.evaluation.linear, {
+      seed: config.seed,
+      numClasses,
+      onEpoch: (epoch, loss) => heartbeat({ encoder: which, stage: 'linear', epoch, loss }),
+    });
+    const knn = await knnEvaluation(sets.train, sets.test, config.evaluation.knn, { numClasses });
+    const at = { encoder: which } as const;
+    await appendMetrics(store, input.experimentId, metricsChunk('linear', 0, which), [
+      ...linear.lossCurve.map((loss, epoch) => metric('linear', 'loss', loss, { ...at, epoch })),
+      metric('linear', 'top1', linear.top1, at),
+      metric('linear', 'top5', linear.top5, at),
+      metric('knn', 'knn_top1', knn.top1, at),
+      metric('knn', 'knn_top5', knn.top5, at),
+    ]);
+    return {
+      encoder: which,
+      linear: { top1: linear.top1, top5: linear.top5 },
+      knn: { top1: knn.top1, top5: knn.top5, k: knn.k },
+    };
   });
+}
+
+interface TrainClassifierRun {
+  /** The encoder's weights: a checkpoint, or undefined for random init. */
+  checkpoint: string | undefined;
+  settings: FineTuneConfig;
+  /** The labelled subset, as indices into the training split. */
+  indices: (labels: Int32Array) => Int32Array;
+  /** Where the loss curve and accuracies go in metrics.jsonl, and the chunk's qualifier. */
+  stage: MetricStage;
+  chunk: string;
+  tags: { fraction?: number; encoder?: 'random-init' };
+}
+
+/**
+ * Trains the encoder (plus `settings.fromHeadLayer` head stages) with a new linear classifier on labelled
+ * images (simclr/evaluate/finetune.ts), heartbeating every step with its epoch, and stopping at a step
+ * boundary when the activity is cancelled.
+ */
+async function trainClassifier(
+  input: ExperimentRef,
+  run: TrainClassifierRun,
+): Promise<{ top1: number; top5: number; labelledImages: number }> {
+  await activityBackend(input.config.backend);
+  const store = await activityStore();
+  const { dataset, config } = input;
+  const state = await encoderFor(input, run.checkpoint);
+  // The stages share the head's weights; they are disposed with it below.
+  const headStages = run.settings.fromHeadLayer > 0 ? state.pretrainer.head.headStages() : [];
+  try {
+    const train = await loadSplit(store, dataset, 'train');
+    const test = await loadSplit(store, dataset, 'test');
+    const shape = shapeOf(dataset);
+    const indices = run.indices(train.labels);
+    const { epochs } = run.settings;
+    let lastLoss: number | undefined;
+    const result = await fineTuneEncoder({
+      encoder: state.pretrainer.encoder,
+      headStages,
+      config: run.settings,
+      train: { ...train, shape },
+      trainIndices: indices,
+      test: { ...test, shape },
+      seed: config.seed,
+      numClasses: dataset.classNames.length,
+      onEpoch: (_epoch, loss) => (lastLoss = loss),
+      onStep: (step, total) => {
+        if (cancellationRequested()) throw new CancelledFailure(`${run.stage} cancelled at step ${step}`);
+        const epoch = Math.floor((step * epochs) / total);
+        heartbeat({ stage: run.stage, ...run.tags, epoch, epochs, step, total, loss: lastLoss });
+      },
+    });
+    await appendMetrics(store, input.experimentId, metricsChunk(run.stage, 0, run.chunk), [
+      ...result.lossCurve.map((loss, epoch) => metric(run.stage, 'loss', loss, { ...run.tags, epoch })),
+      metric(run.stage, 'top1', result.top1, run.tags),
+      metric(run.stage, 'top5', result.top5, run.tags),
+    ]);
+    return { top1: result.top1, top5: result.top5, labelledImages: indices.length };
+  } finally {
+    for (const stage of headStages) stage.dispose();
+    state.pretrainer.dispose();
+  }
 }
 
 /**
  * Fine-tunes a copy of the pretrained encoder with a new linear classifier on a class-balanced label
  * fraction; with `fineTune.fromHeadLayer` k > 0, copies of the first k projection-head stages sit
- * between the two and are fine-tuned too ([SimCLRv2] fine-tunes from the first head layer).
+ * between the two and are fine-tuned too ([SimCLRv2] fine-tunes from the first head layer). With
+ * `encoder: 'random-init'` the same network starts from random weights instead: training from scratch
+ * on the same labels with the same settings but the learning rate for training from random init
+ * (evaluation.baselines.fromScratchLearningRate), the baseline fine-tuning must beat ([SimCLR] Table 7).
  */
-export async function fineTune(
-  input: EvalInput & { checkpoint: string; fraction: number },
-): Promise<FineTuneResult> {
+export async function fineTune(input: FineTuneInput): Promise<FineTuneResult> {
   return guard(async () => {
-    await activityBackend(input.config.backend);
-    const store = await activityStore();
-    const { dataset, config, fraction } = input;
-    const state = await encoderFor(input);
-    // The stages share the restored head's weights; they are disposed with it below.
-    const headStages = config.fineTune.fromHeadLayer > 0 ? state.pretrainer.head.headStages() : [];
-    try {
-      const train = await loadSplit(store, dataset, 'train');
-      const test = await loadSplit(store, dataset, 'test');
-      const shape = shapeOf(dataset);
-      const indices = labelFractionSubset(train.labels, fraction, config.seed);
-      const result = await fineTuneEncoder({
-        encoder: state.pretrainer.encoder,
-        headStages,
-        config: config.fineTune,
-        train: { ...train, shape },
-        trainIndices: indices,
-        test: { ...test, shape },
-        seed: config.seed,
-        numClasses: dataset.classNames.length,
-        onStep: (step, total) => heartbeat({ fraction, step, total }),
-      });
-      await appendMetrics(store, input.experimentId, metricsChunk('finetune', 0, String(fraction)), [
-        ...result.lossCurve.map((loss, epoch) => metric('finetune', 'loss', loss, { fraction, epoch })),
-        metric('finetune', 'top1', result.top1, { fraction }),
-        metric('finetune', 'top5', result.top5, { fraction }),
-      ]);
-      return { fraction, top1: result.top1, top5: result.top5, labelledImages: indices.length };
-    } finally {
-      for (const stage of headStages) stage.dispose();
-      state.pretrainer.dispose();
+    const { config, fraction } = input;
+    const scratch = input.encoder === 'random-init';
+    if (!scratch && !input.checkpoint) {
+      throw ApplicationFailure.nonRetryable(
+        `fineTune of experiment '${input.experimentId}': encoder 'pretrained' needs a checkpoint`,
+        'PipelineError',
+      );
     }
+    const r = await trainClassifier(input, {
+      checkpoint: scratch ? undefined : input.checkpoint,
+      settings: scratch
+        ? { ...config.fineTune, learningRate: baselinesOf(config).fromScratchLearningRate }
+        : config.fineTune,
+      indices: (labels) => labelFractionSubset(labels, fraction, config.seed),
+      stage: 'finetune',
+      // The pretrained run keeps the chunk name it always had (a retried old activity rewrites it).
+      chunk: scratch ? `random-init-${fraction}` : String(fraction),
+      tags: scratch ? { fraction, encoder: 'random-init' } : { fraction },
+    });
+    return { fraction, ...r };
+  });
+}
+
+/**
+ * The supervised upper bound: the encoder architecture from random init plus a linear classifier,
+ * trained on every training label for as many epochs as pretraining ran (`pretrain.epochs`), with the
+ * fine-tuning optimiser, batch size and crop-and-flip augmentation (`fineTune.*`) at the learning rate
+ * for training from random init (evaluation.baselines.fromScratchLearningRate; defaults.ts has the
+ * measurements), from the encoder output (a plain supervised network, whatever fromHeadLayer says).
+ */
+export async function supervisedBaseline(input: ExperimentRef): Promise<SupervisedResult> {
+  return guard(async () => {
+    const epochs = input.config.pretrain.epochs;
+    const r = await trainClassifier(input, {
+      checkpoint: undefined,
+      settings: {
+        ...input.config.fineTune,
+        epochs,
+        fromHeadLayer: 0,
+        learningRate: baselinesOf(input.config).fromScratchLearningRate,
+      },
+      indices: (labels) => Int32Array.from(labels, (_, i) => i),
+      stage: 'supervised',
+      chunk: 'all-labels',
+      tags: { encoder: 'random-init' },
+    });
+    return { epochs, ...r };
   });
 }

@@ -5,7 +5,7 @@
 import { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
 import { deleteAugmentations, precomputeAugmentations } from './augment';
 import { preparePretraining, pretrainEpoch } from './pretrain';
-import { evaluateRepresentation, fineTune } from './evaluate';
+import { evaluateRepresentation, fineTune, supervisedBaseline } from './evaluate';
 import { writeExperimentReport } from './report';
 import { findCompletedExperiments, writeSweepReport } from './sweep';
 
@@ -21,6 +21,7 @@ export {
   pretrainEpoch,
   readDatasetManifest,
   shardDataset,
+  supervisedBaseline,
   writeExperimentReport,
   writeSweepReport,
 };
@@ -38,4 +39,4 @@ export const cpuActivities = {
   writeSweepReport,
 };
 
-export const gpuActivities = { pretrainEpoch, evaluateRepresentation, fineTune };
+export const gpuActivities = { pretrainEpoch, evaluateRepresentation, fineTune, supervisedBaseline };

@@ -13,6 +13,7 @@ import { tensorBoardAvailable, writeTensorBoard } from '../report/tensorboard';
 import { sumPretrainTime } from '../report/time-breakdown';
 import { activeBackend } from '../simclr/backend';
 import type {
+  BaselineResults,
   DatasetManifest,
   FineTuneResult,
   PretrainEpochResult,
@@ -34,6 +35,8 @@ export interface WriteReportInput {
   pretrained: RepresentationEval;
   baseline?: RepresentationEval;
   fineTune: FineTuneResult[];
+  /** Raw pixels, supervised upper bound, training from scratch; absent in runs that predate them. */
+  baselines?: BaselineResults;
 }
 
 export interface WriteReportOutput {
@@ -85,6 +88,14 @@ export async function writeExperimentReport(input: WriteReportInput): Promise<Wr
           knn: input.pretrained.knn,
           fineTune: input.fineTune,
           baseline: input.baseline ? { linear: input.baseline.linear, knn: input.baseline.knn } : undefined,
+          baselines: input.baselines && {
+            pixels: input.baselines.pixels && {
+              linear: input.baselines.pixels.linear,
+              knn: input.baselines.pixels.knn,
+            },
+            supervised: input.baselines.supervised,
+            scratchFineTune: input.baselines.scratchFineTune,
+          },
         },
       },
       metrics,

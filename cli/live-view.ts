@@ -10,7 +10,15 @@ import { formatDuration, percent, progressBar, truncate } from './format';
 import { takeSnapshot, type ActivityState, type RunSnapshot } from './snapshot';
 
 /** The stages of an experiment, in order (workflows/experiment.ts). */
-export const STAGES: Stage[] = ['validate', 'shard', 'pretrain', 'finetune', 'evaluate', 'report'];
+export const STAGES: Stage[] = [
+  'validate',
+  'shard',
+  'pretrain',
+  'finetune',
+  'evaluate',
+  'baselines',
+  'report',
+];
 
 /** How often plain mode repeats the current stage's progress. */
 export const PLAIN_EVERY_MS = 15_000;
@@ -73,9 +81,12 @@ export function renderFrame(s: RunSnapshot, now = new Date()): string[] {
   if (timings.length > 0) {
     // A run that closed without completing stopped in the last stage it entered.
     const stoppedIn = s.closed && s.status !== 'COMPLETED' ? timings[timings.length - 1].stage : undefined;
-    for (const name of STAGES) {
+    // A stage the run went past without entering was skipped (e.g. baselines switched off): not listed.
+    const reached = Math.max(...timings.map((x) => STAGES.indexOf(x.stage)));
+    for (const [i, name] of STAGES.entries()) {
       const t = timings.find((x) => x.stage === name);
       const label = name.padEnd(9);
+      if (!t && i < reached) continue;
       if (!t) lines.push(`  · ${name}`);
       else if (name === stoppedIn) lines.push(`  ✗ ${label} ${formatDuration(t.seconds)}`);
       else if (t.endedAt) lines.push(`  ✓ ${label} ${formatDuration(t.seconds)}`);

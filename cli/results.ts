@@ -1,12 +1,17 @@
 /**
  * The end of a run as people read it: linear evaluation and kNN of the pretrained encoder beside the
  * random-init baseline (the paper's reference point: how much of the accuracy the self-supervised
- * pretraining is responsible for), fine-tuning per label fraction, and where to look next (web UI, report).
+ * pretraining is responsible for), fine-tuning per label fraction, then every baseline with a plain
+ * verdict (did SimCLR beat raw pixels, the supervised upper bound, training from scratch?), and where
+ * to look next (web UI, report).
  */
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { compareWithBaselines, fractionLabel, type ComparableResults } from '../report/comparisons';
 import type { ExperimentResults } from '../workflows/types';
 import { formatDuration, percent, table } from './format';
+
+export { fractionLabel };
 
 /**
  * Where the HTML report is: `<store location>/<reportHtmlKey>`; a filesystem store given as a plain path
@@ -16,11 +21,6 @@ export function reportLocation(results: Pick<ExperimentResults, 'storeLocation' 
   const location = results.storeLocation.replace(/\/+$/, '');
   if (isAbsolute(location)) return pathToFileURL(`${location}/${results.reportHtmlKey}`).href;
   return `${location}/${results.reportHtmlKey}`;
-}
-
-/** A label fraction as people write it: 0.01 → '1 %', 0.005 → '0.5 %'. */
-export function fractionLabel(fraction: number): string {
-  return `${Number((fraction * 100).toPrecision(3))} %`;
 }
 
 /** The results table: one row per evaluation, top-1 and top-5, the random-init baseline beside them. */
@@ -58,16 +58,55 @@ export function resultsTable(r: ExperimentResults): string {
   ]);
 }
 
+/** The workflow's results in the shape the comparisons read. */
+export function comparableResults(r: ExperimentResults): ComparableResults {
+  return {
+    linear: r.pretrained.linear,
+    knn: r.pretrained.knn,
+    fineTune: r.fineTune,
+    randomInit: r.baseline,
+    pixels: r.baselines?.pixels,
+    supervised: r.baselines?.supervised,
+    scratchFineTune: r.baselines?.scratchFineTune,
+  };
+}
+
+/**
+ * Every SimCLR-vs-baseline pair, top-1, with the margin and whether SimCLR beat it; undefined when the
+ * run has no baseline at all.
+ *
+ * @example
+ *   SIMCLR VS BASELINE (TOP-1)                       SIMCLR  BASELINE  MARGIN
+ *   linear evaluation vs raw pixels                  78.4 %    81.5 %  −3.1 pts ✗ behind
+ */
+export function baselinesTable(r: ExperimentResults): string | undefined {
+  const rows = compareWithBaselines(comparableResults(r)).map((c) => [
+    `${c.evaluation} vs ${c.baseline}${c.upperBound ? ' (upper bound)' : ''}`,
+    percent(c.simclr.top1),
+    percent(c.other.top1),
+    c.text,
+  ]);
+  if (rows.length === 0) return undefined;
+  return table(['SIMCLR VS BASELINE (TOP-1)', 'SIMCLR', 'BASELINE', 'MARGIN'], rows, [
+    'left',
+    'right',
+    'right',
+    'left',
+  ]);
+}
+
 /** The closing summary of a completed run. */
 export function resultLines(
   r: ExperimentResults,
   opts: { webUiUrl?: string; totalSeconds?: number },
 ): string[] {
+  const verdicts = baselinesTable(r);
   return [
     ...resultsTable(r)
       .split('\n')
       .map((l) => `  ${l}`),
     '',
+    ...(verdicts ? [...verdicts.split('\n').map((l) => `  ${l}`), ''] : []),
     ...(opts.webUiUrl ? [`  web UI  ${opts.webUiUrl}`] : []),
     `  report  ${reportLocation(r)}`,
     ...(opts.totalSeconds !== undefined ? [`  total   ${formatDuration(opts.totalSeconds)}`] : []),

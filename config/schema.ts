@@ -164,6 +164,23 @@ export const evaluationSchema = z
       .prefault({}),
     /** Also evaluate a randomly initialised encoder of the same architecture, as the baseline. */
     randomInitBaseline: z.boolean().default(true),
+    /**
+     * The other baselines every report sets SimCLR against (defaults.ts says why each is on); the
+     * random-init encoder keeps its own switch, `randomInitBaseline`, as experiment files have it.
+     */
+    baselines: z
+      .object({
+        /** Linear evaluation and kNN on the raw pixels, with the encoders' protocols. */
+        pixels: z.boolean().default(P.baselines.pixels),
+        /** The encoder trained from random init with all labels for pretrain.epochs (the upper bound). */
+        supervised: z.boolean().default(P.baselines.supervised),
+        /** Training from scratch on each fineTune.labelFractions subset, with the fine-tuning settings. */
+        scratchFineTune: z.boolean().default(P.baselines.scratchFineTune),
+        /** Base learning rate (× batch/256) of both trainings from random init; the rest is fineTune.*. */
+        fromScratchLearningRate: z.number().positive().default(P.baselines.fromScratchLearningRate),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 
@@ -198,5 +215,6 @@ export type HeadConfig = ModelConfig['head'];
 export type PretrainConfig = ExperimentConfig['pretrain'];
 export type FineTuneConfig = ExperimentConfig['fineTune'];
 export type EvaluationConfig = ExperimentConfig['evaluation'];
+export type BaselinesConfig = EvaluationConfig['baselines'];
 export type Encoder = (typeof ENCODERS)[number];
 export type OptimizerName = (typeof OPTIMIZERS)[number];

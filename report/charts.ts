@@ -1,8 +1,8 @@
 /**
  * The report's charts, from the metric records and the results: pretraining loss and learning rate
- * against the step, the kNN monitor against the epoch (with the random-init encoder's kNN accuracy as
- * a dashed line), the contrastive accuracy when recorded, and top-1 accuracy per label fraction as
- * bars with the random-init baseline beside. SVG from ./svg.ts, rasterised to PNG by sharp (librsvg).
+ * against the step, the kNN monitor against the epoch (with the random-init encoder's and the raw
+ * pixels' kNN accuracy as dashed lines), the contrastive accuracy when recorded, and top-1 accuracy per label fraction as
+ * bars with the baselines beside (random-init encoder, raw pixels, supervised from scratch). SVG from ./svg.ts, rasterised to PNG by sharp (librsvg).
  *
  * ```ts
  * const charts = await renderReportCharts(report, metrics); // [{ name: 'loss', title, png }, ...]
@@ -24,6 +24,8 @@ export const COLORS = {
   simclr: '#1f77b4',
   simclrLight: '#9ec5e8',
   baseline: '#8c8c8c',
+  pixels: '#d62728',
+  scratch: '#9467bd',
   lr: '#e67e22',
   knn: '#2ca02c',
 };
@@ -84,7 +86,8 @@ function series(
   return points.sort((a, b) => a.x - b.x);
 }
 
-const pretrained = (r: MetricRecord) => r.encoder !== 'random-init';
+/** A record of the SimCLR encoder itself (not of a baseline). */
+const pretrained = (r: MetricRecord) => r.encoder === undefined || r.encoder === 'pretrained';
 
 /** '1 %', '10 %', '0.5 %'. */
 export function formatFraction(f: number): string {
@@ -161,21 +164,23 @@ export function reportChartSvgs(
   ).map((p) => ({ x: p.x, y: p.y * 100 }));
   if (knn.length > 0) {
     const lines: LineSeries[] = [{ label: 'SimCLR encoder', color: COLORS.knn, points: knn }];
-    const base = report?.results?.baseline?.knn.top1;
-    if (base !== undefined) {
-      const xs = knn.map((p) => p.x);
-      const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+    const xs = knn.map((p) => p.x);
+    const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+    const level = (label: string, color: string, top1: number | undefined) => {
+      if (top1 === undefined) return;
       lines.push({
-        label: 'random-init encoder',
-        color: COLORS.baseline,
+        label,
+        color,
         dashed: true,
         markers: false,
         points: [
-          { x: x0, y: base * 100 },
-          { x: x1 === x0 ? x0 + 1 : x1, y: base * 100 },
+          { x: x0, y: top1 * 100 },
+          { x: x1 === x0 ? x0 + 1 : x1, y: top1 * 100 },
         ],
       });
-    }
+    };
+    level('random-init encoder', COLORS.baseline, report?.results?.baseline?.knn.top1);
+    level('raw pixels', COLORS.pixels, report?.results?.baselines?.pixels?.knn.top1);
     const k = report?.results?.knn.k;
     const title = `kNN monitor${k ? ` (k = ${k})` : ''}: top-1 accuracy on the test split`;
     out.push({
@@ -235,6 +240,20 @@ export function reportChartSvgs(
     categories.push(`kNN${results.knn.k ? ` (k = ${results.knn.k})` : ''}\nfrozen features`);
     ours.push(results.knn.top1 * 100);
     theirs.push(results.baseline ? results.baseline.knn.top1 * 100 : undefined);
+    // The other baselines beside each bar: raw pixels (frozen evaluations), and training from scratch
+    // on the same labels (the label fractions; all labels for pretrain.epochs: the supervised bound).
+    const b = results.baselines;
+    const pixels = [
+      ...results.fineTune.map(() => undefined),
+      b?.pixels && b.pixels.linear.top1 * 100,
+      b?.pixels && b.pixels.knn.top1 * 100,
+    ];
+    const scratch = [
+      ...[...results.fineTune]
+        .sort((x, y) => x.fraction - y.fraction)
+        .map((f) => b?.scratchFineTune?.find((s) => s.fraction === f.fraction)),
+    ].map((s) => s && s.top1 * 100);
+    scratch.push(b?.supervised && b.supervised.top1 * 100, undefined);
     const title = 'Top-1 test accuracy by label fraction';
     out.push({
       name: 'accuracy',
@@ -247,6 +266,10 @@ export function reportChartSvgs(
           { label: 'SimCLR encoder', color: COLORS.simclr, values: ours },
           ...(results.baseline
             ? [{ label: 'random-init encoder', color: COLORS.baseline, values: theirs }]
+            : []),
+          ...(b?.pixels ? [{ label: 'raw pixels', color: COLORS.pixels, values: pixels }] : []),
+          ...(scratch.some((v) => v !== undefined)
+            ? [{ label: 'supervised from scratch', color: COLORS.scratch, values: scratch }]
             : []),
         ],
         yMax: 100,

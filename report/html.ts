@@ -9,7 +9,8 @@
  * ```
  */
 import { formatFraction } from './charts';
-import type { RunReport } from './report';
+import { compareWithBaselines, type ComparableResults } from './comparisons';
+import type { RunReport, RunResults } from './report';
 import { CHART_WIDTH } from './svg';
 import { pretrainTimeSection } from './time-breakdown';
 
@@ -182,6 +183,60 @@ function resultsSection(report: RunReport): string {
 evaluated the same way; the margin is SimCLR minus baseline in percentage points.${base ? '' : ' No baseline was evaluated (evaluation.randomInitBaseline is off).'}</p>`;
 }
 
+/** The report's results in the shape the comparisons read. */
+export function comparableReportResults(res: RunResults): ComparableResults {
+  return {
+    linear: res.linear,
+    knn: res.knn,
+    fineTune: res.fineTune,
+    randomInit: res.baseline,
+    pixels: res.baselines?.pixels,
+    supervised: res.baselines?.supervised,
+    scratchFineTune: res.baselines?.scratchFineTune,
+  };
+}
+
+/** Every SimCLR-vs-baseline pair with its margin and a plain verdict; says which baselines did not run. */
+function baselinesSection(report: RunReport): string {
+  const res = report.results;
+  if (!res) return '';
+  const comparisons = compareWithBaselines(comparableReportResults(res));
+  const lr = report.config.evaluation.baselines.fromScratchLearningRate;
+  const missing = [
+    res.baseline ? undefined : 'random-init encoder (evaluation.randomInitBaseline)',
+    res.baselines?.pixels ? undefined : 'raw pixels (evaluation.baselines.pixels)',
+    res.baselines?.supervised ? undefined : 'supervised upper bound (evaluation.baselines.supervised)',
+    res.baselines?.scratchFineTune
+      ? undefined
+      : 'training from scratch (evaluation.baselines.scratchFineTune)',
+  ].filter((m): m is string => m !== undefined);
+  const notRun = missing.length ? ` Not evaluated in this run: ${missing.join('; ')}.` : '';
+  if (comparisons.length === 0)
+    return `<h2>SimCLR against the baselines</h2><p class="note">No baseline was evaluated.${notRun}</p>`;
+  const rows = comparisons.map(
+    (c) =>
+      `<tr><td>${e(c.evaluation)}</td><td>${e(c.baseline)}${c.upperBound ? ' <span class="note">(upper bound)</span>' : ''}</td>` +
+      `<td class="n">${pct(c.simclr.top1)}</td><td class="n">${pct(c.other.top1)}</td><td class="n">${pct(c.other.top5)}</td>` +
+      `<td class="n ${c.outcome === 'beat' ? 'good' : c.outcome === 'behind' ? 'bad' : ''}">${e(c.text)}</td></tr>`,
+  );
+  return `
+<h2>SimCLR against the baselines</h2>
+<div class="wide">
+<table class="results">
+  <thead><tr><th>SimCLR</th><th>Baseline</th><th class="n">SimCLR top-1</th><th class="n">Baseline top-1</th>
+  <th class="n">Baseline top-5</th><th class="n">Verdict (top-1)</th></tr></thead>
+  <tbody>${rows.join('\n')}</tbody>
+</table>
+</div>
+<p class="note">Raw pixels: the flattened image scaled to [0, 1], with the same linear-evaluation and kNN protocols as the encoders.
+Supervised: the same encoder trained from random initialisation with every training label for as many epochs as pretraining,
+with the fine-tuning optimiser, batch size and augmentation; an upper bound SimCLR is not expected to beat at equal epochs.
+From scratch: the same network and settings as fine-tuning, on the same labels, without pretraining.
+Both trainings from random initialisation use the base learning rate ${lr} (evaluation.baselines.fromScratchLearningRate,
+× batch size / 256) instead of fine-tuning's, which leaves a network from random initialisation undertrained.
+Beat / behind: SimCLR's top-1 minus the baseline's, in percentage points.${notRun}</p>`;
+}
+
 function chartsSection(charts: { name: string; png: Buffer; title?: string }[]): string {
   if (charts.length === 0) return '';
   const figures = charts.map((c) => {
@@ -303,6 +358,7 @@ export function renderReportHtml(
 <main>
 ${header(report)}
 ${resultsSection(report)}
+${baselinesSection(report)}
 ${chartsSection(charts)}
 ${trainingSection(report)}
 ${pretrainTimeSection(report.pretrain?.timeBreakdown)}

@@ -18,7 +18,16 @@ import type { BlobStore } from '../storage/blob-store';
 import { experimentKey, reportKeys } from './keys';
 
 /** The pipeline stages a metric can come from. */
-export const METRIC_STAGES = ['shard', 'augment', 'pretrain', 'finetune', 'linear', 'knn'] as const;
+export const METRIC_STAGES = [
+  'shard',
+  'augment',
+  'pretrain',
+  'finetune',
+  'linear',
+  'knn',
+  /** The supervised upper bound (the encoder trained from random init on every label). */
+  'supervised',
+] as const;
 export type MetricStage = (typeof METRIC_STAGES)[number];
 
 /**
@@ -50,8 +59,11 @@ export const metricRecordSchema = z
     step: z.number().int().min(0).optional(),
     /** Label fraction of a fine-tuning run (its records are otherwise indistinguishable). */
     fraction: z.number().gt(0).max(1).optional(),
-    /** Which encoder was evaluated: the SimCLR one (default) or the random-init baseline. */
-    encoder: z.enum(['pretrained', 'random-init']).optional(),
+    /**
+     * What was evaluated or trained: the SimCLR encoder (default), the same architecture from random
+     * init (the random-init baseline, training from scratch, the supervised bound) or the raw pixels.
+     */
+    encoder: z.enum(['pretrained', 'random-init', 'pixels']).optional(),
     name: z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and "_", starting with a letter'),
     /** Finite number (JSON has no NaN or Infinity; a diverged loss is reported by the activity's error). */
     value: z.number(),

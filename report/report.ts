@@ -81,17 +81,33 @@ export const pretrainSummarySchema = z.object({
   timeBreakdown: pretrainTimeSchema.optional(),
 });
 
+const fineTuneResultSchema = accuracySchema.extend({
+  fraction: z.number().gt(0).max(1),
+  labelledImages: count.optional(),
+});
+
 export const resultsSchema = z.object({
   /** Linear classifier on frozen features, all training labels ([SimCLR] Sec. 2.3 linear evaluation protocol). */
   linear: accuracySchema,
   /** Weighted kNN monitor on frozen features (Wu et al. 2018). */
   knn: accuracySchema.extend({ k: z.number().int().positive().optional() }),
   /** Fine-tuning the encoder on a class-balanced fraction of the labels ([SimCLR] Sec. 6). */
-  fineTune: z
-    .array(accuracySchema.extend({ fraction: z.number().gt(0).max(1), labelledImages: count.optional() }))
-    .default([]),
+  fineTune: z.array(fineTuneResultSchema).default([]),
   /** The same evaluations of a randomly initialised encoder of the same architecture. */
   baseline: z.object({ linear: accuracySchema, knn: accuracySchema }).optional(),
+  /** The other baselines (config evaluation.baselines); each is absent when it did not run. */
+  baselines: z
+    .object({
+      /** Linear evaluation and kNN on the raw pixels (flattened, in [0, 1]), same protocols. */
+      pixels: z.object({ linear: accuracySchema, knn: accuracySchema }).optional(),
+      /** The encoder trained from random init on every training label for `epochs` (pretrain.epochs). */
+      supervised: accuracySchema
+        .extend({ epochs: z.number().int().positive(), labelledImages: count.optional() })
+        .optional(),
+      /** Training from scratch on each label fraction, with the fine-tuning settings. */
+      scratchFineTune: z.array(fineTuneResultSchema).optional(),
+    })
+    .optional(),
 });
 
 export const RUN_STATUSES = ['completed', 'failed', 'cancelled', 'running'] as const;

@@ -4,7 +4,7 @@
  * native `tensorflow` backend has that writer; on wasm/cpu there is no TensorBoard output.
  *
  * Tags are `<stage>/<name>` (`pretrain/loss`, `knn/knn_top1`), with `fraction-<f>/` for fine-tuning
- * runs and a `random-init/` prefix for the baseline encoder. The step is the record's step, else its
+ * runs and a `random-init/` or `pixels/` prefix for the baselines. The step is the record's step, else its
  * epoch. The caller uploads the folder to experiments/<id>/tensorboard/ (see ./keys.ts).
  *
  * ```ts
@@ -25,7 +25,7 @@ export function tensorBoardAvailable(): boolean {
 /** The TensorBoard tag of a record. */
 export function tensorBoardTag(r: MetricRecord): string {
   return [
-    r.encoder === 'random-init' ? 'random-init' : undefined,
+    r.encoder === 'pretrained' ? undefined : r.encoder,
     r.stage,
     r.fraction !== undefined ? `fraction-${r.fraction}` : undefined,
     r.name,

@@ -105,9 +105,14 @@ export interface EvaluationResult {
   top5: number;
 }
 
+/**
+ * What a representation comes from: the SimCLR encoder ('pretrained'), the same architecture never
+ * trained ('random-init'), or no encoder at all, the flattened image ('pixels').
+ */
+export type RepresentationSource = 'pretrained' | 'random-init' | 'pixels';
+
 export interface RepresentationEval {
-  /** 'pretrained' or 'random-init'. */
-  encoder: 'pretrained' | 'random-init';
+  encoder: RepresentationSource;
   linear: EvaluationResult;
   knn: EvaluationResult & { k: number };
 }
@@ -115,6 +120,25 @@ export interface RepresentationEval {
 export interface FineTuneResult extends EvaluationResult {
   fraction: number;
   labelledImages: number;
+}
+
+/** The supervised upper bound: the encoder trained from random init on every training label. */
+export interface SupervisedResult extends EvaluationResult {
+  epochs: number;
+  labelledImages: number;
+}
+
+/**
+ * The baselines besides the random-init encoder (config `evaluation.baselines`); each is absent when
+ * switched off, and the whole object is absent in runs that predate it.
+ */
+export interface BaselineResults {
+  /** Linear evaluation and kNN on the raw pixels. */
+  pixels?: RepresentationEval;
+  /** The same encoder trained with all labels from random init for pretrain.epochs. */
+  supervised?: SupervisedResult;
+  /** Training from scratch on each label fraction, with the fine-tuning settings. */
+  scratchFineTune?: FineTuneResult[];
 }
 
 export interface StageTiming {
@@ -125,7 +149,16 @@ export interface StageTiming {
 }
 
 export type Stage =
-  'validate' | 'shard' | 'pretrain' | 'finetune' | 'evaluate' | 'report' | 'done' | 'failed' | 'cancelled';
+  | 'validate'
+  | 'shard'
+  | 'pretrain'
+  | 'finetune'
+  | 'evaluate'
+  | 'baselines'
+  | 'report'
+  | 'done'
+  | 'failed'
+  | 'cancelled';
 
 export interface ExperimentInput {
   experimentId: string;
@@ -138,8 +171,11 @@ export interface ExperimentInput {
 
 export interface ExperimentResults {
   pretrained: RepresentationEval;
+  /** The random-init encoder (evaluation.randomInitBaseline). */
   baseline?: RepresentationEval;
   fineTune: FineTuneResult[];
+  /** Raw pixels, supervised upper bound, training from scratch (evaluation.baselines). */
+  baselines?: BaselineResults;
   reportKey: string;
   reportHtmlKey: string;
   storeLocation: string;

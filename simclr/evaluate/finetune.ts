@@ -15,6 +15,8 @@
  *   mode (batch statistics, moving averages updated) as in the reference.
  * - Augmentation: random crop with zero padding + horizontal flip only (./crop-flip.ts).
  * - Batch order and augmentation draws come from `seed`.
+ * - Given a random-init encoder, the same loop is supervised training from scratch: the baselines that
+ *   fine-tuning (same labels) and linear evaluation (all labels) are judged against.
  *
  * @example
  *   const r = await fineTune({ encoder, config: config.fineTune, train, trainIndices: onePercent, test, seed: config.seed });
@@ -211,6 +213,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
         cost.dispose();
         previous.dispose();
         options.onStep?.(step, totalSteps);
+        // Let heartbeats and cancellation through between steps (an epoch of a large set takes minutes).
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
       const loss = (await sum.data())[0] / indices.length;
       sum.dispose();

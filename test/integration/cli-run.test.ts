@@ -51,11 +51,14 @@ test('run --embedded --json trains on the filesystem store and prints one JSON d
     webUiUrl: string | null;
   };
   assert.equal(doc.status, 'COMPLETED');
-  const { pretrained, baseline } = doc.results;
+  const { pretrained, baseline, baselines } = doc.results;
   assert.ok(
     baseline && pretrained.linear.top1 > baseline.linear.top1 + 0.05,
     `linear ${pretrained.linear.top1} vs ${baseline?.linear.top1}`,
   );
+  // Every baseline is in the results, and the supervised upper bound learned (chance is 10 %).
+  assert.ok(baselines?.pixels && baselines.supervised && baselines.scratchFineTune?.length === 1);
+  assert.ok(baselines.supervised.top1 > 0.35, `supervised top-1 ${baselines.supervised.top1}`);
   // The embedded default store is the filesystem under $SIMCLR_HOME/store, and the report is there.
   assert.match(doc.report, /^file:\/\//);
   assert.ok(existsSync(new URL(doc.report)), `report at ${doc.report}`);
@@ -124,11 +127,15 @@ test('cancel stops pretraining at a step boundary with a checkpoint; resume cont
       `experiments/${id}/checkpoints/step-${String(lastStep).padStart(8, '0')}`,
     );
     assert.equal(progress.epoch, 6);
-    const { pretrained, baseline } = doc.results;
+    const { pretrained, baseline, baselines } = doc.results;
     assert.ok(
       baseline && pretrained.linear.top1 > baseline.linear.top1 + 0.05,
       `linear ${pretrained.linear.top1} vs ${baseline?.linear.top1}`,
     );
+    // e2e-resume.yaml switches the two training baselines off; the raw pixels still ran.
+    assert.ok(baselines?.pixels, 'raw-pixel baseline');
+    assert.equal(baselines.supervised, undefined);
+    assert.equal(baselines.scratchFineTune, undefined);
   } finally {
     await workers.shutdown();
   }

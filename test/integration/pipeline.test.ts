@@ -1,7 +1,8 @@
 /**
  * End to end, the way a deployment runs it: a real Temporal dev server, a real MinIO as the store,
  * the cpu and gpu workers, a small real experiment on Fashion-MNIST that must learn (linear evaluation
- * of the pretrained encoder beats the random-init baseline), then a replay of the recorded history.
+ * of the pretrained encoder beats the random-init baseline) with its baselines (raw pixels, supervised
+ * upper bound that must learn, training from scratch), then a replay of the recorded history.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { temporal as proto } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadExperimentFile } from '../../config/load';
+import { readMetrics } from '../../report/metrics';
 import { temporalTarget } from '../../infra/temporal-connection';
 import { MinioBlobStore } from '../../storage/minio-store';
 import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
@@ -66,12 +68,30 @@ test('an experiment runs every stage on MinIO and its encoder beats random init;
   assert.equal(results.fineTune.length, 1);
   assert.ok(results.fineTune[0].top1 > 0.3, `fine-tune on 10 % of labels: ${results.fineTune[0].top1}`);
 
+  // The baselines ran (evaluation.baselines defaults on): raw pixels with the encoders' protocols, the
+  // supervised upper bound (random init, all labels, pretrain.epochs), training from scratch per fraction.
+  const b = results.baselines;
+  assert.ok(b?.pixels && b.supervised && b.scratchFineTune, `baselines: ${JSON.stringify(b)}`);
+  assert.equal(b.pixels.encoder, 'pixels');
+  // Raw Fashion-MNIST pixels are linearly separable to ~80 %; chance is 10 %.
+  assert.ok(b.pixels.linear.top1 > 0.6, `raw-pixel linear top-1 ${b.pixels.linear.top1}`);
+  assert.ok(b.pixels.knn.top1 > 0.5, `raw-pixel kNN top-1 ${b.pixels.knn.top1}`);
+  assert.equal(b.supervised.epochs, config.pretrain.epochs);
+  assert.equal(b.supervised.labelledImages, 2048);
+  // 3 epochs of 32 steps from random init: well above chance (10 %), far from converged (55 % when written).
+  assert.ok(b.supervised.top1 > 0.35, `the supervised baseline learns: top-1 ${b.supervised.top1}`);
+  assert.deepEqual(
+    b.scratchFineTune.map((f) => [f.fraction, f.labelledImages]),
+    results.fineTune.map((f) => [f.fraction, f.labelledImages]),
+  );
+  assert.ok(b.scratchFineTune[0].top1 > 0.2, `from scratch on 10 %: ${b.scratchFineTune[0].top1}`);
+
   // Every stage ran and is visible to the progress query.
   const progress: ExperimentProgress = await handle.query(progressQuery);
   assert.equal(progress.stage, 'done');
   assert.deepEqual(
     progress.stages.map((s) => s.stage),
-    ['validate', 'shard', 'pretrain', 'finetune', 'evaluate', 'report'],
+    ['validate', 'shard', 'pretrain', 'finetune', 'evaluate', 'baselines', 'report'],
   );
   assert.equal(progress.epoch, 3);
 
@@ -87,6 +107,22 @@ test('an experiment runs every stage on MinIO and its encoder beats random init;
   assert.ok(await store.exists(results.reportKey), 'report.json written');
   const report = JSON.parse((await store.get(results.reportKey)).toString('utf8'));
   assert.equal(report.results.linear.top1, results.pretrained.linear.top1);
+  assert.deepEqual(report.results.baselines, {
+    pixels: { linear: b.pixels.linear, knn: { top1: b.pixels.knn.top1, top5: b.pixels.knn.top5 } },
+    supervised: b.supervised,
+    scratchFineTune: b.scratchFineTune,
+  });
+  const html = (await store.get(results.reportHtmlKey)).toString('utf8');
+  assert.ok(
+    html.includes('SimCLR against the baselines') && /pts [✓✗=]/.test(html),
+    'report.html has the verdicts',
+  );
+  const stages = new Set(
+    (await readMetrics(store, experimentId))
+      .filter((m) => m.encoder === 'pixels' || m.stage === 'supervised')
+      .map((m) => `${m.encoder}/${m.stage}`),
+  );
+  assert.deepEqual([...stages].sort(), ['pixels/knn', 'pixels/linear', 'random-init/supervised']);
   assert.ok(
     (await store.list(`experiments/${experimentId}/checkpoints/`)).some((o) =>
       o.key.endsWith('MANIFEST.json'),
