@@ -123,7 +123,7 @@ async function main(): Promise<void> {
     const name = `${shape.height}x${shape.width}x${shape.channels}`;
     const pixels = images(n, shape);
     // The small-image defaults (s = 0.5, no blur) and the ImageNet ones (s = 1, blur p = 0.5).
-    const small = params(P.augmentation.colorStrengthSmallImages, 0);
+    const small = params(P.augmentation.colorStrengthCifar10, 0);
     const full = params(P.augmentation.colorStrength, P.augmentation.blurProbability);
     const ts = tsViewsPerSecond(pixels, shape, small);
     const tsBlur = tsViewsPerSecond(pixels, shape, full);

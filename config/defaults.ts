@@ -28,25 +28,25 @@ export const PAPER_DEFAULTS = {
      * applied in random order.
      */
     colorStrength: 1.0,
-    colorStrengthSmallImages: 0.5,
+    colorStrengthCifar10: 0.5,
     /** Probability of applying colour jitter: [SimCLR] App. A, p = 0.8. */
     colorJitterProbability: 0.8,
     /** Probability of random grayscale: [SimCLR] App. A, p = 0.2. */
     grayscaleProbability: 0.2,
     /**
      * Gaussian blur: [SimCLR] App. A, p = 0.5, σ uniform in [0.1, 2.0], kernel 10 % of the image side.
-     * Left out for CIFAR-10 (App. B.9, [README] --use_blur=False), so off by default at 32 px and below.
+     * Left out for CIFAR-10 (App. B.9, [README] --use_blur=False), (off by default at 32 px and below, ./small-images.ts).
      */
     blurProbability: 0.5,
-    blurProbabilitySmallImages: 0,
+    blurProbabilityCifar10: 0,
     blurSigmaMin: 0.1,
     blurSigmaMax: 2.0,
     blurKernelFraction: 0.1,
   },
   imageSize: {
     /**
-     * Images up to this side get the paper's CIFAR-10 setup (App. B.9): colour strength 0.5, no blur,
-     * temperature 0.5. Larger ones get the ImageNet setup (App. A, Sec. 2.3).
+     * Images up to this side get the small-image defaults (./small-images.ts: the paper's CIFAR-10 setup,
+     * App. B.9, adjusted by measurement). Larger ones get the ImageNet setup (App. A, Sec. 2.3).
      */
     smallImageMaxSide: 32,
     /**
@@ -81,11 +81,15 @@ export const PAPER_DEFAULTS = {
     /** LARS momentum 0.9 [run.py] momentum, trust coefficient η = 0.001 [lars.py] EETA_DEFAULT (LARS: You et al. 2017). */
     momentum: 0.9,
     trustCoefficient: 0.001,
-    /** Linear warm-up for the first 10 epochs, then cosine decay without restarts [SimCLR] Sec. 2.3 ([run.py] warmup_epochs). */
+    /**
+     * Linear warm-up for the first 10 epochs, then cosine decay without restarts [SimCLR] Sec. 2.3 ([run.py]
+     * warmup_epochs): a tenth of its 100 epochs, the fraction kept for shorter trainings (resolve.ts).
+     */
     warmupEpochs: 10,
+    warmupFraction: 0.1,
     /** NT-Xent temperature τ: 0.1, the best of Table 5 ([SimCLR] Sec. 5.1, [run.py] temperature); 0.5 on CIFAR-10 (App. B.9, [README]). */
     temperature: 0.1,
-    temperatureSmallImages: 0.5,
+    temperatureCifar10: 0.5,
   },
   fineTune: {
     /** Label fractions of ImageNet's semi-supervised benchmark: 1 % and 10 % [SimCLR] Sec. 6 / Table 7. */

@@ -38,13 +38,7 @@ const PRESETS: Record<string, ExperimentInput> = {
       maxTestImages: 2000,
     },
     model: { encoder: 'resnet-mini' },
-    pretrain: {
-      epochs: 10,
-      batchSize: 256,
-      learningRateScaling: 'sqrt',
-      warmupEpochs: 1,
-      checkpointEverySteps: 10,
-    },
+    pretrain: { epochs: 10, batchSize: 256, checkpointEverySteps: 10 },
   },
   'fashion-mnist': {
     name: 'fashion-mnist',

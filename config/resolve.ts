@@ -1,24 +1,31 @@
 /**
- * Fills the defaults that depend on the data, once the image size and channels are known, the way the
- * paper switches between its ImageNet setup (App. A, Sec. 2.3) and its CIFAR-10 setup (App. B.9):
+ * Fills the defaults that depend on the data, once the image size and channels are known. Above 32 px
+ * they are the paper's ImageNet setup (App. A, Sec. 2.3); at 32 px and below the small-image defaults
+ * of ./small-images.ts, measured on this pipeline (the paper's CIFAR-10 setup, App. B.9, with a wider
+ * crop, a higher learning rate, stronger jitter on grayscale and τ 0.2):
  *
- * | setting                          | side ≤ 32 px (CIFAR-10) | side > 32 px (ImageNet) |
- * |----------------------------------|-------------------------|-------------------------|
- * | augmentation.colorStrength       | 0.5                     | 1.0                     |
- * | augmentation.blurProbability     | 0 (no blur)             | 0.5                     |
- * | pretrain.temperature             | 0.5                     | 0.1                     |
- * | model.stem ('auto')              | cifar up to 64 px       | imagenet above 64 px    |
+ * | setting                          | side ≤ 32 px                 | side > 32 px (ImageNet)  |
+ * |----------------------------------|------------------------------|--------------------------|
+ * | augmentation.cropAreaMin         | 0.2                          | 0.08                     |
+ * | augmentation.colorStrength       | 1.0 (1 channel), 0.5 (RGB)   | 1.0                      |
+ * | augmentation.blurProbability     | 0 (no blur)                  | 0.5                      |
+ * | pretrain.learningRateScaling     | sqrt                         | linear                   |
+ * | pretrain.learningRate (LARS)     | 0.6 (× √batch)               | 0.3 (× batch/256)        |
+ * | pretrain.temperature             | 0.2                          | 0.1                      |
+ * | model.stem ('auto')              | cifar up to 64 px            | imagenet above 64 px     |
  *
- * and: dataset.channels from the source; model.head.hiddenDim = the encoder's representation width
- * (resnet-mini 64·w, resnet18/34 512·w, resnet50 2048·w, as the reference's head keeps the input width);
- * pretrain.learningRate = 0.3 (linear, none) or 0.075 (sqrt) when unset, and the effective (peak)
- * learning rate base × batch/256 (linear), base × √batch (sqrt) or base (none). Values set in the file
- * always win. Pure: safe in workflows.
+ * and, for every size: pretrain.warmupEpochs = 10, or a tenth of pretrain.epochs when that is shorter
+ * (the paper warms up 10 of 100 epochs); dataset.channels from the source; model.head.hiddenDim = the
+ * encoder's representation width (resnet-mini 64·w, resnet18/34 512·w, resnet50 2048·w, as the
+ * reference's head keeps the input width); the base learning rate when unset: the rule's base for
+ * LARS and SGD (linear 0.3, sqrt 0.075, or the small-image base), 0.001 for Adam; and the effective
+ * (peak) learning rate base × batch/256 (linear), base × √batch (sqrt) or base (none). Values set in
+ * the file always win. Pure: safe in workflows.
  *
  * @example
  *   const r = resolveExperiment(cfg, { imageSize: 28, channels: 1 });
- *   r.pretrain.temperature;           // 0.5
- *   r.pretrain.effectiveLearningRate; // e.g. 0.075 × √256 = 1.2 with sqrt scaling
+ *   r.pretrain.temperature;           // 0.2
+ *   r.pretrain.effectiveLearningRate; // 0.6 × √256 = 9.6 at batch 256
  */
 import { PAPER_DEFAULTS as P } from './defaults';
 import { ConfigError } from './errors';
@@ -32,6 +39,7 @@ import type {
   PretrainConfig,
 } from './schema';
 import { combinationIssues } from './validate';
+import { SMALL_IMAGE_DEFAULTS as S } from './small-images';
 import { effectiveLearningRate } from '../simclr/schedule';
 
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
@@ -48,7 +56,7 @@ export interface SourceShape {
 export type ResolvedExperiment = Simplify<
   Omit<ExperimentConfig, 'dataset' | 'augmentation' | 'model' | 'pretrain'> & {
     dataset: WithRequired<DatasetConfig, 'channels'>;
-    augmentation: WithRequired<AugmentationConfig, 'colorStrength' | 'blurProbability'>;
+    augmentation: WithRequired<AugmentationConfig, 'cropAreaMin' | 'colorStrength' | 'blurProbability'>;
     model: Simplify<
       Omit<ModelConfig, 'stem' | 'head'> & {
         stem: Exclude<ModelConfig['stem'], 'auto'>;
@@ -56,7 +64,10 @@ export type ResolvedExperiment = Simplify<
       }
     >;
     pretrain: Simplify<
-      WithRequired<PretrainConfig, 'learningRate' | 'temperature'> & {
+      WithRequired<
+        PretrainConfig,
+        'learningRate' | 'learningRateScaling' | 'warmupEpochs' | 'temperature'
+      > & {
         /** Peak learning rate after batch-size scaling (derived; not settable in a file). */
         effectiveLearningRate: number;
       }
@@ -88,9 +99,27 @@ export function autoStem(side: number): 'cifar' | 'imagenet' {
   return side <= P.imageSize.cifarStemMaxSide ? 'cifar' : 'imagenet';
 }
 
-/** The base learning rate of the scaling rule when the file sets none: 0.3 (linear, none) or 0.075 (sqrt). */
-export function defaultBaseLearningRate(scaling: PretrainConfig['learningRateScaling']): number {
+/**
+ * The base learning rate when the file sets none: Adam's usual 0.001 (Kingma & Ba; the paper's rates are
+ * for LARS); for LARS and SGD the small-image base at ≤ 32 px with the square-root rule, else the
+ * paper's base for the rule, 0.3 (linear, none) or 0.075 (sqrt).
+ */
+export function defaultBaseLearningRate(
+  optimizer: PretrainConfig['optimizer'],
+  scaling: NonNullable<PretrainConfig['learningRateScaling']>,
+  small: boolean,
+): number {
+  if (optimizer === 'adam') return ADAM_LEARNING_RATE;
+  if (small && scaling === S.pretrain.learningRateScaling) return S.pretrain.learningRate;
   return scaling === 'sqrt' ? P.pretrain.sqrtLearningRate : P.pretrain.learningRate;
+}
+
+/** Adam's customary learning rate (tf.keras' default). */
+const ADAM_LEARNING_RATE = 0.001;
+
+/** Warm-up epochs when the file sets none: the paper's 10, or a tenth of the training when shorter. */
+export function defaultWarmupEpochs(epochs: number): number {
+  return Math.min(P.pretrain.warmupEpochs, epochs * P.pretrain.warmupFraction);
 }
 
 /**
@@ -121,15 +150,32 @@ export function resolveExperiment(cfg: ExperimentConfig, source: SourceShape): R
   const side = source.imageSize;
   const small = isSmallImage(side);
   const a = P.augmentation;
-  const learningRate = cfg.pretrain.learningRate ?? defaultBaseLearningRate(cfg.pretrain.learningRateScaling);
+  const scaling =
+    cfg.pretrain.learningRateScaling ??
+    (small ? S.pretrain.learningRateScaling : P.pretrain.learningRateScaling);
+  const learningRate =
+    cfg.pretrain.learningRate ?? defaultBaseLearningRate(cfg.pretrain.optimizer, scaling, small);
+  const cropAreaMin = cfg.augmentation.cropAreaMin ?? (small ? S.augmentation.cropAreaMin : a.cropAreaMin);
+  if (cropAreaMin > cfg.augmentation.cropAreaMax) {
+    throw new ConfigError(where, [
+      {
+        path: 'augmentation.cropAreaMax',
+        message: `expected at least cropAreaMin (${cropAreaMin}${cfg.augmentation.cropAreaMin === undefined ? ', the default for this image size' : ''}), found ${cfg.augmentation.cropAreaMax}`,
+      },
+    ]);
+  }
+  const channels = cfg.dataset.channels ?? source.channels;
+  const smallColorStrength =
+    channels === 1 ? S.augmentation.colorStrengthGray : S.augmentation.colorStrengthRgb;
   return {
     ...cfg,
-    dataset: { ...cfg.dataset, imageSize: side, channels: cfg.dataset.channels ?? source.channels },
+    dataset: { ...cfg.dataset, imageSize: side, channels },
     augmentation: {
       ...cfg.augmentation,
-      colorStrength: cfg.augmentation.colorStrength ?? (small ? a.colorStrengthSmallImages : a.colorStrength),
+      cropAreaMin,
+      colorStrength: cfg.augmentation.colorStrength ?? (small ? smallColorStrength : a.colorStrength),
       blurProbability:
-        cfg.augmentation.blurProbability ?? (small ? a.blurProbabilitySmallImages : a.blurProbability),
+        cfg.augmentation.blurProbability ?? (small ? S.augmentation.blurProbability : a.blurProbability),
     },
     model: {
       ...cfg.model,
@@ -144,13 +190,10 @@ export function resolveExperiment(cfg: ExperimentConfig, source: SourceShape): R
     pretrain: {
       ...cfg.pretrain,
       learningRate,
-      temperature:
-        cfg.pretrain.temperature ?? (small ? P.pretrain.temperatureSmallImages : P.pretrain.temperature),
-      effectiveLearningRate: effectiveLearningRate(
-        learningRate,
-        cfg.pretrain.batchSize,
-        cfg.pretrain.learningRateScaling,
-      ),
+      learningRateScaling: scaling,
+      warmupEpochs: cfg.pretrain.warmupEpochs ?? defaultWarmupEpochs(cfg.pretrain.epochs),
+      temperature: cfg.pretrain.temperature ?? (small ? S.pretrain.temperature : P.pretrain.temperature),
+      effectiveLearningRate: effectiveLearningRate(learningRate, cfg.pretrain.batchSize, scaling),
     },
   };
 }

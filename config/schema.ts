@@ -47,7 +47,8 @@ export const datasetSchema = z
 
 export const augmentationSchema = z
   .object({
-    cropAreaMin: z.number().gt(0).max(1).default(P.augmentation.cropAreaMin),
+    /** Undefined: 0.08 above 32 px ([SimCLR] App. A), 0.2 at 32 px and below (./small-images.ts). */
+    cropAreaMin: z.number().gt(0).max(1).optional(),
     cropAreaMax: z.number().gt(0).max(1).default(P.augmentation.cropAreaMax),
     aspectRatioMin: z.number().positive().default(P.augmentation.aspectRatioMin),
     aspectRatioMax: z.number().positive().default(P.augmentation.aspectRatioMax),
@@ -110,11 +111,13 @@ export const pretrainSchema = z
      * Undefined: the paper's base for the scaling rule, 0.3 (linear, none) or 0.075 (sqrt); see resolve.ts.
      */
     learningRate: z.number().positive().optional(),
-    learningRateScaling: z.enum(['linear', 'sqrt', 'none']).default(P.pretrain.learningRateScaling),
+    /** Undefined: 'linear' above 32 px ([SimCLR] Sec. 2.3), 'sqrt' at 32 px and below (./small-images.ts). */
+    learningRateScaling: z.enum(['linear', 'sqrt', 'none']).optional(),
     weightDecay: z.number().min(0).default(P.pretrain.weightDecay),
     momentum: z.number().min(0).lt(1).default(P.pretrain.momentum),
     trustCoefficient: z.number().positive().default(P.pretrain.trustCoefficient),
-    warmupEpochs: z.number().min(0).default(P.pretrain.warmupEpochs),
+    /** Undefined: 10 epochs ([SimCLR] Sec. 2.3), or a tenth of the training when that is shorter. */
+    warmupEpochs: z.number().min(0).optional(),
     /** Undefined: 0.1 above 32 px, 0.5 at 32 px and below. */
     temperature: z.number().positive().optional(),
     /** Write a checkpoint every N steps (and always at the end of an epoch). */

@@ -32,7 +32,11 @@ export function combinationIssues(cfg: ExperimentConfig): ConfigIssue[] {
       message: `expected at least pretrain.batchSize (${pretrain.batchSize}) images, or an epoch has no full batch; found ${dataset.maxTrainImages}`,
     });
   }
-  if (pretrain.warmupEpochs > 0 && pretrain.warmupEpochs >= pretrain.epochs) {
+  if (
+    pretrain.warmupEpochs !== undefined &&
+    pretrain.warmupEpochs > 0 &&
+    pretrain.warmupEpochs >= pretrain.epochs
+  ) {
     issues.push({
       path: 'pretrain.warmupEpochs',
       message: `expected fewer than pretrain.epochs (${pretrain.epochs}), or the cosine decay never starts (the paper warms up 10 of 100 epochs); found ${pretrain.warmupEpochs}`,

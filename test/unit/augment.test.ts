@@ -22,6 +22,7 @@ function defaults(overrides: Partial<AugmentParams> = {}): AugmentParams {
   const parsed = augmentationSchema.parse({});
   return {
     ...parsed,
+    cropAreaMin: P.augmentation.cropAreaMin,
     colorStrength: P.augmentation.colorStrength,
     blurProbability: P.augmentation.blurProbability,
     ...overrides,

@@ -68,9 +68,9 @@ test('PAPER_DEFAULTS are the values of the SimCLR paper and its reference code',
     [0.1, 2.0, 0.1],
   );
   // App. B.9 (CIFAR-10): strength 0.5, no blur, τ 0.5; reference's cifar_stem at ≤ 32 px.
-  assert.equal(P.augmentation.colorStrengthSmallImages, 0.5);
-  assert.equal(P.augmentation.blurProbabilitySmallImages, 0);
-  assert.equal(P.pretrain.temperatureSmallImages, 0.5);
+  assert.equal(P.augmentation.colorStrengthCifar10, 0.5);
+  assert.equal(P.augmentation.blurProbabilityCifar10, 0);
+  assert.equal(P.pretrain.temperatureCifar10, 0.5);
   assert.equal(P.imageSize.smallImageMaxSide, 32);
   // Sec. 2.3 default setting.
   assert.equal(P.pretrain.batchSize, 4096);
@@ -108,11 +108,14 @@ test('a minimal file gets the paper defaults, and at 224 px the ImageNet setup',
   assert.equal(cfg.pretrain.batchSize, 4096);
   assert.equal(cfg.pretrain.epochs, 100);
   assert.equal(cfg.pretrain.weightDecay, 1e-6);
-  assert.equal(cfg.augmentation.cropAreaMin, 0.08);
+  assert.equal(cfg.augmentation.cropAreaMin, undefined, 'a size default, resolved below');
   assert.equal(cfg.model.head.layers, 2);
   assert.equal(cfg.model.head.outputDim, 128);
   assert.deepEqual(cfg.fineTune.labelFractions, [0.01, 0.1]);
   const r = resolveExperiment(cfg, { imageSize: 224, channels: 3 });
+  assert.equal(r.augmentation.cropAreaMin, 0.08);
+  assert.equal(r.pretrain.learningRateScaling, 'linear');
+  assert.equal(r.pretrain.warmupEpochs, 10);
   assert.equal(r.pretrain.learningRate, 0.3);
   assert.equal(r.pretrain.effectiveLearningRate, 4.8);
   assert.equal(r.pretrain.temperature, 0.1);
@@ -294,7 +297,15 @@ test('combinations that cannot work are ConfigErrors, from the loader and from r
       message: 'expected distinct label fractions, found 0.1 again (also at [0])',
     },
   ]);
-  assert.equal(bad({ pretrain: { epochs: 5 } })[0].path, 'pretrain.warmupEpochs');
+  assert.equal(bad({ pretrain: { epochs: 5, warmupEpochs: 10 } })[0].path, 'pretrain.warmupEpochs');
+  // Unset, the warm-up is a tenth of a short training, never longer than it.
+  assert.equal(
+    resolveExperiment(parseExperiment(minimal({ pretrain: { epochs: 5 } }), 'c.yaml'), {
+      imageSize: 32,
+      channels: 3,
+    }).pretrain.warmupEpochs,
+    0.5,
+  );
   assert.equal(
     bad({ dataset: { source: '/d', maxTrainImages: 100 }, pretrain: { batchSize: 256, epochs: 20 } })[0].path,
     'dataset.maxTrainImages',
@@ -320,7 +331,7 @@ test('combinations that cannot work are ConfigErrors, from the loader and from r
   );
 });
 
-test('resolve: 28 and 32 px get the CIFAR-10 setup, 48 px the ImageNet augmentation with the CIFAR stem, 224 px ImageNet', () => {
+test('resolve: 28 and 32 px get the small-image defaults, 48 px the ImageNet augmentation with the CIFAR stem, 224 px ImageNet', () => {
   const cfg = parseExperiment(
     minimal({ model: { encoder: 'resnet-mini' }, pretrain: { batchSize: 256 } }),
     'r.yaml',
@@ -328,36 +339,44 @@ test('resolve: 28 and 32 px get the CIFAR-10 setup, 48 px the ImageNet augmentat
   const r28 = resolveExperiment(cfg, { imageSize: 28, channels: 1 });
   assert.deepEqual(
     [
+      r28.augmentation.cropAreaMin,
       r28.augmentation.colorStrength,
       r28.augmentation.blurProbability,
       r28.pretrain.temperature,
+      r28.pretrain.learningRateScaling,
       r28.model.stem,
       r28.dataset.channels,
       r28.dataset.imageSize,
     ],
-    [0.5, 0, 0.5, 'cifar', 1, 28],
+    [0.2, 1.0, 0, 0.2, 'sqrt', 'cifar', 1, 28],
   );
   assert.equal(r28.model.head.hiddenDim, 64);
-  assert.equal(r28.pretrain.effectiveLearningRate, 0.3);
+  // 0.6 × √256: the small-image base of the square-root rule (config/small-images.ts).
+  assert.equal(r28.pretrain.learningRate, 0.6);
+  assert.ok(Math.abs(r28.pretrain.effectiveLearningRate - 9.6) < 1e-12);
+  assert.equal(r28.pretrain.warmupEpochs, 10);
   const r32 = resolveExperiment(cfg, { imageSize: 32, channels: 3 });
   assert.deepEqual(
     [
+      r32.augmentation.cropAreaMin,
       r32.augmentation.colorStrength,
       r32.augmentation.blurProbability,
       r32.pretrain.temperature,
       r32.model.stem,
     ],
-    [0.5, 0, 0.5, 'cifar'],
+    [0.2, 0.5, 0, 0.2, 'cifar'],
   );
   const r48 = resolveExperiment(cfg, { imageSize: 48, channels: 3 });
   assert.deepEqual(
     [
+      r48.augmentation.cropAreaMin,
       r48.augmentation.colorStrength,
       r48.augmentation.blurProbability,
       r48.pretrain.temperature,
+      r48.pretrain.learningRateScaling,
       r48.model.stem,
     ],
-    [1, 0.5, 0.1, 'cifar'],
+    [0.08, 1, 0.5, 0.1, 'linear', 'cifar'],
   );
   const r224 = resolveExperiment(cfg, { imageSize: 224, channels: 3 });
   assert.deepEqual(
@@ -376,34 +395,56 @@ test('resolve: 28 and 32 px get the CIFAR-10 setup, 48 px the ImageNet augmentat
   const set = parseExperiment(
     minimal({
       dataset: { source: '/d', channels: 3 },
-      augmentation: { colorStrength: 0.8, blurProbability: 0.2 },
+      augmentation: { cropAreaMin: 0.08, colorStrength: 0.8, blurProbability: 0.2 },
       model: { stem: 'imagenet', head: { hiddenDim: 100 } },
-      pretrain: { temperature: 0.2 },
+      pretrain: { temperature: 0.7, learningRateScaling: 'linear', warmupEpochs: 3 },
     }),
     'r.yaml',
   );
   const rs = resolveExperiment(set, { imageSize: 28, channels: 1 });
   assert.deepEqual(
     [
+      rs.augmentation.cropAreaMin,
       rs.augmentation.colorStrength,
       rs.augmentation.blurProbability,
       rs.pretrain.temperature,
+      rs.pretrain.learningRateScaling,
+      rs.pretrain.learningRate,
+      rs.pretrain.warmupEpochs,
       rs.model.stem,
       rs.model.head.hiddenDim,
       rs.dataset.channels,
     ],
-    [0.8, 0.2, 0.2, 'imagenet', 100, 3],
+    [0.08, 0.8, 0.2, 0.7, 'linear', 0.3, 3, 'imagenet', 100, 3],
+  );
+  // A crop range the small-image minimum does not fit in names the field and the default.
+  assert.match(
+    configError(() =>
+      resolveExperiment(parseExperiment(minimal({ augmentation: { cropAreaMax: 0.1 } }), 'r.yaml'), {
+        imageSize: 28,
+        channels: 1,
+      }),
+    ).message,
+    /augmentation\.cropAreaMax: expected at least cropAreaMin \(0\.2, the default for this image size\), found 0\.1/,
   );
 });
 
 test('resolve: learning rate scaling, with the paper base of each rule when none is set', () => {
-  const lr = (pretrain: ExperimentInput['pretrain']) => {
+  const lr = (pretrain: ExperimentInput['pretrain'], imageSize = 64) => {
     const r = resolveExperiment(parseExperiment(minimal({ pretrain }), 'lr.yaml'), {
-      imageSize: 32,
+      imageSize,
       channels: 3,
     }).pretrain;
     return [r.learningRate, r.effectiveLearningRate];
   };
+  // Small images: the square-root rule with the measured base 0.6 (LARS, SGD); Adam 0.001.
+  assert.deepEqual(lr({ batchSize: 256 }, 32), [0.6, 9.6]);
+  assert.deepEqual(lr({ batchSize: 256, learningRateScaling: 'linear' }, 32), [0.3, 0.3]);
+  assert.deepEqual(
+    lr({ batchSize: 256, optimizer: 'adam', learningRateScaling: 'none' }, 32),
+    [0.001, 0.001],
+  );
+  assert.deepEqual(lr({ batchSize: 256, optimizer: 'adam', learningRateScaling: 'none' }), [0.001, 0.001]);
   assert.deepEqual(lr({}), [0.3, 4.8]);
   assert.deepEqual(lr({ batchSize: 512 }), [0.3, 0.6]);
   assert.deepEqual(lr({ batchSize: 256, learningRateScaling: 'sqrt' }), [0.075, 1.2]);

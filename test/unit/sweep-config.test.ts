@@ -210,8 +210,13 @@ test('a missing base file is refused at the base field of the sweep file', async
 });
 
 test('the presets load, name the paper, and state expectations about their own variants', async () => {
-  assert.deepEqual(sweepPresetNames(), ['augmentations', 'head', 'batch-epochs']);
-  const sizes: Record<string, number> = { augmentations: 3, head: 3, 'batch-epochs': 6 };
+  assert.deepEqual(sweepPresetNames(), ['augmentations', 'head', 'batch-epochs', 'small-images']);
+  const sizes: Record<string, number> = {
+    augmentations: 3,
+    head: 3,
+    'batch-epochs': 6,
+    'small-images': 5,
+  };
   for (const name of sweepPresetNames()) {
     const plan = await loadSweepFile(sweepPresetPath(name));
     assert.equal(plan.variants.length, sizes[name], name);
@@ -229,10 +234,10 @@ test('the presets load, name the paper, and state expectations about their own v
   const aug = await loadSweepFile(sweepPresetPath('augmentations'));
   const [crop, color, both] = aug.variants.map((v) => v.config.augmentation);
   assert.equal(crop.colorJitterProbability, 0);
-  assert.equal(crop.cropAreaMin, 0.08);
+  assert.equal(crop.cropAreaMin, undefined, 'the size default (0.2 at 28 px)');
   assert.equal(color.cropAreaMin, 1);
   assert.equal(color.colorJitterProbability, 0.8);
-  assert.deepEqual([both.cropAreaMin, both.colorJitterProbability], [0.08, 0.8]);
+  assert.deepEqual([both.cropAreaMin, both.colorJitterProbability], [undefined, 0.8]);
   const head = await loadSweepFile(sweepPresetPath('head'));
   assert.deepEqual(
     head.variants.map((v) => v.config.model.head.type),
