@@ -55,7 +55,7 @@ export interface SourceShape {
 /** The experiment with every data-dependent default filled: the types come from the schema's. */
 export type ResolvedExperiment = Simplify<
   Omit<ExperimentConfig, 'dataset' | 'augmentation' | 'model' | 'pretrain'> & {
-    dataset: WithRequired<DatasetConfig, 'channels'>;
+    dataset: WithRequired<DatasetConfig, 'imageSize' | 'channels'>;
     augmentation: WithRequired<AugmentationConfig, 'cropAreaMin' | 'colorStrength' | 'blurProbability'>;
     model: Simplify<
       Omit<ModelConfig, 'stem' | 'head'> & {

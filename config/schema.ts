@@ -31,8 +31,11 @@ export const datasetSchema = z
     /** A local path or s3://bucket/prefix: an image folder, IDX files (MNIST/Fashion-MNIST) or CIFAR-10 binary batches. */
     source: z.string().min(1),
     format: z.enum(['auto', 'folder', 'idx', 'cifar10']).default('auto'),
-    /** Side of the square images stored in the shards (sources are resized with sharp). */
-    imageSize: positiveInt.max(1024).default(32),
+    /**
+     * Side of the square images stored in the shards (sources are resized with sharp). Undefined: the
+     * source's own side for IDX (28) and CIFAR-10 (32), 32 for image folders (./image-size.ts).
+     */
+    imageSize: positiveInt.max(1024).optional(),
     /** 1 = grayscale, 3 = RGB. Undefined: the source's own (1 for IDX, 3 for CIFAR and folders). */
     channels: z.union([z.literal(1), z.literal(3)]).optional(),
     /** Images per shard. */

@@ -11,6 +11,7 @@
  *   const plan = await loadSweepFile('examples/sweeps/head.yaml');
  *   plan.variants.map((v) => v.name); // ['nonlinear', 'linear', 'none']
  */
+import { FOLDER_IMAGE_SIZE } from './image-size';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { ConfigError, type ConfigIssue } from './errors';
 import { fingerprint } from './fingerprint';
@@ -332,8 +333,9 @@ function overrideLocator(applied: Applied[], locate?: Locator): Locator {
 
 /** Same dataset, augmentation (as resolved for the image size) and seed: the same stream of views. */
 function viewStreamOf(config: ExperimentConfig): string {
+  // Any size serves to compare variants of one dataset config: they all resolve for the same size.
   const resolved = resolveExperiment(config, {
-    imageSize: config.dataset.imageSize,
+    imageSize: config.dataset.imageSize ?? FOLDER_IMAGE_SIZE,
     channels: config.dataset.channels ?? 3,
   });
   const { lookaheadEpochs: _unused, ...augmentation } = resolved.augmentation;

@@ -4,6 +4,7 @@
  * generated dataset of shapes (simclr/datasets/synthetic.ts) of the same size — 10 classes, the
  * example's maxTrainImages / maxTestImages images, its imageSize — and says so on stderr.
  */
+import { FOLDER_IMAGE_SIZE } from '../../config/image-size';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -77,7 +78,7 @@ export async function demoExperiment(
     synthetic = await generateShapesDataset(dir, {
       imagesPerClass,
       testImagesPerClass,
-      size: d.imageSize,
+      size: d.imageSize ?? FOLDER_IMAGE_SIZE,
       seed: config.seed,
     });
   } catch (err) {

@@ -6,6 +6,7 @@
  * The index lists of each split are a pure function of the source and the parameters (seeded), so every
  * shard activity, on any worker, sees the same assignment of images to shards.
  */
+import { FOLDER_IMAGE_SIZE } from '../../config/image-size';
 import { existsSync, statSync } from 'node:fs';
 import sharp from 'sharp';
 import type { DatasetConfig } from '../../config/schema';
@@ -134,9 +135,10 @@ async function toShape(pixels: Uint8Array, from: ImageShape, to: ImageShape): Pr
 
 export async function openSource(path: string, dataset: DatasetConfig, seed: number): Promise<DatasetSource> {
   const format = dataset.format === 'auto' ? detectFormat(path) : dataset.format;
-  const size = dataset.imageSize;
   if (format === 'idx' || format === 'cifar10') {
     const data = await loadInMemory(path, format);
+    // Unset, the images keep the source's own side (28 px for Fashion-MNIST, 32 for CIFAR-10).
+    const size = dataset.imageSize ?? data.train.shape.height;
     const channels = dataset.channels ?? data.train.shape.channels;
     const shape: ImageShape = { height: size, width: size, channels };
     const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
@@ -217,7 +219,8 @@ async function openFolderSource(path: string, dataset: DatasetConfig, seed: numb
     listings[split] = Array.from(keep, (i) => listings[split][i]);
   }
   const channels = dataset.channels ?? 3;
-  const shape: ImageShape = { height: dataset.imageSize, width: dataset.imageSize, channels };
+  const side = dataset.imageSize ?? FOLDER_IMAGE_SIZE;
+  const shape: ImageShape = { height: side, width: side, channels };
   const labelled = classNames.length > 0;
   return {
     path,

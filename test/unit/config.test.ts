@@ -497,7 +497,7 @@ test('presets: every preset parses and resolves; unknown names suggest the close
   for (const name of presetNames()) {
     const cfg = parseExperiment(getPreset(name), `preset ${name}`);
     assert.equal(cfg.name, name);
-    resolveExperiment(cfg, { imageSize: cfg.dataset.imageSize, channels: cfg.dataset.channels ?? 3 });
+    resolveExperiment(cfg, { imageSize: cfg.dataset.imageSize ?? 32, channels: cfg.dataset.channels ?? 3 });
   }
   const small = parseExperiment(getPreset('fashion-mnist-small'), 'preset');
   assert.equal(small.dataset.source, '/usr/share/datasets/fashion-mnist');
@@ -526,7 +526,11 @@ test('every file in examples/ parses, and each matches its preset once resolved'
   };
   for (const f of files) {
     const cfg = await loadExperimentFile(join(EXAMPLES, f));
-    const source = { imageSize: cfg.dataset.imageSize, channels: cfg.dataset.channels ?? 3 } as const;
+    // Fashion-MNIST files may leave imageSize to the source (28 px, 1 channel).
+    const source = {
+      imageSize: cfg.dataset.imageSize ?? 28,
+      channels: cfg.dataset.channels ?? (cfg.dataset.imageSize === undefined ? 1 : 3),
+    } as const;
     const resolved = resolveExperiment(cfg, source);
     const preset = presetOf[f];
     if (preset)
