@@ -4,8 +4,8 @@
  * image size in resolve.ts. examples/*.yaml are the same presets with every knob explained.
  *
  * - fashion-mnist-small: the embedded demo. 6000 Fashion-MNIST training images (28 px, 1 channel) with
- *   resnet-mini, batch 256, 10 epochs. Measured on 2 CPU cores: a training step takes 0.19 s
- *   (bench/model-step.ts), so 23 steps × 10 epochs ≈ 45 s; the views cost ≈ 0.13 s per epoch
+ *   resnet-mini, batch 256, 20 epochs. Measured on 2 CPU cores: a training step takes 0.19 s
+ *   (bench/model-step.ts), so 23 steps × 20 epochs ≈ 90 s; the views cost ≈ 0.13 s per epoch
  *   (bench/augment.ts, 90 000 views/s). Checkpoints, the kNN monitor and Temporal's scheduling come on
  *   top, well inside a 3–4 minute budget.
  * - fashion-mnist: all 60 000 images with ResNet-18 and the CIFAR stem, batch 512, 100 epochs, square-root
@@ -38,7 +38,7 @@ const PRESETS: Record<string, ExperimentInput> = {
       maxTestImages: 2000,
     },
     model: { encoder: 'resnet-mini' },
-    pretrain: { epochs: 10, batchSize: 256, checkpointEverySteps: 10 },
+    pretrain: { epochs: 20, batchSize: 256, checkpointEverySteps: 10 },
   },
   'fashion-mnist': {
     name: 'fashion-mnist',
