@@ -20,15 +20,14 @@
  * --profile adds where a step's time goes: forward, backward and update measured separately, and the
  * kernels that take most of the time (tf.profile).
  *
- * Threads: --threads N sets TF_NUM_INTRAOP_THREADS (TensorFlow's op thread pool) and OMP_NUM_THREADS
- * before the native backend loads, and TF_NUM_INTEROP_THREADS=1 (ops run one at a time in eager mode);
- * the default is every core this process may use.
+ * Threads: the product's choice (simclr/kernels/threads.ts, applied by initBackend before the native
+ * backend loads: intra-op = every core this process may use, inter-op 1, unless the user set
+ * SIMCLR_THREADS or TF_NUM_*_THREADS); --threads N is SIMCLR_THREADS=N.
  *
  * Backend: --backend picks the TensorFlow.js backend (simclr/backend.ts; default tensorflow, the native
  * one). wasm is the portable fallback with its backprop kernels from simclr/kernels/wasm-kernels.ts; in
  * Node it runs on one thread whatever --threads says, and the reported threads are the ones it uses.
  */
-import { availableParallelism } from 'node:os';
 import { tf, initBackend, type BackendChoice } from '../simclr/backend';
 import { experimentSchema } from '../config/schema';
 import { resolveExperiment } from '../config/resolve';
@@ -52,7 +51,8 @@ export interface TrainBenchOptions {
   batch: number;
   steps: number;
   warmup: number;
-  threads: number;
+  /** Intra-op threads (SIMCLR_THREADS); undefined: the product's default (./simclr/kernels/threads.ts). */
+  threads?: number;
   optimizer: OptimizerName;
   profile: boolean;
   /** The TensorFlow.js backend to run on (default 'tensorflow'). */
@@ -101,7 +101,7 @@ export function parseTrainArgs(argv: string[]): TrainBenchOptions & { json: bool
     batch: 256,
     steps: 10,
     warmup: 2,
-    threads: availableParallelism(),
+    threads: undefined as number | undefined,
     optimizer: 'lars' as OptimizerName,
     backend: 'tensorflow' as Exclude<BackendChoice, 'auto'>,
     profile: false,
@@ -290,9 +290,9 @@ function round(x: number, digits = 1): number {
 
 /** Runs the benchmark in this process (the backend must not be loaded yet for `threads` to apply). */
 export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBenchResult> {
-  process.env.TF_NUM_INTRAOP_THREADS = String(opts.threads);
-  process.env.TF_NUM_INTEROP_THREADS = '1';
-  process.env.OMP_NUM_THREADS = String(opts.threads);
+  // The product's thread configuration (simclr/kernels/threads.ts, applied by initBackend), so the
+  // isolated step runs with the pools the workers get; --threads is SIMCLR_THREADS.
+  if (opts.threads !== undefined) process.env.SIMCLR_THREADS = String(opts.threads);
   const info = await initBackend(opts.backend ?? 'tensorflow');
   const spec = BENCH_MODELS[opts.model];
   const cfg = experimentSchema.parse({
@@ -368,9 +368,7 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
           ? (
               require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm')
             ).getThreadsCount()
-          : info.name === 'cpu'
-            ? 1
-            : opts.threads,
+          : (info.threads?.intraOp ?? 1),
       profile,
     };
   } finally {
