@@ -35,7 +35,9 @@ export interface PipelineFigures {
   experimentId: string;
   epochs: number;
   stepsPerEpoch: number;
-  /** Median over the epochs of 2·batch·steps ÷ the epoch's training-step seconds. */
+  /** Median over the epochs of 2·batch ÷ the epoch's median step time (pretrain/step_ms_median). */
+  medianStepViewsPerSec: number;
+  /** Median over the epochs of 2·batch·steps ÷ the epoch's training-step seconds (pretrain/time_steps_s). */
   stepsViewsPerSec: number;
   /** The same per epoch, in epoch order. */
   epochStepsViewsPerSec: number[];
@@ -238,6 +240,7 @@ export function readFigures(
     experimentId,
     epochs,
     stepsPerEpoch,
+    medianStepViewsPerSec: median(perEpoch('step_ms_median').map((ms) => (2 * batch * 1000) / ms)),
     stepsViewsPerSec: median(epochSteps),
     epochStepsViewsPerSec: epochSteps,
     loopViewsPerSec: median(perEpoch('images_per_sec')),

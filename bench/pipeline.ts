@@ -2,20 +2,25 @@
  * In-pipeline training speed against the isolated step, on the same machine in the same bench run: a
  * real experiment through the `simclr` command (a local Temporal dev server, the filesystem store in a
  * temporary $SIMCLR_HOME, Fashion-MNIST IDX files, resnet-mini) and `bench train` with the same model and
- * batch, each in its own process, the order alternated across rounds.
+ * batch, each in its own process, alternated.
  *
  *   npm run bench -- pipeline [--mode embedded|workers|both] [--train-images 12000] [--test-images 1000]
- *                             [--epochs 3] [--batch 256] [--rounds 3] [--steps 10] [--knn]
+ *                             [--epochs 3] [--batch 256] [--rounds 3] [--steps <one epoch's>] [--knn]
  *                             [--source /usr/share/datasets/fashion-mnist] [--json]
  *
  * Figures per pipeline run (views/s; a view is one augmented image, two per image and step):
- *   steps   median over the epochs of the views ÷ the epoch's training-step seconds
- *           (pretrain/time_steps_s): what the loop's steps achieve inside the pipeline
- *   loop    median of pretrain/images_per_sec: the epoch's runEpoch call (steps, view waits, heartbeats,
- *           checkpoints every N steps)
- *   stage   all views ÷ the pretrain stage's wall time (first precompute, kNN monitor, end-of-epoch
- *           checkpoints, workflow tasks included)
- * and each against the isolated step's views/s (`bench train`, median step) of the same round. The
+ *   median step  median over the epochs of 2·batch ÷ the epoch's median step time
+ *                (pretrain/step_ms_median): the statistic `bench train` quotes, robust to bursts of
+ *                other work on a shared machine
+ *   steps        median over the epochs of the views ÷ the epoch's training-step seconds
+ *                (pretrain/time_steps_s): every step's time counts
+ *   loop         median of pretrain/images_per_sec: the epoch's runEpoch call (steps, view waits,
+ *                heartbeats, checkpoints every N steps)
+ *   stage        all views ÷ the pretrain stage's wall time (first precompute, kNN monitor,
+ *                end-of-epoch checkpoints, workflow tasks included)
+ * Each is set against the isolated step (`bench train`, as many steps as an epoch has), run right before
+ * and right after every pipeline run (the mean of the two): median step against its median step, steps
+ * against the sum of its step times, and the stage against its median step, as issue 7 compares them. The
  * kNN monitor is off unless --knn: it is evaluation, not training, and its cost shows in the stage
  * breakdown when on. Modes: `embedded` is `simclr run --embedded` (workers in the CLI process);
  * `workers` is `simclr run` served by a `simclr worker --queue cpu` and a `simclr worker --queue gpu`
@@ -33,12 +38,11 @@ import {
   type PipelineFigures,
   type PipelineMode,
 } from './pipeline-run';
-import type { TrainBenchResult } from './train';
 
 export interface PipelineBenchOptions extends PipelineBenchConfig {
   modes: PipelineMode[];
   rounds: number;
-  /** Measured steps of the isolated step bench. */
+  /** Measured steps of the isolated step bench (default: one epoch's, so it samples the machine as long). */
   steps: number;
   json: boolean;
 }
@@ -54,7 +58,7 @@ export function parsePipelineArgs(argv: string[]): PipelineBenchOptions {
     knn: false,
     modes: ['embedded'],
     rounds: 3,
-    steps: 10,
+    steps: 0,
     json: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -116,58 +120,78 @@ export function parsePipelineArgs(argv: string[]): PipelineBenchOptions {
   return out;
 }
 
-interface Round {
+/** The isolated step of one `bench train` run, in views/s. */
+interface Isolated {
+  /** At its median step time (what `bench train` quotes as imagesPerSec). */
+  median: number;
+  /** Over the sum of its step times: the statistic of the pipeline's steps figure. */
+  mean: number;
+}
+
+/** One pipeline run and the isolated step measured right before and right after it. */
+interface Measurement {
   round: number;
-  isolated: Pick<TrainBenchResult, 'imagesPerSec' | 'stepMs' | 'loopImagesPerSec' | 'threads'>;
-  pipelines: PipelineFigures[];
+  pipeline: PipelineFigures;
+  /** The mean of the isolated runs before and after the pipeline run. */
+  isolated: Isolated;
+  isolatedRuns: [Isolated, Isolated];
+}
+
+/** The pipeline run's rates over the isolated step's (same statistic; the stage against the median step). */
+function ratios(m: Measurement) {
+  return {
+    medianStep: m.pipeline.medianStepViewsPerSec / m.isolated.median,
+    steps: m.pipeline.stepsViewsPerSec / m.isolated.mean,
+    stage: m.pipeline.stageViewsPerSec / m.isolated.median,
+  };
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
+const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
 
-/** The per-round table and the medians, as Markdown. */
-function tables(rounds: Round[], modes: PipelineMode[]): string {
-  const head = ['round', 'isolated step'];
-  for (const m of modes) head.push(`${m} steps`, 'ratio', `${m} loop`, `${m} stage`, 'ratio');
-  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+/** The per-run table with the medians per mode, and where the stage went, as Markdown. */
+function tables(ms: Measurement[], modes: PipelineMode[]): string {
+  const head = [
+    'mode',
+    'round',
+    'isolated median step',
+    'pipeline median step',
+    'ratio',
+    'isolated steps',
+    'pipeline steps',
+    'ratio',
+    'pipeline loop',
+    'pipeline stage',
+    'stage / isolated median step',
+  ];
   const lines = [row(head), row(head.map(() => '---'))];
-  const ratios = (m: PipelineMode, pick: (p: PipelineFigures) => number) =>
-    rounds.map((r) => pick(r.pipelines.find((p) => p.mode === m)!) / r.isolated.imagesPerSec);
-  for (const r of rounds) {
-    const cells = [String(r.round), n0(r.isolated.imagesPerSec)];
-    for (const m of modes) {
-      const p = r.pipelines.find((x) => x.mode === m)!;
-      cells.push(
-        n0(p.stepsViewsPerSec),
-        pct(p.stepsViewsPerSec / r.isolated.imagesPerSec),
-        n0(p.loopViewsPerSec),
-        n0(p.stageViewsPerSec),
-        pct(p.stageViewsPerSec / r.isolated.imagesPerSec),
-      );
-    }
-    lines.push(row(cells));
+  const cells = (mode: string, round: string, of: (pick: (m: Measurement) => number) => number) => [
+    mode,
+    round,
+    n0(of((m) => m.isolated.median)),
+    n0(of((m) => m.pipeline.medianStepViewsPerSec)),
+    pct(of((m) => ratios(m).medianStep)),
+    n0(of((m) => m.isolated.mean)),
+    n0(of((m) => m.pipeline.stepsViewsPerSec)),
+    pct(of((m) => ratios(m).steps)),
+    n0(of((m) => m.pipeline.loopViewsPerSec)),
+    n0(of((m) => m.pipeline.stageViewsPerSec)),
+    pct(of((m) => ratios(m).stage)),
+  ];
+  for (const mode of modes) {
+    const mine = ms.filter((m) => m.pipeline.mode === mode);
+    for (const m of mine) lines.push(row(cells(mode, String(m.round), (pick) => pick(m))));
+    lines.push(row(cells(`**${mode}**`, '**median**', (pick) => median(mine.map(pick)))));
   }
-  const med = ['median', n0(median(rounds.map((r) => r.isolated.imagesPerSec)))];
-  for (const m of modes) {
-    const of = (pick: (p: PipelineFigures) => number) =>
-      median(rounds.map((r) => pick(r.pipelines.find((p) => p.mode === m)!)));
-    med.push(
-      n0(of((p) => p.stepsViewsPerSec)),
-      pct(median(ratios(m, (p) => p.stepsViewsPerSec))),
-      n0(of((p) => p.loopViewsPerSec)),
-      n0(of((p) => p.stageViewsPerSec)),
-      pct(median(ratios(m, (p) => p.stageViewsPerSec))),
-    );
-  }
-  lines.push(row(med));
   lines.push('', 'Where the pretrain stage went (seconds, median over rounds):', '');
   const parts = ['steps', 'views', 'checkpoint', 'knn', 'metrics', 'setup', 'loop', 'other'] as const;
   lines.push(row(['mode', 'stage', ...parts]), row(['---', '---', ...parts.map(() => '---')]));
-  for (const m of modes) {
-    const ps = rounds.map((r) => r.pipelines.find((p) => p.mode === m)!);
+  for (const mode of modes) {
+    const ps = ms.filter((m) => m.pipeline.mode === mode).map((m) => m.pipeline);
     lines.push(
       row([
-        m,
+        mode,
         median(ps.map((p) => p.stageSeconds)).toFixed(1),
         ...parts.map((k) => median(ps.map((p) => p.breakdown[k])).toFixed(2)),
       ]),
@@ -177,69 +201,72 @@ function tables(rounds: Round[], modes: PipelineMode[]): string {
 }
 
 /** The medians over rounds of each mode's rates and of their ratios to the isolated step. */
-function summary(rounds: Round[], modes: PipelineMode[]) {
+function summary(ms: Measurement[], modes: PipelineMode[]) {
   return Object.fromEntries(
-    modes.map((m) => {
-      const ps = rounds.map((r) => ({
-        p: r.pipelines.find((x) => x.mode === m)!,
-        iso: r.isolated.imagesPerSec,
-      }));
+    modes.map((mode) => {
+      const mine = ms.filter((m) => m.pipeline.mode === mode);
+      const med = (pick: (m: Measurement) => number) => median(mine.map(pick));
       return [
-        m,
+        mode,
         {
-          stepsViewsPerSec: median(ps.map((x) => x.p.stepsViewsPerSec)),
-          stepsRatio: median(ps.map((x) => x.p.stepsViewsPerSec / x.iso)),
-          loopViewsPerSec: median(ps.map((x) => x.p.loopViewsPerSec)),
-          loopRatio: median(ps.map((x) => x.p.loopViewsPerSec / x.iso)),
-          stageViewsPerSec: median(ps.map((x) => x.p.stageViewsPerSec)),
-          stageRatio: median(ps.map((x) => x.p.stageViewsPerSec / x.iso)),
+          isolatedMedianStepViewsPerSec: med((m) => m.isolated.median),
+          medianStepViewsPerSec: med((m) => m.pipeline.medianStepViewsPerSec),
+          medianStepRatio: med((m) => ratios(m).medianStep),
+          isolatedStepsViewsPerSec: med((m) => m.isolated.mean),
+          stepsViewsPerSec: med((m) => m.pipeline.stepsViewsPerSec),
+          stepsRatio: med((m) => ratios(m).steps),
+          loopViewsPerSec: med((m) => m.pipeline.loopViewsPerSec),
+          stageViewsPerSec: med((m) => m.pipeline.stageViewsPerSec),
+          stageRatio: med((m) => ratios(m).stage),
         },
       ];
     }),
   );
 }
 
-/** `bench pipeline`: the rounds, a table on stderr as they finish, the tables and (with --json) the JSON line. */
+/**
+ * `bench pipeline`: per round, the isolated step, then each mode's pipeline run followed by the isolated
+ * step again (the modes' order alternates across rounds), so that every pipeline run is compared with
+ * the mean of the isolated runs on either side of it; progress on stderr, then the tables and (with
+ * --json) the JSON line.
+ */
 export async function pipelineCommand(argv: string[]): Promise<void> {
   const opts = parsePipelineArgs(argv);
   const home = mkdtempSync(join(tmpdir(), 'simclr-bench-pipeline-'));
   const temporal = await startBenchTemporal();
   const note = (l: string) => console.error(l);
-  const rounds: Round[] = [];
+  const measurements: Measurement[] = [];
+  const isolatedStep = async (round: number): Promise<Isolated> => {
+    const r = await runIsolatedStep(opts.batch, opts.steps);
+    note(
+      `round ${round}: isolated step: median ${r.imagesPerSec} views/s (${r.stepMs} ms), ${r.stepsImagesPerSec} over ${opts.steps} steps; ${r.threads} threads`,
+    );
+    return { median: r.imagesPerSec, mean: r.stepsImagesPerSec! };
+  };
   try {
     for (let round = 1; round <= opts.rounds; round++) {
-      let isolated: TrainBenchResult | undefined;
-      const pipelines: PipelineFigures[] = [];
-      const runIsolated = async () => {
-        isolated = await runIsolatedStep(opts.batch, opts.steps);
-        note(`round ${round}: isolated step ${isolated.imagesPerSec} views/s (${isolated.stepMs} ms)`);
-      };
-      // Alternate the order, so that a drift of the machine's load does not favour one side.
-      if (round % 2 === 1) await runIsolated();
+      let before = await isolatedStep(round);
       for (const mode of round % 2 === 1 ? opts.modes : [...opts.modes].reverse()) {
-        const p = await runPipeline(mode, opts, {
+        const pipeline = await runPipeline(mode, opts, {
           home,
           address: temporal.address,
           experimentId: `bench-${mode}-r${round}`,
         });
-        pipelines.push(p);
         note(
-          `round ${round}: ${mode} steps ${n0(p.stepsViewsPerSec)} views/s (epochs ${p.epochStepsViewsPerSec.map(n0).join(', ')}), ` +
-            `loop ${n0(p.loopViewsPerSec)}, stage ${n0(p.stageViewsPerSec)} (${p.stageSeconds.toFixed(1)} s; command ${p.wallSeconds.toFixed(0)} s)`,
+          `round ${round}: ${mode}: median step ${n0(pipeline.medianStepViewsPerSec)} views/s, ` +
+            `steps ${n0(pipeline.stepsViewsPerSec)} (epochs ${pipeline.epochStepsViewsPerSec.map(n0).join(', ')}), ` +
+            `loop ${n0(pipeline.loopViewsPerSec)}, stage ${n0(pipeline.stageViewsPerSec)} ` +
+            `(${pipeline.stageSeconds.toFixed(1)} s; command ${pipeline.wallSeconds.toFixed(0)} s)`,
         );
+        const after = await isolatedStep(round);
+        measurements.push({
+          round,
+          pipeline,
+          isolated: { median: (before.median + after.median) / 2, mean: (before.mean + after.mean) / 2 },
+          isolatedRuns: [before, after],
+        });
+        before = after;
       }
-      if (round % 2 === 0) await runIsolated();
-      const i = isolated!;
-      rounds.push({
-        round,
-        isolated: {
-          imagesPerSec: i.imagesPerSec,
-          stepMs: i.stepMs,
-          loopImagesPerSec: i.loopImagesPerSec,
-          threads: i.threads,
-        },
-        pipelines,
-      });
     }
   } finally {
     await temporal.teardown();
@@ -250,9 +277,11 @@ export async function pipelineCommand(argv: string[]): Promise<void> {
     `resnet-mini 28×28×1, batch ${opts.batch}, ${opts.trainImages} images × ${opts.epochs} epochs, ` +
       `kNN monitor ${opts.knn ? 'every epoch' : 'off'}, ${opts.rounds} rounds; ${machine}; views/s\n`,
   );
-  console.log(tables(rounds, opts.modes));
+  console.log(tables(measurements, opts.modes));
   if (opts.json) {
     const { json: _json, ...config } = opts;
-    console.log(JSON.stringify({ config, machine, summary: summary(rounds, opts.modes), rounds }));
+    console.log(
+      JSON.stringify({ config, machine, summary: summary(measurements, opts.modes), measurements }),
+    );
   }
 }

@@ -11,6 +11,8 @@
  * Reports (the last line is the JSON object with --json):
  *   imagesPerSec  augmented views per second (2 × batch per step) at the median step time
  *   stepMs        median step time (and min): the step itself, as runEpoch times it (StepProgress.stepSeconds)
+ *   stepsImagesPerSec  views per second over the sum of the measured steps' times (mean, not median):
+ *                 the statistic of the pipeline's pretrain/time_steps_s, for `bench pipeline`
  *   loopImagesPerSec  views per second over the whole measured runEpoch call (views, steps, yields),
  *                 the figure the pipeline records as pretrain/images_per_sec
  *   viewsMs       median time a step waited for its batch (shard views already in memory: assembly only)
@@ -71,6 +73,8 @@ export interface TrainBenchResult {
   stepMsMin: number;
   /** Views per second over the whole measured runEpoch call, what the pipeline records (tfjs only). */
   loopImagesPerSec?: number;
+  /** Views per second over the sum of the step times, as the pipeline's time_steps_s counts them (tfjs only). */
+  stepsImagesPerSec?: number;
   /** Median time a step waited for its batch of views (tfjs only). */
   viewsMs?: number;
   modelGflopPerStep: number;
@@ -357,6 +361,7 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
       stepMs: round(stepMs),
       stepMsMin: round(Math.min(...times)),
       loopImagesPerSec: Math.round((2 * summary.images) / summary.seconds),
+      stepsImagesPerSec: Math.round((2 * summary.images * 1000) / times.reduce((a, b) => a + b, 0)),
       viewsMs: round(median(views), 2),
       modelGflopPerStep: round(stepFlops / 1e9, 3),
       achievedGflops: round(achieved),
