@@ -117,6 +117,7 @@ export function parsePipelineArgs(argv: string[]): PipelineBenchOptions {
     throw new Error(
       `bench pipeline: --train-images (${out.trainImages}) must be at least --batch (${out.batch})`,
     );
+  if (out.steps === 0) out.steps = Math.floor(out.trainImages / out.batch);
   return out;
 }
 
