@@ -53,6 +53,23 @@ export interface PipelineFigures {
   >;
   /** Wall time of the whole command (shard, pretrain, evaluation, report). */
   wallSeconds: number;
+  /**
+   * CPU seconds (user + system) of the `simclr worker --queue cpu` process over the whole run (shard,
+   * precompute, report, workflow tasks): in `workers` mode, what competes with training for the cores.
+   */
+  cpuWorkerCpuSeconds?: number;
+}
+
+/** CPU seconds (user + system) a live process has used so far, from /proc (Linux); NaN elsewhere. */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** A Temporal dev server of its own (the Go-built binary when installed, else the SDK's download). */
@@ -110,7 +127,12 @@ function child(
   args: string[],
   env: NodeJS.ProcessEnv,
   readyWhen?: RegExp,
-): { done: Promise<ChildResult>; ready: Promise<void>; kill: (signal: NodeJS.Signals) => void } {
+): {
+  done: Promise<ChildResult>;
+  ready: Promise<void>;
+  kill: (signal: NodeJS.Signals) => void;
+  cpuSeconds: () => number;
+} {
   const t0 = performance.now();
   const p = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -128,7 +150,7 @@ function child(
       resolve({ code, stdout, stderr, seconds: (performance.now() - t0) / 1000 });
     }),
   );
-  return { done, ready, kill: (signal) => void p.kill(signal) };
+  return { done, ready, kill: (signal) => void p.kill(signal), cpuSeconds: () => cpuSecondsOf(p.pid) };
 }
 
 function failure(what: string, r: ChildResult): Error {
@@ -187,7 +209,12 @@ export async function runPipeline(
       ...(mode === 'embedded' ? ['--embedded'] : []),
     ]).done;
     if (run.code !== 0) throw failure(`simclr run (${mode})`, run);
-    return { ...readFigures(opts.home, opts.experimentId, config.batch), mode, wallSeconds: run.seconds };
+    return {
+      ...readFigures(opts.home, opts.experimentId, config.batch),
+      mode,
+      wallSeconds: run.seconds,
+      ...(mode === 'workers' ? { cpuWorkerCpuSeconds: workers[0].cpuSeconds() } : {}),
+    };
   } finally {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => w.done));

@@ -198,6 +198,13 @@ function tables(ms: Measurement[], modes: PipelineMode[]): string {
       ]),
     );
   }
+  const cpuWorker = ms.flatMap((m) => m.pipeline.cpuWorkerCpuSeconds ?? []);
+  if (cpuWorker.length)
+    lines.push(
+      '',
+      `The \`simclr worker --queue cpu\` process used ${median(cpuWorker).toFixed(1)} CPU-seconds over a whole ` +
+        'workers-mode run (median; shard, precompute, report and workflow tasks).',
+    );
   return lines.join('\n');
 }
 
@@ -257,7 +264,10 @@ export async function pipelineCommand(argv: string[]): Promise<void> {
           `round ${round}: ${mode}: median step ${n0(pipeline.medianStepViewsPerSec)} views/s, ` +
             `steps ${n0(pipeline.stepsViewsPerSec)} (epochs ${pipeline.epochStepsViewsPerSec.map(n0).join(', ')}), ` +
             `loop ${n0(pipeline.loopViewsPerSec)}, stage ${n0(pipeline.stageViewsPerSec)} ` +
-            `(${pipeline.stageSeconds.toFixed(1)} s; command ${pipeline.wallSeconds.toFixed(0)} s)`,
+            `(${pipeline.stageSeconds.toFixed(1)} s; command ${pipeline.wallSeconds.toFixed(0)} s` +
+            (pipeline.cpuWorkerCpuSeconds === undefined
+              ? ')'
+              : `; cpu worker ${pipeline.cpuWorkerCpuSeconds.toFixed(1)} CPU-s)`),
         );
         const after = await isolatedStep(round);
         measurements.push({
