@@ -113,6 +113,13 @@ function storeViews(store: BlobStore, input: PretrainEpochInput): (shard: number
   };
 }
 
+/** The middle value (mean of the two middle ones for an even count); robust to a few slow steps. */
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 /** Seconds since `t0` (a performance.now() reading). */
 const since = (t0: number): number => (performance.now() - t0) / 1000;
 
@@ -173,6 +180,8 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         fetchShard: storeViews(store, input),
       });
       const records: MetricRecord[] = [];
+      /** Each step's seconds: their median is the figure `npm run bench -- train` quotes for the isolated step. */
+      const stepSeconds: number[] = [];
       let checkpoint = startKey;
       /** Saves a checkpoint (timed); with `loss`, heartbeats it so that a retry resumes from exactly here. */
       const save = async (loss?: number): Promise<string> => {
@@ -193,7 +202,8 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       const summary = await trainer.runEpoch(source, {
         shouldStop: cancellationRequested,
         metricsEvery: 1,
-        onStep: async ({ step, loss, lr, contrastiveAcc }) => {
+        onStep: async ({ step, loss, lr, contrastiveAcc, stepSeconds: seconds }) => {
+          stepSeconds.push(seconds);
           // Every step's loss is read (metricsEvery 1): heartbeats and the loss curve carry it.
           records.push(
             metric('pretrain', 'loss', loss!, { epoch, step }),
@@ -218,6 +228,8 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       const imagesPerSec = summary.steps ? (2 * summary.images) / summary.seconds : 0;
       records.push(metric('pretrain', 'images_per_sec', imagesPerSec, at));
       records.push(metric('pretrain', 'aug_wait_ms', source.waitMs, at));
+      if (stepSeconds.length)
+        records.push(metric('pretrain', 'step_ms_median', 1000 * median(stepSeconds), at));
       let knnTop1: number | undefined;
       const every = config.pretrain.knnEveryEpochs;
       if (

@@ -3,6 +3,7 @@
  *
  *   train    one pretraining step on synthetic views: views/s, step time, MFU (./train.ts)
  *   compare  the train benchmark next to the same model in PyTorch, as a table (./compare.ts)
+ *   pipeline in-pipeline views/s of a real embedded experiment against the isolated step (./pipeline.ts)
  *   augment  augmented views per second at 28×28×1 and 32×32×3, TypeScript vs sharp (./augment.ts)
  *   model    one forward+backward+update of a model on random data (./model-step.ts)
  */
@@ -14,6 +15,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   compare: {
     summary: 'tfjs vs PyTorch, same model, batch and threads',
     run: (argv) => require('./compare').compareCommand(argv),
+  },
+  pipeline: {
+    summary: 'in-pipeline views/s (embedded / separate workers) against the isolated step',
+    run: (argv) => require('./pipeline').pipelineCommand(argv),
   },
   // These two run on import and read process.argv themselves.
   augment: {

@@ -11,6 +11,8 @@
  * Reports (the last line is the JSON object with --json):
  *   imagesPerSec  augmented views per second (2 × batch per step) at the median step time
  *   stepMs        median step time (and min): the step itself, as runEpoch times it (StepProgress.stepSeconds)
+ *   stepsImagesPerSec  views per second over the sum of the measured steps' times (mean, not median):
+ *                 the statistic of the pipeline's pretrain/time_steps_s, for `bench pipeline`
  *   loopImagesPerSec  views per second over the whole measured runEpoch call (views, steps, yields),
  *                 the figure the pipeline records as pretrain/images_per_sec
  *   viewsMs       median time a step waited for its batch (shard views already in memory: assembly only)
@@ -20,15 +22,14 @@
  * --profile adds where a step's time goes: forward, backward and update measured separately, and the
  * kernels that take most of the time (tf.profile).
  *
- * Threads: --threads N sets TF_NUM_INTRAOP_THREADS (TensorFlow's op thread pool) and OMP_NUM_THREADS
- * before the native backend loads, and TF_NUM_INTEROP_THREADS=1 (ops run one at a time in eager mode);
- * the default is every core this process may use.
+ * Threads: the product's choice (simclr/kernels/threads.ts, applied by initBackend before the native
+ * backend loads: intra-op = every core this process may use, inter-op 1, unless the user set
+ * SIMCLR_THREADS or TF_NUM_*_THREADS); --threads N is SIMCLR_THREADS=N.
  *
  * Backend: --backend picks the TensorFlow.js backend (simclr/backend.ts; default tensorflow, the native
  * one). wasm is the portable fallback with its backprop kernels from simclr/kernels/wasm-kernels.ts; in
  * Node it runs on one thread whatever --threads says, and the reported threads are the ones it uses.
  */
-import { availableParallelism } from 'node:os';
 import { tf, initBackend, type BackendChoice } from '../simclr/backend';
 import { experimentSchema } from '../config/schema';
 import { resolveExperiment } from '../config/resolve';
@@ -52,7 +53,8 @@ export interface TrainBenchOptions {
   batch: number;
   steps: number;
   warmup: number;
-  threads: number;
+  /** Intra-op threads (SIMCLR_THREADS); undefined: the product's default (./simclr/kernels/threads.ts). */
+  threads?: number;
   optimizer: OptimizerName;
   profile: boolean;
   /** The TensorFlow.js backend to run on (default 'tensorflow'). */
@@ -71,6 +73,8 @@ export interface TrainBenchResult {
   stepMsMin: number;
   /** Views per second over the whole measured runEpoch call, what the pipeline records (tfjs only). */
   loopImagesPerSec?: number;
+  /** Views per second over the sum of the step times, as the pipeline's time_steps_s counts them (tfjs only). */
+  stepsImagesPerSec?: number;
   /** Median time a step waited for its batch of views (tfjs only). */
   viewsMs?: number;
   modelGflopPerStep: number;
@@ -101,7 +105,7 @@ export function parseTrainArgs(argv: string[]): TrainBenchOptions & { json: bool
     batch: 256,
     steps: 10,
     warmup: 2,
-    threads: availableParallelism(),
+    threads: undefined as number | undefined,
     optimizer: 'lars' as OptimizerName,
     backend: 'tensorflow' as Exclude<BackendChoice, 'auto'>,
     profile: false,
@@ -290,9 +294,9 @@ function round(x: number, digits = 1): number {
 
 /** Runs the benchmark in this process (the backend must not be loaded yet for `threads` to apply). */
 export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBenchResult> {
-  process.env.TF_NUM_INTRAOP_THREADS = String(opts.threads);
-  process.env.TF_NUM_INTEROP_THREADS = '1';
-  process.env.OMP_NUM_THREADS = String(opts.threads);
+  // The product's thread configuration (simclr/kernels/threads.ts, applied by initBackend), so the
+  // isolated step runs with the pools the workers get; --threads is SIMCLR_THREADS.
+  if (opts.threads !== undefined) process.env.SIMCLR_THREADS = String(opts.threads);
   const info = await initBackend(opts.backend ?? 'tensorflow');
   const spec = BENCH_MODELS[opts.model];
   const cfg = experimentSchema.parse({
@@ -357,6 +361,7 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
       stepMs: round(stepMs),
       stepMsMin: round(Math.min(...times)),
       loopImagesPerSec: Math.round((2 * summary.images) / summary.seconds),
+      stepsImagesPerSec: Math.round((2 * summary.images * 1000) / times.reduce((a, b) => a + b, 0)),
       viewsMs: round(median(views), 2),
       modelGflopPerStep: round(stepFlops / 1e9, 3),
       achievedGflops: round(achieved),
@@ -368,9 +373,7 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<TrainBench
           ? (
               require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm')
             ).getThreadsCount()
-          : info.name === 'cpu'
-            ? 1
-            : opts.threads,
+          : (info.threads?.intraOp ?? 1),
       profile,
     };
   } finally {

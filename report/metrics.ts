@@ -34,7 +34,8 @@ export type MetricStage = (typeof METRIC_STAGES)[number];
  * Names the charts and TensorBoard know (others are kept and exported too): `loss` (NT-Xent during
  * pretraining, cross-entropy in fine-tuning and linear eval), `lr`, `contrastive_acc` (how often the
  * positive is the most similar of the 2N-1 candidates), `knn_top1` / `knn_top5`, `top1` / `top5`,
- * `images_per_sec`, `aug_wait_ms` (time the pretrain loop waited for precomputed views).
+ * `images_per_sec`, `aug_wait_ms` (time the pretrain loop waited for precomputed views), `step_ms_median`
+ * (an epoch's median training-step time, the statistic of `npm run bench -- train`).
  */
 export const METRIC_NAMES = [
   'loss',
@@ -46,6 +47,7 @@ export const METRIC_NAMES = [
   'top5',
   'images_per_sec',
   'aug_wait_ms',
+  'step_ms_median',
 ] as const;
 
 export const metricRecordSchema = z

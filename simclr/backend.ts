@@ -9,6 +9,7 @@
  * `auto` picks tensorflow, else wasm, and never silently falls back to `cpu`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { configureThreads, describeThreads, ThreadConfigError, type ThreadConfig } from './kernels/threads';
 
 export { tf };
 
@@ -24,14 +25,22 @@ export interface BackendInfo {
   provider: string;
   /** Why another choice was not taken, when `auto` had to fall back. */
   fallbackReason?: string;
+  /** The native TensorFlow thread pools (./kernels/threads.ts); absent on wasm and cpu. */
+  threads?: ThreadConfig;
 }
 
 let active: BackendInfo | undefined;
 
-function loadNative(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu'): void {
+/**
+ * Loads a native package, its thread pools configured first: libtensorflow reads them once, as it
+ * loads, so this is the one moment they can be set (see ./kernels/threads.ts).
+ */
+function loadNative(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu'): ThreadConfig {
+  const threads = configureThreads();
   // Quiet TensorFlow's C++ INFO logs unless the user asked for them.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   require(pkg);
+  return threads;
 }
 
 /**
@@ -85,16 +94,16 @@ export async function initBackend(
   let info: BackendInfo;
   switch (requested) {
     case 'tensorflow':
-      loadNative('@tensorflow/tfjs-node');
       info = {
+        threads: loadNative('@tensorflow/tfjs-node'),
         requested,
         name: 'tensorflow',
         provider: '@tensorflow/tfjs-node (libtensorflow from the tensorflow-cpu wheel)',
       };
       break;
     case 'tensorflow-gpu':
-      loadNative('@tensorflow/tfjs-node-gpu');
       info = {
+        threads: loadNative('@tensorflow/tfjs-node-gpu'),
         requested,
         name: 'tensorflow',
         provider: '@tensorflow/tfjs-node-gpu (libtensorflow from the tensorflow wheel)',
@@ -108,13 +117,14 @@ export async function initBackend(
       break;
     case 'auto': {
       try {
-        loadNative('@tensorflow/tfjs-node');
         info = {
+          threads: loadNative('@tensorflow/tfjs-node'),
           requested,
           name: 'tensorflow',
           provider: '@tensorflow/tfjs-node (libtensorflow from the tensorflow-cpu wheel)',
         };
       } catch (err) {
+        if (err instanceof ThreadConfigError) throw err; // the user's setting is wrong, not the build
         info = {
           requested,
           name: 'wasm',
@@ -139,7 +149,7 @@ export async function initBackend(
 
 /**
  * The log line of initBackend: which backend runs, from which package, and why, e.g.
- * `backend: tensorflow via @tensorflow/tfjs-node (…) [auto: native TensorFlow loaded]` or
+ * `backend: tensorflow via @tensorflow/tfjs-node (…) [auto: native TensorFlow loaded]; threads: intra-op 2, …` or
  * `backend: wasm via @tensorflow/tfjs-backend-wasm (SIMD, 1 thread) [auto fallback: native TensorFlow did not load (…); …]`.
  */
 export function describeBackend(info: BackendInfo): string {
@@ -149,7 +159,8 @@ export function describeBackend(info: BackendInfo): string {
       : info.fallbackReason
         ? `auto fallback: ${info.fallbackReason}`
         : 'auto: native TensorFlow loaded';
-  return `backend: ${info.name} via ${info.provider} [${why}]`;
+  const threads = info.threads ? `; ${describeThreads(info.threads)}` : '';
+  return `backend: ${info.name} via ${info.provider} [${why}]${threads}`;
 }
 
 /** The active backend, or undefined before initBackend. */

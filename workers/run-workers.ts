@@ -11,6 +11,7 @@ import {
 } from '@temporalio/worker';
 import type { TemporalTarget } from '../infra/temporal-connection';
 import { cpuActivities, gpuActivities } from '../activities';
+import { describeThreads, resolveThreads } from '../simclr/kernels/threads';
 import { CPU_QUEUE, GPU_QUEUE } from '../workflows/types';
 
 export type QueueClass = 'cpu' | 'gpu';
@@ -54,6 +55,11 @@ const quietBundlerLogger = {
 
 export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHandle> {
   const log = opts.log ?? (() => undefined);
+  const cores = require('node:os').availableParallelism?.() ?? 2;
+  // TensorFlow loads with the first training activity and takes its thread pools from the environment
+  // then (simclr/kernels/threads.ts); a bad SIMCLR_THREADS is refused here, before any task is taken.
+  if (opts.queues.includes('gpu'))
+    log(`worker: TensorFlow ${describeThreads(resolveThreads(process.env, cores))}`);
   const c = opts.target.connection;
   const connection = await NativeConnection.connect({
     address: c.address,
@@ -61,7 +67,6 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHa
     apiKey: typeof c.apiKey === 'string' ? c.apiKey : undefined,
   });
   const workers: Worker[] = [];
-  const cores = require('node:os').availableParallelism?.() ?? 2;
   if (opts.queues.includes('cpu')) {
     workers.push(
       await Worker.create({

@@ -216,3 +216,20 @@ test('pretrainEpoch records where its time went, in its result and as metric rec
   });
   assert.ok(records.every((r) => r.epoch === 0 && r.step === 6));
 });
+
+test("pretrainEpoch records its median step time, the statistic of the isolated step's bench", async () => {
+  const straight = await straightEpoch();
+  const store = await activityStore();
+  const chunk = await store.get('experiments/straight/metrics/pretrain-from-0-000000000.jsonl');
+  const medians = chunk
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { name: string; value: number; epoch: number; step: number })
+    .filter((r) => r.name === 'step_ms_median');
+  assert.equal(medians.length, 1, 'one per epoch');
+  const [{ value, epoch, step }] = medians;
+  assert.deepEqual([epoch, step], [0, 6]);
+  // Six steps: the median lies within their sum, and no step took no time.
+  assert.ok(value > 0 && value <= 1000 * straight.time!.stepsSeconds, `median ${value} ms`);
+});
