@@ -12,6 +12,7 @@ import {
 import type { TemporalTarget } from '../infra/temporal-connection';
 import { cpuActivities, gpuActivities } from '../activities';
 import { describeThreads, resolveThreads } from '../simclr/kernels/threads';
+import { tuneHeapForTraining } from './heap';
 import { CPU_QUEUE, GPU_QUEUE } from '../workflows/types';
 
 export type QueueClass = 'cpu' | 'gpu';
@@ -58,8 +59,12 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHa
   const cores = require('node:os').availableParallelism?.() ?? 2;
   // TensorFlow loads with the first training activity and takes its thread pools from the environment
   // then (simclr/kernels/threads.ts); a bad SIMCLR_THREADS is refused here, before any task is taken.
-  if (opts.queues.includes('gpu'))
+  if (opts.queues.includes('gpu')) {
     log(`worker: TensorFlow ${describeThreads(resolveThreads(process.env, cores))}`);
+    // Without it, a training process makes a full GC about every step (./heap.ts).
+    const heapFlag = tuneHeapForTraining();
+    if (heapFlag) log(`worker: V8 ${heapFlag} (old-generation headroom for training)`);
+  }
   const c = opts.target.connection;
   const connection = await NativeConnection.connect({
     address: c.address,
