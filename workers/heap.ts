@@ -8,7 +8,7 @@
  * drops to its minimum, 1.1 (`--trace-gc-verbose`: "factor 1.1 based on mu=0.970, speed_ratio=1084").
  * A worker process holds about 100 MB of live heap (the Temporal SDK, the workflow bundle, TensorFlow.js),
  * and with that little headroom incremental marking restarts right after every collection: an embedded
- * run made about one full collection per step (78 in a 138-step pretrain stage), where `bench train`,
+ * run made about one full collection per step (about 130 in a 138-step pretrain stage), where `bench train`,
  * whose last full collection happens at start-up with factor 4, makes none while it trains. Fixing the
  * factor at 2 (`--heap-growing-percent=100`) leaves 2 full collections in the same stage and raised
  * its median step from about 1,400 to about 1,700 views/s (README "In-pipeline speed"). The price is
