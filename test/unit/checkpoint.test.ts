@@ -197,10 +197,10 @@ describe('pretraining checkpoints', () => {
     const key = await saveCheckpoint(store, 'mismatch/checkpoints', p);
     p.dispose();
     await assert.rejects(
-      restorePretrainer(store, key, options({ pretrain: { temperature: 0.2 } })),
+      restorePretrainer(store, key, options({ pretrain: { temperature: 0.7 } })),
       (err: Error) => {
         assert.ok(err instanceof CheckpointMismatchError);
-        assert.match(err.message, /pretrain\.temperature: 0\.5 → 0\.2/);
+        assert.match(err.message, /pretrain\.temperature: 0\.2 → 0\.7/);
         assert.match(err.message, new RegExp(key));
         return true;
       },
