@@ -5,12 +5,10 @@
  * (`bench train`) as a child process, and the figures read back from the experiment's report.json and
  * metrics.jsonl in the filesystem store.
  */
+import { startEphemeralTemporal } from '../infra/ephemeral-temporal';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { findBinary } from '../infra/binaries';
-import { ALL_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import type { ExperimentInput } from '../config/schema';
 import type { TrainBenchResult } from './train';
 
@@ -73,17 +71,7 @@ function cpuSecondsOf(pid: number | undefined): number {
 }
 
 /** A Temporal dev server of its own (the Go-built binary when installed, else the SDK's download). */
-export async function startBenchTemporal(): Promise<TestWorkflowEnvironment> {
-  const path = findBinary('temporal');
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      ...(path ? { executable: { type: 'existing-path' as const, path } } : {}),
-      ip: '127.0.0.1',
-      searchAttributes: ALL_SEARCH_ATTRIBUTES,
-      extraArgs: ['--log-level', 'error'],
-    },
-  });
-}
+export const startBenchTemporal = startEphemeralTemporal;
 
 /**
  * The experiment file of the bench: the `bench train` model (resnet-mini, cifar stem, LARS) on the

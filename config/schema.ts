@@ -190,14 +190,17 @@ export const evaluationSchema = z
   })
   .strict();
 
+/** The name of an experiment or a sweep: it starts run ids and store folders. */
+export const nameSchema = z
+  .string()
+  .regex(
+    /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/,
+    'letters, digits, ".", "_" and "-" only, at most 64 characters',
+  );
+
 export const experimentSchema = z
   .object({
-    name: z
-      .string()
-      .regex(
-        /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/,
-        'letters, digits, ".", "_" and "-" only, at most 64 characters',
-      ),
+    name: nameSchema,
     description: z.string().optional(),
     seed: z.number().int().min(0).default(0),
     backend: z.enum(['auto', 'tensorflow', 'tensorflow-gpu', 'wasm', 'cpu']).default('auto'),

@@ -17,6 +17,7 @@
  * experiment schema once applied (config/sweep.ts), so a wrong path or value names the variant.
  */
 import { z } from 'zod';
+import { nameSchema } from './schema';
 import { EXPECTATION_METRICS } from './sweep-expectation';
 
 /** Variant names become part of workflow ids and store keys: one key segment, short. */
@@ -48,12 +49,7 @@ export const expectationSchema = z
 
 export const sweepSchema = z
   .object({
-    name: z
-      .string()
-      .regex(
-        /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/,
-        'letters, digits, ".", "_" and "-" only, at most 64 characters',
-      ),
+    name: nameSchema,
     description: z.string().optional(),
     /** An experiment file (path relative to the sweep file) or an inline experiment. */
     base: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
