@@ -12,14 +12,14 @@ import { join } from 'node:path';
 import { experimentSchema, type ExperimentConfig } from '../../config/schema';
 import { resolveExperiment } from '../../config/resolve';
 import { activityStore } from '../../activities/context';
-import { commitDataset, inspectDataset, loadSplit, shardDataset } from '../../activities/dataset';
+import { loadSplit } from '../../activities/dataset';
 import {
   evaluateRepresentation,
   fineTune as fineTuneActivity,
   supervisedBaseline,
 } from '../../activities/evaluate';
 import { stepsPerEpoch } from '../../activities/pretrain';
-import { newPretrainer, saveCheckpoint } from '../../activities/training-state';
+import { newPretrainer } from '../../activities/training-state';
 import { readMetrics } from '../../report/metrics';
 import { initBackend } from '../../simclr/backend';
 import { labelFractionSubset } from '../../simclr/datasets/splits';
@@ -27,8 +27,8 @@ import { fineTune } from '../../simclr/evaluate/finetune';
 import { knnEvaluation } from '../../simclr/evaluate/knn';
 import { linearEvaluation } from '../../simclr/evaluate/linear';
 import { pixelDimension, pixelFeatures } from '../../simclr/evaluate/pixels';
-import type { DatasetManifest, ShardResult, Split } from '../../workflows/types';
-import { syntheticViews } from '../helpers/pretrain';
+import type { DatasetManifest } from '../../workflows/types';
+import { shardedDatasetWithCheckpoint } from '../helpers/activity-fixture';
 
 const EXPERIMENT = 'baselines-activity';
 const FRACTION = 0.25;
@@ -58,26 +58,8 @@ before(async () => {
     fineTune: { labelFractions: [FRACTION], epochs: 3, batchSize: 10, learningRate: 0.05 },
     evaluation: { linear: { epochs: 5 }, knn: { k: 10 }, baselines: { fromScratchLearningRate: 0.3 } },
   });
-  const plan = await inspectDataset({ experimentId: EXPERIMENT, config });
-  const shards: ShardResult[] = [];
-  for (const split of ['train', 'test'] as Split[]) {
-    for (let shard = 0; shard < plan.splits[split].shards; shard++)
-      shards.push(await shardDataset({ config, plan, split, shard }));
-  }
-  dataset = await commitDataset({ config, plan, shards });
   // A "pretrained" checkpoint: a few steps move the weights off the seed's random init.
-  const resolved = resolveExperiment(config, { imageSize: dataset.imageSize, channels: dataset.channels });
-  const shape = { height: 12, width: 12, channels: 1 } as const;
-  const state = newPretrainer(resolved, shape, stepsPerEpoch(config, dataset));
-  try {
-    for (let s = 0; s < 3; s++) {
-      const b = syntheticViews(s, 16, shape);
-      await state.pretrainer.step(b.view1, b.view2, b.count);
-    }
-    checkpoint = await saveCheckpoint(await activityStore(), EXPERIMENT, state);
-  } finally {
-    state.pretrainer.dispose();
-  }
+  ({ dataset, checkpoint } = await shardedDatasetWithCheckpoint(EXPERIMENT, config));
 });
 
 after(async () => {

@@ -13,16 +13,16 @@ import { join } from 'node:path';
 import { experimentSchema, type ExperimentConfig } from '../../config/schema';
 import { resolveExperiment } from '../../config/resolve';
 import { activityStore } from '../../activities/context';
-import { commitDataset, inspectDataset, loadSplit, shardDataset } from '../../activities/dataset';
+import { loadSplit } from '../../activities/dataset';
 import { fineTune as fineTuneActivity } from '../../activities/evaluate';
 import { stepsPerEpoch } from '../../activities/pretrain';
-import { loadPretrainer, newPretrainer, saveCheckpoint } from '../../activities/training-state';
+import { loadPretrainer } from '../../activities/training-state';
 import { readMetrics } from '../../report/metrics';
 import { initBackend } from '../../simclr/backend';
 import { labelFractionSubset } from '../../simclr/datasets/splits';
 import { fineTune } from '../../simclr/evaluate/finetune';
-import type { DatasetManifest, ShardResult, Split } from '../../workflows/types';
-import { syntheticViews } from '../helpers/pretrain';
+import type { DatasetManifest } from '../../workflows/types';
+import { shardedDatasetWithCheckpoint } from '../helpers/activity-fixture';
 
 const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 const EXPERIMENT = 'ft-head-layer';
@@ -52,26 +52,8 @@ before(async () => {
     pretrain: { epochs: 2, batchSize: 16, warmupEpochs: 0 },
     fineTune: { labelFractions: [FRACTION], epochs: 3, batchSize: 10, learningRate: 0.4, fromHeadLayer: 1 },
   });
-  const plan = await inspectDataset({ experimentId: EXPERIMENT, config });
-  const shards: ShardResult[] = [];
-  for (const split of ['train', 'test'] as Split[]) {
-    for (let shard = 0; shard < plan.splits[split].shards; shard++)
-      shards.push(await shardDataset({ config, plan, split, shard }));
-  }
-  dataset = await commitDataset({ config, plan, shards });
   // A pretrained checkpoint: a few steps move the head's weights and batch-norm statistics off their start.
-  const resolved = resolveExperiment(config, { imageSize: dataset.imageSize, channels: dataset.channels });
-  const shape = { height: dataset.imageSize, width: dataset.imageSize, channels: dataset.channels };
-  const state = newPretrainer(resolved, shape, stepsPerEpoch(config, dataset));
-  try {
-    for (let s = 0; s < 3; s++) {
-      const b = syntheticViews(s, 16, shape);
-      await state.pretrainer.step(b.view1, b.view2, b.count);
-    }
-    checkpoint = await saveCheckpoint(await activityStore(), EXPERIMENT, state);
-  } finally {
-    state.pretrainer.dispose();
-  }
+  ({ dataset, checkpoint } = await shardedDatasetWithCheckpoint(EXPERIMENT, config));
 });
 
 after(async () => {
