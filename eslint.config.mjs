@@ -39,7 +39,34 @@ export default tseslint.config(
             'fs',
             '../simclr/*',
             '../storage/*',
+            '../activities',
             '../activities/*',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // contracts/ crosses the Temporal boundary and is loaded in the workflow sandbox: types, names and
+    // the light error classes only, importing nothing but config/ types and itself.
+    files: ['contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            '@tensorflow/*',
+            '@temporalio/*',
+            'sharp',
+            'minio',
+            'node:*',
+            'fs',
+            '../simclr/*',
+            '../storage/*',
+            '../activities',
+            '../activities/*',
+            '../workflows/*',
+            '../workers/*',
           ],
         },
       ],

@@ -8,7 +8,8 @@ import { resolveExperiment } from '../config/resolve';
 import type { ExperimentConfig } from '../config/schema';
 import { augmentBatch, type AugmentParams } from '../simclr/augment';
 import { decodeShard, encodeShard } from '../simclr/datasets/shard-format';
-import type { DatasetManifest } from '../workflows/types';
+import type { DeleteAugmentationsInput, PrecomputeInput, PrecomputeResult } from '../contracts/augment';
+import type { DatasetManifest } from '../contracts/dataset';
 import { activityStore, guard, heartbeat } from './context';
 
 /** The resolved augmentation parameters of an experiment on its dataset. */
@@ -43,21 +44,13 @@ export function shardOffsets(dataset: DatasetManifest): number[] {
   return offsets;
 }
 
-export interface PrecomputeInput {
-  config: ExperimentConfig;
-  dataset: DatasetManifest;
-  augmentationId: string;
-  epoch: number;
-  shard: number;
-}
+export type { PrecomputeInput } from '../contracts/augment';
 
 /**
  * Writes augment/<dataset>/<aug>/epoch-<e>/shard-<s>.bin: a shard of 2N images, the N first views then
  * the N second views. Skips the work when the object exists (a single object is written atomically).
  */
-export async function precomputeAugmentations(
-  input: PrecomputeInput,
-): Promise<{ key: string; count: number; skipped: boolean; ms: number }> {
+export async function precomputeAugmentations(input: PrecomputeInput): Promise<PrecomputeResult> {
   return guard(async () => {
     const t0 = Date.now();
     const { config, dataset, epoch, shard } = input;
@@ -86,11 +79,7 @@ export async function precomputeAugmentations(
 }
 
 /** Deletes the views of a consumed epoch, so storage stays O(look-ahead × dataset). */
-export async function deleteAugmentations(input: {
-  dataset: DatasetManifest;
-  augmentationId: string;
-  epoch: number;
-}): Promise<number> {
+export async function deleteAugmentations(input: DeleteAugmentationsInput): Promise<number> {
   const store = await activityStore();
   return store.deletePrefix(augmentEpochPrefix(input.dataset.datasetId, input.augmentationId, input.epoch));
 }

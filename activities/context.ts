@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { BlobStore } from '../storage/blob-store';
 import { openStore } from '../storage/open';
 import { defaultStoreRoot } from '../infra/paths';
-import { NON_RETRYABLE_ERRORS } from '../workflows/types';
+import { isNonRetryableError } from '../contracts/errors';
 import { initBackend, type BackendChoice, type BackendInfo } from '../simclr/backend';
 
 const stores = new Map<string, Promise<BlobStore>>();
@@ -74,16 +74,15 @@ export function cancellationRequested(): boolean {
   }
 }
 
-const BAD_INPUT_ERRORS = new Set(NON_RETRYABLE_ERRORS);
-
-/** Runs an activity body, turning bad-input errors into non-retryable failures that keep their message. */
+/**
+ * Runs an activity body, turning bad-input errors (the classes of contracts/errors.ts, matched by class,
+ * not by name) into non-retryable failures that keep their message and type.
+ */
 export async function guard<T>(body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (err) {
-    if (err instanceof Error && BAD_INPUT_ERRORS.has(err.name)) {
-      throw ApplicationFailure.nonRetryable(err.message, err.name);
-    }
+    if (isNonRetryableError(err)) throw ApplicationFailure.nonRetryable(err.message, err.name);
     throw err;
   }
 }

@@ -10,7 +10,7 @@ import { encodeShard, decodeShard } from '../simclr/datasets/shard-format';
 import { DatasetError, openSource, type DatasetSource } from '../simclr/datasets/source';
 import { readManifest, writeManifest } from '../storage/manifest';
 import type { BlobStore } from '../storage/blob-store';
-import type { DatasetManifest, DatasetPlan, ShardResult, Split } from '../workflows/types';
+import type { DatasetManifest, DatasetPlan, ShardResult, Split } from '../contracts/dataset';
 import { activityStore, guard, heartbeat, log } from './context';
 import { locateSource } from './dataset-source';
 

@@ -7,7 +7,7 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { baselinesOf } from '../config/baselines';
 import { resolveExperiment } from '../config/resolve';
-import type { ExperimentConfig, FineTuneConfig } from '../config/schema';
+import type { FineTuneConfig } from '../config/schema';
 import { appendMetrics, metric, metricsChunk, type MetricStage } from '../report/metrics';
 import { labelFractionSubset } from '../simclr/datasets/splits';
 import { extractFeatures, type FeatureSet } from '../simclr/evaluate/features';
@@ -16,43 +16,22 @@ import { knnEvaluation } from '../simclr/evaluate/knn';
 import { linearEvaluation } from '../simclr/evaluate/linear';
 import { pixelDimension, pixelFeatures } from '../simclr/evaluate/pixels';
 import type { ImageShape } from '../simclr/images';
+import type { DatasetManifest } from '../contracts/dataset';
 import type {
-  DatasetManifest,
+  EvalInput,
+  ExperimentRef,
+  FineTuneInput,
   FineTuneResult,
   RepresentationEval,
   RepresentationSource,
   SupervisedResult,
-} from '../workflows/types';
+} from '../contracts/evaluate';
 import { activityBackend, activityStore, cancellationRequested, guard, heartbeat } from './context';
 import { loadSplit } from './dataset';
 import { loadPretrainer, newPretrainer, type TrainingState } from './training-state';
 import { stepsPerEpoch } from './pretrain';
 
-interface ExperimentRef {
-  experimentId: string;
-  config: ExperimentConfig;
-  dataset: DatasetManifest;
-}
-
-/** Where an encoder's weights come from: a pretrained checkpoint, or the experiment's seed (random init). */
-type EncoderInit =
-  { encoder?: 'pretrained'; checkpoint: string } | { encoder: 'random-init'; checkpoint?: undefined };
-
-export interface EvalInput extends ExperimentRef {
-  /**
-   * What to evaluate. Unset (inputs scheduled before the pixel baseline existed): 'pretrained' when a
-   * checkpoint is given, else 'random-init'.
-   */
-  encoder?: RepresentationSource;
-  /** The pretrained checkpoint; required for 'pretrained', ignored otherwise. */
-  checkpoint?: string;
-}
-
-/**
- * Fine-tuning input: the pretrained checkpoint's encoder (`encoder` unset or 'pretrained'), or the
- * same architecture at random init (`encoder: 'random-init'`, training from scratch on the same labels).
- */
-export type FineTuneInput = ExperimentRef & EncoderInit & { fraction: number };
+export type { EvalInput, FineTuneInput } from '../contracts/evaluate';
 
 const shapeOf = (d: DatasetManifest): ImageShape => ({
   height: d.imageSize,

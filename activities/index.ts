@@ -1,42 +1,12 @@
 /**
  * Every activity, and the two sets the workers register: data work (and the sweep's bookkeeping and
- * report) on `simclr-cpu`, training and evaluation on `simclr-gpu`.
+ * report) on `simclr-cpu` (./cpu.ts), training and evaluation on `simclr-gpu` (./gpu.ts).
  */
-import { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
-import { deleteAugmentations, precomputeAugmentations } from './augment';
-import { preparePretraining, pretrainEpoch } from './pretrain';
-import { evaluateRepresentation, fineTune, supervisedBaseline } from './evaluate';
-import { writeExperimentReport } from './report';
-import { findCompletedExperiments, writeSweepReport } from './sweep';
-
-export {
-  commitDataset,
-  deleteAugmentations,
-  evaluateRepresentation,
-  fineTune,
-  findCompletedExperiments,
-  inspectDataset,
-  precomputeAugmentations,
-  preparePretraining,
-  pretrainEpoch,
-  readDatasetManifest,
-  shardDataset,
-  supervisedBaseline,
-  writeExperimentReport,
-  writeSweepReport,
-};
-
-export const cpuActivities = {
-  inspectDataset,
-  shardDataset,
-  commitDataset,
-  readDatasetManifest,
-  precomputeAugmentations,
-  deleteAugmentations,
-  preparePretraining,
-  writeExperimentReport,
-  findCompletedExperiments,
-  writeSweepReport,
-};
-
-export const gpuActivities = { pretrainEpoch, evaluateRepresentation, fineTune, supervisedBaseline };
+export { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
+export { deleteAugmentations, precomputeAugmentations } from './augment';
+export { preparePretraining, pretrainEpoch } from './pretrain';
+export { evaluateRepresentation, fineTune, supervisedBaseline } from './evaluate';
+export { writeExperimentReport } from './report';
+export { findCompletedExperiments, writeSweepReport } from './sweep';
+export { cpuActivities } from './cpu';
+export { gpuActivities } from './gpu';

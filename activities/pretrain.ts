@@ -15,12 +15,15 @@ import { extractFeatures } from '../simclr/evaluate/features';
 import type { ImageShape } from '../simclr/images';
 import { epochOrder as viewOrder, ViewBatchSource, type ViewPosition } from '../simclr/view-batches';
 import type { BlobStore } from '../storage/blob-store';
+import type { DatasetManifest } from '../contracts/dataset';
 import type {
-  DatasetManifest,
+  PrepareInput,
+  PrepareResult,
+  PretrainEpochInput,
   PretrainEpochResult,
   PretrainEpochTime,
   PretrainHeartbeat,
-} from '../workflows/types';
+} from '../contracts/pretrain';
 import { augmentationId, augmentShardKey, precomputeAugmentations } from './augment';
 import {
   checkpointsPrefix,
@@ -41,19 +44,7 @@ import {
 } from './context';
 import { loadSplit } from './dataset';
 
-export interface PrepareInput {
-  experimentId: string;
-  config: ExperimentConfig;
-  dataset: DatasetManifest;
-  resume: boolean;
-}
-
-export interface PrepareResult {
-  augmentationId: string;
-  stepsPerEpoch: number;
-  startEpoch: number;
-  checkpoint?: string;
-}
+export type { PrepareInput, PrepareResult, PretrainEpochInput } from '../contracts/pretrain';
 
 export function stepsPerEpoch(config: ExperimentConfig, dataset: DatasetManifest): number {
   return Math.floor(dataset.splits.train.count / config.pretrain.batchSize);
@@ -75,17 +66,6 @@ export async function preparePretraining(input: PrepareInput): Promise<PrepareRe
     );
     return { ...base, startEpoch, checkpoint: latest.key };
   });
-}
-
-export interface PretrainEpochInput {
-  experimentId: string;
-  config: ExperimentConfig;
-  dataset: DatasetManifest;
-  augmentationId: string;
-  epoch: number;
-  stepsPerEpoch: number;
-  /** The checkpoint the epoch starts from (undefined: fresh initialisation at epoch 0). */
-  checkpoint?: string;
 }
 
 /** The order in which the epoch visits images: shards in a seeded order, images shuffled within each. */

@@ -5,45 +5,16 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExperimentConfig } from '../config/schema';
 import { readMetrics } from '../report/metrics';
 import { writeReport } from '../report/report';
 import { experimentKey } from '../report/keys';
 import { tensorBoardAvailable, writeTensorBoard } from '../report/tensorboard';
 import { sumPretrainTime } from '../report/time-breakdown';
 import { activeBackend } from '../simclr/backend';
-import type {
-  BaselineResults,
-  DatasetManifest,
-  FineTuneResult,
-  PretrainEpochResult,
-  RepresentationEval,
-  StageTiming,
-} from '../workflows/types';
+import type { WriteReportInput, WriteReportOutput } from '../contracts/report';
 import { activityStore, guard, log } from './context';
 
-export interface WriteReportInput {
-  experimentId: string;
-  workflowId: string;
-  runId: string;
-  webUiUrl?: string;
-  config: ExperimentConfig;
-  dataset: DatasetManifest;
-  stages: StageTiming[];
-  pretrain: PretrainEpochResult[];
-  augmentationWaitMs: number;
-  pretrained: RepresentationEval;
-  baseline?: RepresentationEval;
-  fineTune: FineTuneResult[];
-  /** Raw pixels, supervised upper bound, training from scratch; absent in runs that predate them. */
-  baselines?: BaselineResults;
-}
-
-export interface WriteReportOutput {
-  reportKey: string;
-  reportHtmlKey: string;
-  storeLocation: string;
-}
+export type { WriteReportInput, WriteReportOutput } from '../contracts/report';
 
 export async function writeExperimentReport(input: WriteReportInput): Promise<WriteReportOutput> {
   return guard(async () => {

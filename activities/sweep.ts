@@ -4,8 +4,7 @@
  * the children's run reports and loss records.
  */
 import { fingerprint } from '../config/fingerprint';
-import { experimentSchema, type ExperimentConfig } from '../config/schema';
-import type { Expectation } from '../config/sweep-expectation';
+import { experimentSchema } from '../config/schema';
 import { reportKeys } from '../report/keys';
 import { readMetrics } from '../report/metrics';
 import { parseRunReport, type RunReport } from '../report/report';
@@ -16,18 +15,20 @@ import {
   type SweepVariantOutcome,
 } from '../report/sweep-report';
 import type { BlobStore } from '../storage/blob-store';
-import type { SweepVariantProgress } from '../workflows/sweep-types';
+import type {
+  CompletedExperiment,
+  FindCompletedInput,
+  WriteSweepReportInput,
+  WriteSweepReportOutput,
+} from '../contracts/sweep';
 import { activityStore, guard, heartbeat, log } from './context';
 
-export interface FindCompletedInput {
-  experiments: { experimentId: string; config: ExperimentConfig }[];
-}
-
-export interface CompletedExperiment {
-  experimentId: string;
-  linearTop1: number;
-  knnTop1: number;
-}
+export type {
+  CompletedExperiment,
+  FindCompletedInput,
+  WriteSweepReportInput,
+  WriteSweepReportOutput,
+} from '../contracts/sweep';
 
 /** The run report of a completed experiment, or undefined (none yet, or not completed). */
 async function completedReport(store: BlobStore, experimentId: string): Promise<RunReport | undefined> {
@@ -62,26 +63,6 @@ export async function findCompletedExperiments(input: FindCompletedInput): Promi
     }
     return out;
   });
-}
-
-export interface WriteSweepReportInput {
-  sweepId: string;
-  name: string;
-  description?: string;
-  source: string;
-  workflowId: string;
-  runId: string;
-  webUiUrl?: string;
-  maxParallel: number;
-  variants: (SweepVariantProgress & { description?: string; knobs: Record<string, unknown> })[];
-  expectations: Expectation[];
-}
-
-export interface WriteSweepReportOutput {
-  reportKey: string;
-  reportHtmlKey: string;
-  storeLocation: string;
-  expectations: ReturnType<typeof buildSweepReport>['expectations'];
 }
 
 /** Pretraining loss of a child against the epoch (its steps scaled by epochs / total steps). */

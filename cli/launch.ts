@@ -10,7 +10,7 @@ import { DEFAULT_PORTS, servicesUp } from '../infra/services';
 import { webUiUrl, type TemporalFlags, type TemporalTarget } from '../infra/temporal-connection';
 import { experiment } from '../workflows/experiment';
 import { SA_EXPERIMENT, SA_STAGE } from '../workflows/search-attributes';
-import { CPU_QUEUE, type ExperimentInput } from '../workflows/types';
+import { CPU_QUEUE, type ExperimentInput } from '../contracts';
 import { connectTemporal, resolveTarget, type TemporalSession } from './connect';
 import { followToEnd } from './follow';
 import { CliError, EXIT_OK, type Output } from './output';

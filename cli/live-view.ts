@@ -5,7 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { TemporalTarget } from '../infra/temporal-connection';
-import type { Stage } from '../workflows/types';
+import type { Stage } from '../contracts';
 import { formatDuration, percent, progressBar, truncate } from './format';
 import { takeSnapshot, type ActivityState, type RunSnapshot } from './snapshot';
 

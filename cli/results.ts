@@ -8,7 +8,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compareWithBaselines, fractionLabel, type ComparableResults } from '../report/comparisons';
-import type { ExperimentResults } from '../workflows/types';
+import type { ExperimentResults } from '../contracts';
 import { formatDuration, percent, table } from './format';
 
 export { fractionLabel };

@@ -22,7 +22,7 @@ import type {
   ExperimentResults,
   PretrainHeartbeat,
   PretrainLoopProgress,
-} from '../workflows/types';
+} from '../contracts';
 import { CliError } from './output';
 
 /** The workflow type every experiment run has (workflows/experiment.ts). */

@@ -3,7 +3,7 @@
  * paper's expectations with their verdicts. Pure, so the tests check the text.
  */
 import { METRIC_LABELS, type ExpectationResult } from '../config/sweep-expectation';
-import type { SweepProgress, SweepVariantProgress } from '../workflows/sweep-types';
+import type { SweepProgress, SweepVariantProgress } from '../contracts/sweep';
 import { percent, table } from './format';
 
 const STATE_LABEL: Record<SweepVariantProgress['state'], string> = {

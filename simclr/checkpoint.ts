@@ -27,6 +27,7 @@
  */
 import { z } from 'zod';
 import { tf } from './backend';
+import { CheckpointMismatchError } from '../contracts/errors';
 import { BlobNotFoundError, type BlobStore } from '../storage/blob-store';
 import { joinKey } from '../storage/keys';
 import { readManifest, writeManifest, MANIFEST_NAME } from '../storage/manifest';
@@ -82,19 +83,8 @@ export const checkpointManifestSchema = z.object({
 });
 export type CheckpointManifest = z.infer<typeof checkpointManifestSchema>;
 
-/** The checkpoint was written for another configuration than the one it is restored into. */
-export class CheckpointMismatchError extends Error {
-  override readonly name = 'CheckpointMismatchError';
-  constructor(
-    readonly key: string,
-    readonly differences: string[],
-  ) {
-    super(
-      `checkpoint ${key} was written for a different configuration (${differences.join('; ')}); ` +
-        'start a new experiment or restore it with the configuration it was written with',
-    );
-  }
-}
+/** The checkpoint was written for another configuration than the one it is restored into (contracts/errors.ts). */
+export { CheckpointMismatchError };
 
 /** The checkpoint does not exist or is not committed (no manifest). */
 export class CheckpointNotFoundError extends Error {

@@ -29,6 +29,7 @@
  *   const summary = await p.runEpoch(batches, { onStep: (s) => heartbeat(s), shouldStop: () => cancelled });
  */
 import { tf } from './backend';
+import { DivergedError } from '../contracts/errors';
 import type { ResolvedExperiment } from '../config/resolve';
 import { buildEncoder, representationDim } from './resnet';
 import { buildProjectionHead, type ProjectionHead } from './heads';
@@ -133,10 +134,8 @@ export interface EpochSummary {
   time: EpochTime;
 }
 
-/** Pretraining diverged: the loss was not a finite number. Not worth retrying with the same settings. */
-export class DivergedError extends Error {
-  override readonly name = 'DivergedError';
-}
+/** Pretraining diverged: the loss was not a finite number (contracts/errors.ts). */
+export { DivergedError };
 
 /** The schedule of `pretrain` for `stepsPerEpoch` (see the module comment). */
 export function pretrainSchedule(pretrain: ResolvedPretrainConfig, stepsPerEpoch: number): ScheduleOptions {

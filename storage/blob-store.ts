@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { InvalidKeyError } from '../contracts/errors';
 
 /**
  * Where every artifact of the pipeline lives: dataset shards, precomputed augmentations,
@@ -45,16 +46,8 @@ export class BlobNotFoundError extends Error {
   }
 }
 
-/** The key is not a valid relative key (absolute, empty segment, '..', backslash, NUL ...). */
-export class InvalidKeyError extends Error {
-  override readonly name = 'InvalidKeyError';
-  constructor(
-    readonly key: string,
-    reason: string,
-  ) {
-    super(`invalid storage key '${key}': ${reason}`);
-  }
-}
+/** The key is not a valid relative key (absolute, empty segment, '..', backslash, NUL ...); contracts/errors.ts. */
+export { InvalidKeyError };
 
 /** `exists` in terms of `stat`: true when stat succeeds, false on BlobNotFoundError. */
 export async function existsByStat(stat: (key: string) => Promise<BlobStat>, key: string): Promise<boolean> {

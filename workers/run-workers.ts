@@ -10,10 +10,11 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { TemporalTarget } from '../infra/temporal-connection';
-import { cpuActivities, gpuActivities } from '../activities';
+import { cpuActivities } from '../activities/cpu';
+import { gpuActivities } from '../activities/gpu';
 import { describeThreads, resolveThreads } from '../simclr/kernels/threads';
 import { tuneHeapForTraining } from './heap';
-import { CPU_QUEUE, GPU_QUEUE } from '../workflows/types';
+import { CPU_QUEUE, GPU_QUEUE } from '../contracts/queues';
 
 export type QueueClass = 'cpu' | 'gpu';
 

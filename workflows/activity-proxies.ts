@@ -1,13 +1,17 @@
 /**
  * The activities as the workflows call them, with their task queue, timeouts and retry policy:
- * data work on `simclr-cpu`, training and evaluation on `simclr-gpu`.
+ * data work on `simclr-cpu`, training and evaluation on `simclr-gpu`. Each proxy is typed by its
+ * queue's contract (contracts/activities.ts), so calling an activity through the wrong queue does not
+ * compile (test/unit/activity-proxies-types.test.ts). The retry policies list the non-retryable error
+ * types derived from the error classes (contracts/errors.ts).
  */
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
-import type * as activities from '../activities';
-import { CPU_QUEUE, GPU_QUEUE, NON_RETRYABLE_ERRORS } from './types';
+import type { CpuActivities, GpuActivities } from '../contracts/activities';
+import { NON_RETRYABLE_ERRORS } from '../contracts/errors';
+import { CPU_QUEUE, GPU_QUEUE } from '../contracts/queues';
 
 /** Shard, augment, prepare, report: minutes at most; retried a few times. */
-export const cpu = proxyActivities<typeof activities>({
+export const cpu = proxyActivities<CpuActivities>({
   taskQueue: CPU_QUEUE,
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '2 minutes',
@@ -15,7 +19,7 @@ export const cpu = proxyActivities<typeof activities>({
 });
 
 /** Fine-tuning and evaluation: long, heartbeating. */
-export const gpu = proxyActivities<typeof activities>({
+export const gpu = proxyActivities<Omit<GpuActivities, 'pretrainEpoch'>>({
   taskQueue: GPU_QUEUE,
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '2 minutes',
@@ -23,7 +27,7 @@ export const gpu = proxyActivities<typeof activities>({
 });
 
 /** One pretraining epoch: resumable from its heartbeat's checkpoint, so retried generously. */
-export const pretrain = proxyActivities<typeof activities>({
+export const pretrain = proxyActivities<Pick<GpuActivities, 'pretrainEpoch'>>({
   taskQueue: GPU_QUEUE,
   startToCloseTimeout: '24 hours',
   // Short: a lost GPU worker is noticed within a minute and the epoch resumes elsewhere from its checkpoint.

@@ -30,7 +30,7 @@ import {
   type SweepResults,
   type SweepStage,
   type SweepVariantInput,
-} from './sweep-types';
+} from '../contracts/sweep';
 
 export const sweepProgressQuery = defineQuery<SweepProgress>('sweepProgress');
 

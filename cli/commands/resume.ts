@@ -4,7 +4,7 @@
  * pretraining continues from the experiment's last good checkpoint and finished work is skipped.
  */
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import type { ExperimentInput } from '../../workflows/types';
+import type { ExperimentInput } from '../../contracts';
 import { COMMON_OPTIONS, parseCommand, positionals, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
 import type { TemporalSession } from '../connect';
 import { launch, sessionFor } from '../launch';

@@ -7,6 +7,7 @@
  * shard activity, on any worker, sees the same assignment of images to shards.
  */
 import { FOLDER_IMAGE_SIZE } from '../../config/image-size';
+import { DatasetError } from '../../contracts/errors';
 import { existsSync, statSync } from 'node:fs';
 import sharp from 'sharp';
 import type { DatasetConfig } from '../../config/schema';
@@ -20,10 +21,8 @@ import { classBalancedLimit, trainTestSplit } from './splits';
 export type SourceFormat = 'folder' | 'idx' | 'cifar10';
 export type SplitName = 'train' | 'test';
 
-/** A problem with the source data that no retry can fix. */
-export class DatasetError extends Error {
-  override readonly name = 'DatasetError';
-}
+/** A problem with the source data that no retry can fix (contracts/errors.ts). */
+export { DatasetError };
 
 export interface ReadResult {
   pixels: Uint8Array;

@@ -1,0 +1,24 @@
+/**
+ * The activities the `simclr-cpu` workers register: data work (inspect, shard, commit, augment),
+ * where pretraining starts, the experiment report and the sweep's bookkeeping and report. Typed by the
+ * contract (contracts/activities.ts), so a missing, extra or mistyped activity does not compile.
+ */
+import type { CpuActivities } from '../contracts/activities';
+import { deleteAugmentations, precomputeAugmentations } from './augment';
+import { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
+import { preparePretraining } from './pretrain';
+import { writeExperimentReport } from './report';
+import { findCompletedExperiments, writeSweepReport } from './sweep';
+
+export const cpuActivities: CpuActivities = {
+  inspectDataset,
+  shardDataset,
+  commitDataset,
+  readDatasetManifest,
+  precomputeAugmentations,
+  deleteAugmentations,
+  preparePretraining,
+  writeExperimentReport,
+  findCompletedExperiments,
+  writeSweepReport,
+};

@@ -1,0 +1,56 @@
+/**
+ * The activities of each task queue, as signatures. The workers register exactly these sets
+ * (activities/cpu.ts, activities/gpu.ts implement them) and the workflows' proxies are typed by them
+ * (workflows/activity-proxies.ts), so an activity called through the wrong queue's proxy does not
+ * compile: `cpu.pretrainEpoch(...)` is a type error. The names are the activity types in workflow
+ * histories: renaming one breaks the replay of recorded runs.
+ */
+import type { DeleteAugmentationsInput, PrecomputeInput, PrecomputeResult } from './augment';
+import type {
+  CommitDatasetInput,
+  DatasetManifest,
+  DatasetPlan,
+  InspectDatasetInput,
+  ReadDatasetManifestInput,
+  ShardDatasetInput,
+  ShardResult,
+} from './dataset';
+import type {
+  EvalInput,
+  ExperimentRef,
+  FineTuneInput,
+  FineTuneResult,
+  RepresentationEval,
+  SupervisedResult,
+} from './evaluate';
+import type { PrepareInput, PrepareResult, PretrainEpochInput, PretrainEpochResult } from './pretrain';
+import type { WriteReportInput, WriteReportOutput } from './report';
+import type {
+  CompletedExperiment,
+  FindCompletedInput,
+  WriteSweepReportInput,
+  WriteSweepReportOutput,
+} from './sweep';
+
+/** `simclr-cpu`: dataset, augmentation, pretraining bookkeeping, reports, the sweep's work. */
+export interface CpuActivities {
+  inspectDataset(input: InspectDatasetInput): Promise<DatasetPlan>;
+  shardDataset(input: ShardDatasetInput): Promise<ShardResult>;
+  commitDataset(input: CommitDatasetInput): Promise<DatasetManifest>;
+  readDatasetManifest(input: ReadDatasetManifestInput): Promise<DatasetManifest>;
+  precomputeAugmentations(input: PrecomputeInput): Promise<PrecomputeResult>;
+  /** Returns how many objects were deleted. */
+  deleteAugmentations(input: DeleteAugmentationsInput): Promise<number>;
+  preparePretraining(input: PrepareInput): Promise<PrepareResult>;
+  writeExperimentReport(input: WriteReportInput): Promise<WriteReportOutput>;
+  findCompletedExperiments(input: FindCompletedInput): Promise<CompletedExperiment[]>;
+  writeSweepReport(input: WriteSweepReportInput): Promise<WriteSweepReportOutput>;
+}
+
+/** `simclr-gpu`: pretraining epochs, fine-tuning and evaluation (one at a time per GPU). */
+export interface GpuActivities {
+  pretrainEpoch(input: PretrainEpochInput): Promise<PretrainEpochResult>;
+  evaluateRepresentation(input: EvalInput): Promise<RepresentationEval>;
+  fineTune(input: FineTuneInput): Promise<FineTuneResult>;
+  supervisedBaseline(input: ExperimentRef): Promise<SupervisedResult>;
+}

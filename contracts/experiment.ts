@@ -1,0 +1,92 @@
+/**
+ * What crosses the Temporal boundary for the experiment workflow and its pretrain loop (child
+ * workflow): the input the CLI starts it with, the progress its queries answer, its results. Plain
+ * JSON, no secrets (credentials come from each process's env), small enough for workflow history.
+ */
+import type { ExperimentConfig } from '../config/schema';
+import type { DatasetManifest } from './dataset';
+import type { BaselineResults, FineTuneResult, RepresentationEval } from './evaluate';
+import type { PretrainEpochResult } from './pretrain';
+
+export interface StageTiming {
+  stage: Stage;
+  startedAt: string;
+  endedAt?: string;
+  seconds?: number;
+}
+
+export type Stage =
+  | 'validate'
+  | 'shard'
+  | 'pretrain'
+  | 'finetune'
+  | 'evaluate'
+  | 'baselines'
+  | 'report'
+  | 'done'
+  | 'failed'
+  | 'cancelled';
+
+export interface ExperimentInput {
+  experimentId: string;
+  config: ExperimentConfig;
+  /** Continue from the experiment's last good checkpoint (`simclr resume`). */
+  resume?: boolean;
+  /** The web UI URL of this run, for the report (known to the starter, not to the workflow). */
+  webUiUrl?: string;
+}
+
+export interface ExperimentResults {
+  pretrained: RepresentationEval;
+  /** The random-init encoder (evaluation.randomInitBaseline). */
+  baseline?: RepresentationEval;
+  fineTune: FineTuneResult[];
+  /** Raw pixels, supervised upper bound, training from scratch (evaluation.baselines). */
+  baselines?: BaselineResults;
+  reportKey: string;
+  reportHtmlKey: string;
+  storeLocation: string;
+}
+
+/** The answer to the `progress` query of the experiment workflow. */
+export interface ExperimentProgress {
+  experimentId: string;
+  stage: Stage;
+  datasetId?: string;
+  epoch: number;
+  epochs: number;
+  lastCheckpoint?: string;
+  lastLoss?: number;
+  lastKnnTop1?: number;
+  stages: StageTiming[];
+  pretrainWorkflowId?: string;
+  /** The checkpoint pretraining resumed from (`simclr resume`), when it did not start fresh. */
+  resumedFrom?: string;
+  /** Total ms the pretrain loop waited for augmentations to be ready. */
+  augmentationWaitMs: number;
+  results?: ExperimentResults;
+  error?: string;
+}
+
+/** Input of the pretrain loop (child workflow), carried across continue-as-new. */
+export interface PretrainLoopInput {
+  experimentId: string;
+  config: ExperimentConfig;
+  dataset: DatasetManifest;
+  augmentationId: string;
+  stepsPerEpoch: number;
+  /** First epoch to run (0-based). */
+  startEpoch: number;
+  /** Checkpoint to start from (undefined: fresh initialisation). */
+  checkpoint?: string;
+  history: PretrainEpochResult[];
+  augmentationWaitMs: number;
+}
+
+export interface PretrainLoopProgress {
+  epoch: number;
+  epochs: number;
+  checkpoint?: string;
+  history: PretrainEpochResult[];
+  augmentationWaitMs: number;
+}

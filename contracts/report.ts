@@ -1,0 +1,32 @@
+/**
+ * What crosses the Temporal boundary for the experiment report [cpu]: everything the workflow knows
+ * about the run, and the keys of the report it wrote. Plain JSON, no secrets.
+ */
+import type { ExperimentConfig } from '../config/schema';
+import type { DatasetManifest } from './dataset';
+import type { BaselineResults, FineTuneResult, RepresentationEval } from './evaluate';
+import type { StageTiming } from './experiment';
+import type { PretrainEpochResult } from './pretrain';
+
+export interface WriteReportInput {
+  experimentId: string;
+  workflowId: string;
+  runId: string;
+  webUiUrl?: string;
+  config: ExperimentConfig;
+  dataset: DatasetManifest;
+  stages: StageTiming[];
+  pretrain: PretrainEpochResult[];
+  augmentationWaitMs: number;
+  pretrained: RepresentationEval;
+  baseline?: RepresentationEval;
+  fineTune: FineTuneResult[];
+  /** Raw pixels, supervised upper bound, training from scratch; absent in runs that predate them. */
+  baselines?: BaselineResults;
+}
+
+export interface WriteReportOutput {
+  reportKey: string;
+  reportHtmlKey: string;
+  storeLocation: string;
+}
