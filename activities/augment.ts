@@ -8,6 +8,7 @@ import { resolveExperiment } from '../config/resolve';
 import type { ExperimentConfig } from '../config/schema';
 import { augmentBatch, type AugmentParams } from '../simclr/augment';
 import { decodeShard, encodeShard } from '../simclr/datasets/shard-format';
+import { augmentEpochPrefix, augmentShardKey } from '../storage/layout';
 import type { DeleteAugmentationsInput, PrecomputeInput, PrecomputeResult } from '../contracts/augment';
 import type { DatasetManifest } from '../contracts/dataset';
 import { activityStore, guard, heartbeat } from './context';
@@ -28,10 +29,7 @@ export function augmentationId(config: ExperimentConfig, dataset: DatasetManifes
   });
 }
 
-export const augmentEpochPrefix = (datasetId: string, augId: string, epoch: number) =>
-  `augment/${datasetId}/${augId}/epoch-${String(epoch).padStart(5, '0')}/`;
-export const augmentShardKey = (datasetId: string, augId: string, epoch: number, shard: number) =>
-  `${augmentEpochPrefix(datasetId, augId, epoch)}shard-${String(shard).padStart(5, '0')}.bin`;
+export { augmentEpochPrefix, augmentShardKey };
 
 /** First dataset index of each train shard (view streams are keyed by the image's dataset index). */
 export function shardOffsets(dataset: DatasetManifest): number[] {

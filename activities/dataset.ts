@@ -8,17 +8,14 @@ import { fingerprint } from '../config/fingerprint';
 import type { ExperimentConfig } from '../config/schema';
 import { encodeShard, decodeShard } from '../simclr/datasets/shard-format';
 import { DatasetError, openSource, type DatasetSource } from '../simclr/datasets/source';
+import { datasetPrefix, shardKey, shardStatsKey } from '../storage/layout';
 import { readManifest, writeManifest } from '../storage/manifest';
 import type { BlobStore } from '../storage/blob-store';
 import type { DatasetManifest, DatasetPlan, ShardResult, Split } from '../contracts/dataset';
 import { activityStore, guard, heartbeat, log } from './context';
 import { locateSource } from './dataset-source';
 
-export const datasetPrefix = (datasetId: string) => `datasets/${datasetId}`;
-export const shardKey = (datasetId: string, split: Split, shard: number) =>
-  `${datasetPrefix(datasetId)}/${split}/shard-${String(shard).padStart(5, '0')}.bin`;
-const shardStatsKey = (datasetId: string, split: Split, shard: number) =>
-  shardKey(datasetId, split, shard).replace(/\.bin$/, '.json');
+export { datasetPrefix, shardKey };
 
 async function open(config: ExperimentConfig): Promise<{ source: DatasetSource; contentId: string }> {
   const location = await locateSource(config.dataset.source);

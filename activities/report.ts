@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetrics } from '../report/metrics';
 import { writeReport } from '../report/report';
-import { experimentKey } from '../report/keys';
+import { experimentKey } from '../storage/layout';
 import { tensorBoardAvailable, writeTensorBoard } from '../report/tensorboard';
 import { sumPretrainTime } from '../report/time-breakdown';
 import { activeBackend } from '../simclr/backend';

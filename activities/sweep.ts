@@ -5,7 +5,7 @@
  */
 import { fingerprint } from '../config/fingerprint';
 import { experimentSchema } from '../config/schema';
-import { reportKeys } from '../report/keys';
+import { reportKeys } from '../storage/layout';
 import { readMetrics } from '../report/metrics';
 import { parseRunReport, type RunReport } from '../report/report';
 import type { LossCurve } from '../report/sweep-charts';

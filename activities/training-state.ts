@@ -3,7 +3,7 @@
  * restored from a checkpoint under experiments/<id>/checkpoints/ (simclr/checkpoint.ts).
  */
 import type { ResolvedExperiment } from '../config/resolve';
-import { experimentKey } from '../report/keys';
+import { checkpointsPrefix } from '../storage/layout';
 import { loadLatestCheckpoint, restorePretrainer, saveCheckpoint as saveToStore } from '../simclr/checkpoint';
 import type { ImageShape } from '../simclr/images';
 import { createPretrainer, type Pretrainer, type PretrainerOptions } from '../simclr/train';
@@ -13,7 +13,7 @@ export interface TrainingState {
   pretrainer: Pretrainer;
 }
 
-export const checkpointsPrefix = (experimentId: string) => experimentKey(experimentId, 'checkpoints');
+export { checkpointsPrefix };
 
 function options(
   resolved: ResolvedExperiment,

@@ -1,23 +1,102 @@
 /**
- * Key prefixes of the store, by what lives there. The sweep's live here; an experiment's report keys
- * are in report/keys.ts (experiments/<id>/…) and the pipeline's data keys next to their activities
- * (datasets/, augment/), to be gathered here as they are touched.
+ * Every key prefix of the store, in one place. Activities, the report and the CLI build keys only
+ * through these functions, so a prefix cannot drift between the writer and the reader (or the garbage
+ * collector). Ids are single key segments; a bad one is an InvalidKeyError (non-retryable) naming it.
  *
  * ```
- * sweeps/<sweepId>/report.json         the SweepReport (report/sweep-report.ts), written last
- * sweeps/<sweepId>/report.html         self-contained comparison of the variants
- * sweeps/<sweepId>/charts/<name>.png   the charts embedded in the HTML
+ * datasets/<datasetId>/MANIFEST.json                         the dataset manifest, written last (commitDataset)
+ * datasets/<datasetId>/<split>/shard-<s:5>.bin               one shard of decoded images (shardDataset)
+ * datasets/<datasetId>/<split>/shard-<s:5>.json              its stats, the shard's commit marker
+ * augment/<datasetId>/<augId>/epoch-<e:5>/shard-<s:5>.bin    two views of a shard (precomputeAugmentations)
+ * experiments/<id>/checkpoints/step-<n>/… + LATEST           checkpoints (simclr/checkpoint.ts names inside)
+ * experiments/<id>/metrics/<chunk>.jsonl                     metric records, one chunk per activity call
+ * experiments/<id>/metrics.jsonl                             all chunks merged and sorted, at report time
+ * experiments/<id>/report.json | report.html                 the run report (report/report.ts)
+ * experiments/<id>/charts/<name>.png                         the charts embedded in the HTML
+ * experiments/<id>/tensorboard/…                             TensorBoard event files
+ * sweeps/<sweepId>/report.json | report.html                 the sweep report (report/sweep-report.ts), json last
+ * sweeps/<sweepId>/charts/<name>.png                         its charts
+ * models/…                                                   reserved for exported encoders
  * ```
- * Each variant is an experiment of its own: experiments/<sweepId>.<variant>/ (workflows/sweep-types.ts).
+ * A sweep's variants are experiments of their own: experiments/<sweepId>.<variant>/ (contracts/sweep.ts).
  */
+import { InvalidKeyError } from '../contracts/errors';
+import type { Split } from '../contracts/dataset';
 import { joinKey, validateKey } from './keys';
 
-/** The key prefix of one sweep (`sweeps/<id>`); the id must be a single key segment. */
-export function sweepPrefix(sweepId: string): string {
-  if (typeof sweepId !== 'string' || sweepId === '' || sweepId.includes('/'))
-    throw new Error(`sweep id '${String(sweepId)}' must be a non-empty key segment without '/'`);
-  return validateKey(joinKey('sweeps', sweepId));
+/** The top-level prefixes of the store, each owned by one kind of artifact. */
+export const STORE_ROOTS = ['datasets', 'augment', 'experiments', 'sweeps', 'models'] as const;
+
+/** `n` zero-padded to five digits, as shard and epoch numbers appear in keys. */
+const pad5 = (n: number) => String(n).padStart(5, '0');
+
+/** `<root>/<id>`, refusing an id that is not one non-empty key segment (names `what` in the error). */
+function rootPrefix(root: (typeof STORE_ROOTS)[number], what: string, id: string): string {
+  if (typeof id !== 'string' || id === '' || id.includes('/'))
+    throw new InvalidKeyError(
+      `${root}/${String(id)}`,
+      `${what} '${String(id)}' must be a non-empty key segment without '/'`,
+    );
+  return validateKey(joinKey(root, id));
 }
+
+// --- datasets -------------------------------------------------------------------------------------
+
+/** `datasets/<datasetId>`: the dataset's shards and its MANIFEST.json (storage/manifest.ts). */
+export const datasetPrefix = (datasetId: string) => rootPrefix('datasets', 'dataset id', datasetId);
+
+/** `datasets/<id>/<split>/shard-00003.bin`. */
+export const shardKey = (datasetId: string, split: Split, shard: number) =>
+  validateKey(`${datasetPrefix(datasetId)}/${split}/shard-${pad5(shard)}.bin`);
+
+/** `datasets/<id>/<split>/shard-00003.json`: the shard's stats, written after its data (its commit marker). */
+export const shardStatsKey = (datasetId: string, split: Split, shard: number) =>
+  shardKey(datasetId, split, shard).replace(/\.bin$/, '.json');
+
+// --- augmentation views ---------------------------------------------------------------------------
+
+/** `augment/<datasetId>/<augId>/`: every precomputed view of one augmentation stream. */
+export const augmentationPrefix = (datasetId: string, augId: string) =>
+  `${validateKey(joinKey(rootPrefix('augment', 'dataset id', datasetId), augId))}/`;
+
+/** `augment/<datasetId>/<augId>/epoch-00002/`: the views of one epoch, deleted once consumed. */
+export const augmentEpochPrefix = (datasetId: string, augId: string, epoch: number) =>
+  `${augmentationPrefix(datasetId, augId)}epoch-${pad5(epoch)}/`;
+
+/** `augment/<datasetId>/<augId>/epoch-00002/shard-00003.bin`. */
+export const augmentShardKey = (datasetId: string, augId: string, epoch: number, shard: number) =>
+  validateKey(`${augmentEpochPrefix(datasetId, augId, epoch)}shard-${pad5(shard)}.bin`);
+
+// --- experiments (runs) ---------------------------------------------------------------------------
+
+/** The key prefix of one experiment (`experiments/<id>`); the id must be a single key segment. */
+export const experimentPrefix = (experimentId: string) =>
+  rootPrefix('experiments', 'experiment id', experimentId);
+
+/** A key inside the experiment's prefix: experimentKey('e1', 'charts', 'loss.png') = 'experiments/e1/charts/loss.png'. */
+export function experimentKey(experimentId: string, ...parts: string[]): string {
+  return validateKey(joinKey(experimentPrefix(experimentId), ...parts));
+}
+
+/** `experiments/<id>/checkpoints`: the checkpoints of a run and their LATEST pointer. */
+export const checkpointsPrefix = (experimentId: string) => experimentKey(experimentId, 'checkpoints');
+
+/** The fixed keys of the report of one experiment. */
+export function reportKeys(experimentId: string) {
+  return {
+    metricsChunks: `${experimentPrefix(experimentId)}/metrics/`,
+    metricsJsonl: experimentKey(experimentId, 'metrics.jsonl'),
+    reportJson: experimentKey(experimentId, 'report.json'),
+    reportHtml: experimentKey(experimentId, 'report.html'),
+    charts: `${experimentPrefix(experimentId)}/charts/`,
+    tensorboard: `${experimentPrefix(experimentId)}/tensorboard/`,
+  };
+}
+
+// --- sweeps ---------------------------------------------------------------------------------------
+
+/** The key prefix of one sweep (`sweeps/<id>`); the id must be a single key segment. */
+export const sweepPrefix = (sweepId: string) => rootPrefix('sweeps', 'sweep id', sweepId);
 
 /** The fixed keys of a sweep's report. */
 export function sweepKeys(sweepId: string) {
