@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { fingerprint } from '../config/fingerprint';
 import { simclrHome } from '../infra/paths';
 import { MinioBlobStore } from '../storage/minio-store';
-import { DatasetError } from '../simclr/datasets/source';
+import { checkSourceFolder, DatasetError } from '../simclr/datasets/source';
 import { heartbeat } from './context';
 
 export interface SourceLocation {
@@ -30,7 +30,8 @@ async function walk(dir: string): Promise<{ path: string; size: number; mtimeMs:
   const out: { path: string; size: number; mtimeMs: number }[] = [];
   for (const d of await readdir(dir, { withFileTypes: true })) {
     const p = join(dir, d.name);
-    if (d.isDirectory()) out.push(...(await walk(p)));
+    if (d.isDirectory())
+      for (const f of await walk(p)) out.push(f); // push(...) overflows on big folders
     else if (d.isFile()) {
       const s = await stat(p);
       out.push({ path: p, size: s.size, mtimeMs: Math.floor(s.mtimeMs) });
@@ -42,7 +43,7 @@ async function walk(dir: string): Promise<{ path: string; size: number; mtimeMs:
 export async function locateSource(source: string): Promise<SourceLocation> {
   if (source.startsWith('s3://')) return mirrorS3(source);
   const localPath = resolve(source.replace(/^file:\/\//, ''));
-  if (!existsSync(localPath)) throw new DatasetError(`dataset.source: '${source}' does not exist`);
+  checkSourceFolder(localPath); // a missing path, or a file where the source folder is expected
   const files = await walk(localPath);
   if (files.length === 0) throw new DatasetError(`dataset.source: '${source}' holds no files`);
   const listing = files.map((f) => [relative(localPath, f.path), f.size, f.mtimeMs]).sort();

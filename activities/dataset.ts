@@ -7,6 +7,7 @@ import { resolveExperiment } from '../config/resolve';
 import { fingerprint } from '../config/fingerprint';
 import type { ExperimentConfig } from '../config/schema';
 import { encodeShard, decodeShard } from '../simclr/datasets/shard-format';
+import { checkDataFitsExperiment } from '../simclr/datasets/requirements';
 import { DatasetError, openSource, type DatasetSource } from '../simclr/datasets/source';
 import { datasetPrefix, shardKey, shardStatsKey } from '../storage/layout';
 import { readManifest, writeManifest } from '../storage/manifest';
@@ -33,11 +34,8 @@ export async function inspectDataset(input: {
     const { source, contentId } = await open(config);
     // Validates the combination of settings for data of this shape (throws ConfigError).
     resolveExperiment(config, { imageSize: source.shape.height, channels: source.shape.channels });
-    if (source.counts.train < config.pretrain.batchSize) {
-      throw new DatasetError(
-        `dataset.source: ${source.counts.train} training images, fewer than one batch (pretrain.batchSize = ${config.pretrain.batchSize})`,
-      );
-    }
+    // Everything else knowable before sharding: a batch of images, labels, a test split (DatasetError).
+    checkDataFitsExperiment(source, config);
     const d = config.dataset;
     const datasetId = fingerprint({
       contentId,

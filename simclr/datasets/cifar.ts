@@ -4,7 +4,8 @@
  * Each record is 3073 bytes: 1 label byte (0–9), then a 32×32 image as 1024 red, 1024 green, 1024
  * blue bytes (CHW, rows top to bottom). We convert to HWC, the project's pixel layout
  * (simclr/images.ts). data_batch_1..5.bin are the training split, test_batch.bin the test split;
- * batches.meta.txt lists the class names, one per line.
+ * batches.meta.txt lists the class names, one per line. A malformed or missing file is a DatasetError
+ * (non-retryable) naming the file.
  *
  * @example
  *   const { train, test, classNames } = cifar10Files('/data/cifar-10-batches-bin');
@@ -13,6 +14,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DatasetError } from '../../contracts/errors';
 import type { LabelledImages } from './idx';
 
 export const CIFAR_SIDE = 32;
@@ -23,7 +25,7 @@ const CLASSES = 10;
 /** Parses one binary batch (bytes of a data_batch_N.bin / test_batch.bin); `name` is used in errors. */
 export function parseCifarBatch(bytes: Uint8Array, name: string): LabelledImages {
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
-    throw new Error(
+    throw new DatasetError(
       `${name}: ${bytes.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each)`,
     );
   }
@@ -34,7 +36,7 @@ export function parseCifarBatch(bytes: Uint8Array, name: string): LabelledImages
     const rec = i * RECORD;
     const label = bytes[rec];
     if (label >= CLASSES)
-      throw new Error(`${name}: record ${i} has label ${label}, outside 0..${CLASSES - 1}`);
+      throw new DatasetError(`${name}: record ${i} has label ${label}, outside 0..${CLASSES - 1}`);
     labels[i] = label;
     const out = i * 3 * PLANE;
     for (let p = 0; p < PLANE; p++) {
@@ -73,7 +75,7 @@ export async function readCifarClassNames(path: string): Promise<string[]> {
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
   if (names.length !== CLASSES)
-    throw new Error(`${path}: expected ${CLASSES} class names, found ${names.length}`);
+    throw new DatasetError(`${path}: expected ${CLASSES} class names, found ${names.length}`);
   return names;
 }
 
@@ -95,8 +97,8 @@ export function cifar10Files(dir: string): CifarFiles {
   const train = [1, 2, 3, 4, 5].map((i) => join(root, `data_batch_${i}.bin`)).filter((p) => existsSync(p));
   const test = join(root, 'test_batch.bin');
   if (train.length === 0)
-    throw new Error(`${dir}: no CIFAR-10 training batch data_batch_1.bin … data_batch_5.bin found`);
-  if (!existsSync(test)) throw new Error(`${dir}: CIFAR-10 test batch test_batch.bin not found`);
+    throw new DatasetError(`${dir}: no CIFAR-10 training batch data_batch_1.bin … data_batch_5.bin found`);
+  if (!existsSync(test)) throw new DatasetError(`${dir}: CIFAR-10 test batch test_batch.bin not found`);
   const meta = join(root, 'batches.meta.txt');
   return { train, test: [test], classNames: existsSync(meta) ? meta : undefined };
 }

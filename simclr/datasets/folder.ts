@@ -13,6 +13,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
+import { DatasetError } from '../../contracts/errors';
 
 /** Extensions sharp decodes with its prebuilt libvips (case-insensitive). */
 export const IMAGE_EXTENSIONS: readonly string[] = [
@@ -75,7 +76,8 @@ async function listImagesRecursive(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const d of await entries(dir)) {
     const p = join(dir, d.name);
-    if (d.kind === 'dir') out.push(...(await listImagesRecursive(p)));
+    // A loop, not push(...): a folder can hold more images than a call has room for arguments.
+    if (d.kind === 'dir') for (const f of await listImagesRecursive(p)) out.push(f);
     else if (d.kind === 'file' && isImageFile(d.name)) out.push(p);
   }
   return out;
@@ -90,7 +92,7 @@ export async function listImageFolder(root: string): Promise<FolderListing> {
   try {
     top = await entries(root);
   } catch (err) {
-    throw new Error(`image folder ${root} cannot be read: ${(err as Error).message}`, { cause: err });
+    throw new DatasetError(`image folder ${root} cannot be read: ${(err as Error).message}`, { cause: err });
   }
   const topFiles = top.filter((d) => d.kind === 'file' && isImageFile(d.name)).map((d) => join(root, d.name));
   const classes: { name: string; files: string[] }[] = [];
@@ -99,7 +101,7 @@ export async function listImageFolder(root: string): Promise<FolderListing> {
     if (files.length > 0) classes.push({ name: d.name, files });
   }
   if (classes.length > 0 && topFiles.length > 0) {
-    throw new Error(
+    throw new DatasetError(
       `image folder ${root} mixes class folders (${classes
         .map((c) => c.name)
         .slice(0, 3)
@@ -116,7 +118,9 @@ export async function listImageFolder(root: string): Promise<FolderListing> {
     };
   }
   if (topFiles.length === 0) {
-    throw new Error(`image folder ${root} contains no images (extensions: ${IMAGE_EXTENSIONS.join(' ')})`);
+    throw new DatasetError(
+      `image folder ${root} contains no images (extensions: ${IMAGE_EXTENSIONS.join(' ')})`,
+    );
   }
   return { root, classNames: [], entries: topFiles.map((path) => ({ path, label: UNLABELLED })) };
 }

@@ -2,7 +2,8 @@
  * IDX files (LeCun's MNIST format, also used by Fashion-MNIST), raw or gzip-compressed.
  *
  * Layout: magic = [0, 0, type, ndim] (type 0x08 = unsigned byte), then ndim big-endian uint32 sizes,
- * then the data row-major. Images are idx3 ([count, rows, cols]), labels idx1 ([count]).
+ * then the data row-major. Images are idx3 ([count, rows, cols]), labels idx1 ([count]). A malformed
+ * or missing file is a DatasetError (non-retryable) naming the file.
  *
  * @example
  *   const train = await readIdxDataset(files.train.images, files.train.labels);
@@ -12,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { DatasetError } from '../../contracts/errors';
 import type { ImageShape } from '../images';
 
 const UNSIGNED_BYTE = 0x08;
@@ -37,7 +39,7 @@ export async function readMaybeGzip(path: string): Promise<Uint8Array> {
     try {
       return gunzipSync(bytes);
     } catch (err) {
-      throw new Error(`${path}: not a valid gzip file (${(err as Error).message})`, { cause: err });
+      throw new DatasetError(`${path}: not a valid gzip file (${(err as Error).message})`, { cause: err });
     }
   }
   return bytes;
@@ -45,28 +47,29 @@ export async function readMaybeGzip(path: string): Promise<Uint8Array> {
 
 /** Parses IDX bytes; `name` (the file) appears in every error. Only unsigned-byte data is accepted. */
 export function parseIdx(bytes: Uint8Array, name: string, expectedDims?: number): IdxArray {
-  if (bytes.length < 4) throw new Error(`${name}: not an IDX file (only ${bytes.length} bytes)`);
+  if (bytes.length < 4) throw new DatasetError(`${name}: not an IDX file (only ${bytes.length} bytes)`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new Error(`${name}: not an IDX file (bad magic ${magic}; expected 00 00 08 <ndim>)`);
+    throw new DatasetError(`${name}: not an IDX file (bad magic ${magic}; expected 00 00 08 <ndim>)`);
   }
   if (bytes[2] !== UNSIGNED_BYTE) {
-    throw new Error(
+    throw new DatasetError(
       `${name}: IDX data type 0x${bytes[2].toString(16)} is not supported (only 0x08, unsigned byte)`,
     );
   }
   const ndim = bytes[3];
   if (expectedDims !== undefined && ndim !== expectedDims) {
-    throw new Error(`${name}: IDX file has ${ndim} dimensions, expected ${expectedDims}`);
+    throw new DatasetError(`${name}: IDX file has ${ndim} dimensions, expected ${expectedDims}`);
   }
   const headerBytes = 4 + 4 * ndim;
-  if (bytes.length < headerBytes) throw new Error(`${name}: IDX header truncated (${bytes.length} bytes)`);
+  if (bytes.length < headerBytes)
+    throw new DatasetError(`${name}: IDX header truncated (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let d = 0; d < ndim; d++) dims.push(view.getUint32(4 + 4 * d, false));
   const size = dims.reduce((a, b) => a * b, 1);
   if (bytes.length - headerBytes !== size) {
-    throw new Error(
+    throw new DatasetError(
       `${name}: IDX dimensions [${dims.join(', ')}] need ${size} data bytes but the file has ${bytes.length - headerBytes}`,
     );
   }
@@ -79,7 +82,8 @@ export async function readIdxImages(
 ): Promise<{ count: number; shape: ImageShape; pixels: Uint8Array }> {
   const { dims, data } = parseIdx(await readMaybeGzip(path), path, 3);
   const [count, height, width] = dims;
-  if (height === 0 || width === 0) throw new Error(`${path}: IDX images have zero size ${height}x${width}`);
+  if (height === 0 || width === 0)
+    throw new DatasetError(`${path}: IDX images have zero size ${height}x${width}`);
   return { count, shape: { height, width, channels: 1 }, pixels: data };
 }
 
@@ -93,7 +97,9 @@ export async function readIdxLabels(path: string): Promise<Int32Array> {
 export async function readIdxDataset(imagesPath: string, labelsPath: string): Promise<LabelledImages> {
   const [images, labels] = await Promise.all([readIdxImages(imagesPath), readIdxLabels(labelsPath)]);
   if (images.count !== labels.length) {
-    throw new Error(`${imagesPath} has ${images.count} images but ${labelsPath} has ${labels.length} labels`);
+    throw new DatasetError(
+      `${imagesPath} has ${images.count} images but ${labelsPath} has ${labels.length} labels`,
+    );
   }
   return { ...images, labels };
 }
@@ -118,7 +124,7 @@ export function findIdxFiles(dir: string): IdxFiles {
       const p = join(dir, name);
       if (existsSync(p)) return p;
     }
-    throw new Error(`${dir}: no IDX file ${candidates[0]}[.gz] found`);
+    throw new DatasetError(`${dir}: no IDX file ${candidates[0]}[.gz] found`);
   };
   return {
     train: { images: find('train', 'images-idx3'), labels: find('train', 'labels-idx1') },

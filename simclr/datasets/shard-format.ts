@@ -25,6 +25,7 @@
  *   const shard = decodeShard(bytes, 'datasets/abc/train/shard-00003');
  */
 import { crc32 } from 'node:zlib';
+import { CorruptShardError } from '../../contracts/errors';
 import type { ImageShape } from '../images';
 
 export const SHARD_MAGIC = 'SIMCLRSH';
@@ -94,19 +95,25 @@ export function readShardHeader(
   name = 'shard',
 ): { count: number; shape: ImageShape; hasLabels: boolean } {
   if (bytes.length < SHARD_HEADER_BYTES)
-    throw new Error(`${name}: not a shard (${bytes.length} bytes, header is ${SHARD_HEADER_BYTES})`);
+    throw new CorruptShardError(name, `not a shard (${bytes.length} bytes, header is ${SHARD_HEADER_BYTES})`);
   const magic = String.fromCharCode(...bytes.subarray(0, 8));
   if (magic !== SHARD_MAGIC)
-    throw new Error(`${name}: not a shard (magic ${JSON.stringify(magic)}, expected ${SHARD_MAGIC})`);
+    throw new CorruptShardError(
+      name,
+      `not a shard (magic ${JSON.stringify(magic)}, expected ${SHARD_MAGIC})`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint16(8, true);
   if (version !== SHARD_VERSION)
-    throw new Error(`${name}: shard version ${version} is not supported (this build reads ${SHARD_VERSION})`);
+    throw new CorruptShardError(
+      name,
+      `shard version ${version} is not supported (this build reads ${SHARD_VERSION})`,
+    );
   const channels = view.getUint8(10);
   const hasLabels = view.getUint8(11);
   if (channels !== 1 && channels !== 3)
-    throw new Error(`${name}: corrupt shard header (channels ${channels})`);
-  if (hasLabels > 1) throw new Error(`${name}: corrupt shard header (hasLabels ${hasLabels})`);
+    throw new CorruptShardError(name, `corrupt shard header (channels ${channels})`);
+  if (hasLabels > 1) throw new CorruptShardError(name, `corrupt shard header (hasLabels ${hasLabels})`);
   const count = view.getUint32(12, true);
   const height = view.getUint32(16, true);
   const width = view.getUint32(20, true);
@@ -119,16 +126,18 @@ export function decodeShard(bytes: Uint8Array, name = 'shard'): Shard {
   const pixelBytes = count * imageBytes(shape);
   const expected = SHARD_HEADER_BYTES + pixelBytes + (hasLabels ? 4 * count : 0);
   if (bytes.length !== expected) {
-    throw new Error(
-      `${name}: shard is ${bytes.length} bytes but its header (${count} images of ${shape.height}x${shape.width}x${shape.channels}${hasLabels ? ' with labels' : ''}) needs ${expected}`,
+    throw new CorruptShardError(
+      name,
+      `shard is ${bytes.length} bytes but its header (${count} images of ${shape.height}x${shape.width}x${shape.channels}${hasLabels ? ' with labels' : ''}) needs ${expected}`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stored = view.getUint32(28, true);
   const actual = checksum(bytes);
   if (stored !== actual) {
-    throw new Error(
-      `${name}: shard checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the shard is corrupt`,
+    throw new CorruptShardError(
+      name,
+      `shard checksum mismatch (stored ${stored.toString(16)}, computed ${actual.toString(16)}): the shard is corrupt`,
     );
   }
   const pixels = bytes.subarray(SHARD_HEADER_BYTES, SHARD_HEADER_BYTES + pixelBytes);

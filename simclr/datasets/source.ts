@@ -48,13 +48,30 @@ export interface DatasetSource {
   readRange(split: SplitName, start: number, count: number): Promise<ReadResult>;
 }
 
+/** Throws a DatasetError naming `path` unless it is an existing folder (every format is a folder). */
+export function checkSourceFolder(path: string): void {
+  if (!existsSync(path)) throw new DatasetError(`dataset.source: '${path}' does not exist`);
+  if (!statSync(path).isDirectory()) {
+    throw new DatasetError(
+      `dataset.source: '${path}' is a file, not a folder; give the folder that holds the images ` +
+        '(class folders, or train/ and test/), the IDX files or the CIFAR-10 batches',
+    );
+  }
+}
+
 /** The format of a local source folder, from its files. */
 export function detectFormat(path: string): SourceFormat {
-  if (!existsSync(path)) throw new DatasetError(`dataset.source: '${path}' does not exist`);
-  if (!statSync(path).isDirectory()) throw new DatasetError(`dataset.source: '${path}' is not a folder`);
+  checkSourceFolder(path);
   if (isIdxDirectory(path)) return 'idx';
   if (isCifarDirectory(path)) return 'cifar10';
   return 'folder';
+}
+
+/** The largest label (−1 for none); a loop, since Math.max(...labels) overflows the stack at ~240k labels. */
+export function maxLabel(labels: ArrayLike<number>): number {
+  let max = -1;
+  for (let i = 0; i < labels.length; i++) if (labels[i] > max) max = labels[i];
+  return max;
 }
 
 function applyLimit(indices: Int32Array, labels: Int32Array, max: number | undefined): Int32Array {
@@ -84,7 +101,7 @@ async function loadInMemory(path: string, format: 'idx' | 'cifar10') {
           readIdxDataset(f.train.images, f.train.labels),
           readIdxDataset(f.test.images, f.test.labels),
         ]);
-        const classes = Math.max(...train.labels) + 1;
+        const classes = maxLabel(train.labels) + 1;
         return { train, test, classNames: idxClassNames(path, classes) };
       }
       const f = cifar10Files(path);
@@ -133,6 +150,7 @@ async function toShape(pixels: Uint8Array, from: ImageShape, to: ImageShape): Pr
 }
 
 export async function openSource(path: string, dataset: DatasetConfig, seed: number): Promise<DatasetSource> {
+  checkSourceFolder(path);
   const format = dataset.format === 'auto' ? detectFormat(path) : dataset.format;
   if (format === 'idx' || format === 'cifar10') {
     const data = await loadInMemory(path, format);

@@ -45,7 +45,8 @@ export function labelFractionSubset(labels: ArrayLike<number>, fraction: number,
   const out: number[] = [];
   for (const [cls, members] of indicesByClass(labels, 'labelFractionSubset')) {
     const take = Math.min(members.length, Math.max(1, Math.round(fraction * members.length)));
-    out.push(...permutation(members, seed, cls, RNG_STREAMS.labelFraction).slice(0, take));
+    // Loops, not push(...): a class can hold more images than a call has room for arguments.
+    for (const i of permutation(members, seed, cls, RNG_STREAMS.labelFraction).slice(0, take)) out.push(i);
   }
   return sorted(out);
 }
@@ -76,7 +77,7 @@ export function trainTestSplit(
     const k = n < 2 ? 0 : Math.min(n - 1, Math.max(1, Math.round(testFraction * n)));
     const perm = permutation(members, seed, cls, RNG_STREAMS.trainTestSplit);
     test.push(...perm.slice(0, k));
-    train.push(...perm.slice(k));
+    for (const i of perm.slice(k)) train.push(i);
   }
   return { train: sorted(train), test: sorted(test) };
 }

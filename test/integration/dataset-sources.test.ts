@@ -244,7 +244,9 @@ test('bad input is a non-retryable DatasetError naming the problem', async () =>
   // 36 images, a batch of 64: not even one step of pretraining.
   await assert.rejects(
     inspectDataset({ experimentId: 'bad', config: configFor(images, { batchSize: 64 }) }),
-    datasetError(/dataset\.source: \d+ training images, fewer than one batch \(pretrain\.batchSize = 64\)/),
+    datasetError(
+      /dataset\.source: '.*images' has \d+ training images, fewer than one batch \(pretrain\.batchSize = 64\)/,
+    ),
   );
 
   // Enough files for a batch, but too few of them decode: found when the dataset is committed.
