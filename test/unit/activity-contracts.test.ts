@@ -119,6 +119,8 @@ describe('non-retryable errors', () => {
     for (const [i, err] of samples.entries()) {
       assert.ok(err instanceof NON_RETRYABLE_ERROR_CLASSES[i]);
       assert.equal(err.name, NON_RETRYABLE_ERROR_CLASSES[i].type);
+      // An error that escapes guard() reaches Temporal with its constructor's name as its type.
+      assert.equal(NON_RETRYABLE_ERROR_CLASSES[i].name, NON_RETRYABLE_ERROR_CLASSES[i].type);
     }
     assert.deepEqual(NON_RETRYABLE_ERRORS.slice(0, 4), [
       'ConfigError',
