@@ -58,7 +58,11 @@ export function retentionPolicy(
  * The steps to keep among the committed `steps`: the newest keepLast, the epoch ends asked for, the
  * final epoch's end, and `pinned` (LATEST's step). Pure, for tests and dry runs.
  */
-export function stepsToKeep(steps: readonly number[], policy: RetentionPolicy, pinned: readonly number[] = []) {
+export function stepsToKeep(
+  steps: readonly number[],
+  policy: RetentionPolicy,
+  pinned: readonly number[] = [],
+) {
   const sorted = [...steps].sort((a, b) => a - b);
   const keep = new Set(sorted.slice(Math.max(0, sorted.length - policy.keepLast)));
   const S = policy.stepsPerEpoch;

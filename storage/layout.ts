@@ -61,7 +61,9 @@ export function parseViewsId(viewsId: string): { fingerprint: string; experiment
 }
 
 /** What a key under augment/ names: its dataset, views id and epoch (undefined for any other key). */
-export function parseViewsKey(key: string): { datasetId: string; viewsId: string; epoch: number } | undefined {
+export function parseViewsKey(
+  key: string,
+): { datasetId: string; viewsId: string; epoch: number } | undefined {
   const m = /^augment\/([^/]+)\/([^/]+)\/epoch-(\d+)\/[^/]+$/.exec(key);
   return m ? { datasetId: m[1], viewsId: m[2], epoch: Number(m[3]) } : undefined;
 }
