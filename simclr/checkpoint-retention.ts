@@ -82,6 +82,7 @@ export interface CheckpointFolder {
   step: number;
   committed: boolean;
   bytes: number;
+  objects: number;
   /** The newest modification time of its objects. */
   modified: Date;
 }
@@ -97,8 +98,16 @@ export function checkpointFolders(prefix: string, listing: readonly BlobStat[]):
     const step = Number(m[1]);
     const key = checkpointKey(prefix, step);
     if (o.key.slice(0, key.length + 1) !== `${key}/`) continue; // not the canonical zero-padded name
-    const f = folders.get(step) ?? { key, step, committed: false, bytes: 0, modified: new Date(0) };
+    const f = folders.get(step) ?? {
+      key,
+      step,
+      committed: false,
+      bytes: 0,
+      objects: 0,
+      modified: new Date(0),
+    };
     f.bytes += o.size;
+    f.objects++;
     if (o.modified > f.modified) f.modified = o.modified;
     if (m[2] === MANIFEST_NAME) f.committed = true;
     folders.set(step, f);
@@ -160,11 +169,14 @@ export async function applyRetention(
     f.committed ? !keep.has(f.step) : f.step < newest && now - f.modified.getTime() >= minAge,
   );
   if (opts.dryRun) return doomed;
-  for (const f of doomed) {
-    await store.delete(joinKey(f.key, MANIFEST_NAME));
-    await store.deletePrefix(`${f.key}/`);
-  }
+  for (const f of doomed) await removeCheckpointFolder(store, f.key);
   return doomed;
+}
+
+/** Uncommits the checkpoint folder `key` (manifest first), then deletes its data. Idempotent. */
+export async function removeCheckpointFolder(store: BlobStore, key: string): Promise<void> {
+  await store.delete(joinKey(key, MANIFEST_NAME));
+  await store.deletePrefix(`${key}/`);
 }
 
 /** The policy recorded next to the checkpoints under `prefix`, if any. */

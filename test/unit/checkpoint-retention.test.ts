@@ -30,7 +30,12 @@ import {
 import { generateShapesDataset } from '../../simclr/datasets/synthetic';
 import { FsBlobStore } from '../../storage/fs-store';
 import { parseViewsId } from '../../storage/layout';
-import type { DatasetManifest, PretrainHeartbeat, ShardResult } from '../../workflows/types';
+import type {
+  DatasetManifest,
+  PretrainEpochResult,
+  PretrainHeartbeat,
+  ShardResult,
+} from '../../workflows/types';
 
 let work: string;
 let config: ExperimentConfig;
@@ -127,7 +132,10 @@ test('a real pretraining with a cancel and a stale-heartbeat retry keeps exactly
   });
 
   // Epoch 0: checkpoints at 2, 4, 6; the newest two stay.
-  const e0 = await new MockActivityEnvironment(undefined, quiet).run(pretrainEpoch, input(0));
+  const e0: PretrainEpochResult = await new MockActivityEnvironment(undefined, quiet).run(
+    pretrainEpoch,
+    input(0),
+  );
   assert.deepEqual(await steps(id), [4, 6]);
 
   // Epoch 1, attempt 1: cancelled at step 9 (periodic checkpoint at 8, the cancel checkpoint at 9).
@@ -151,13 +159,16 @@ test('a real pretraining with a cancel and a stale-heartbeat retry keeps exactly
   const second = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: stale }, quiet);
   const resumedSteps: number[] = [];
   second.on('heartbeat', (d: PretrainHeartbeat) => typeof d?.step === 'number' && resumedSteps.push(d.step));
-  const e1 = await second.run(pretrainEpoch, input(1, e0.checkpoint));
+  const e1: PretrainEpochResult = await second.run(pretrainEpoch, input(1, e0.checkpoint));
   assert.equal(resumedSteps[0], 10, `resumed after step 9: ${resumedSteps.join(', ')}`);
   assert.equal(e1.globalStep, 12);
   assert.deepEqual(await steps(id), [10, 12]);
 
   // Epoch 2 (the last): the end of epoch 2 (every 2nd) and the final one stay besides the newest two.
-  const e2 = await new MockActivityEnvironment(undefined, quiet).run(pretrainEpoch, input(2, e1.checkpoint));
+  const e2: PretrainEpochResult = await new MockActivityEnvironment(undefined, quiet).run(
+    pretrainEpoch,
+    input(2, e1.checkpoint),
+  );
   assert.equal(e2.globalStep, 18);
   assert.deepEqual(await steps(id), [12, 16, 18]);
   assert.equal(
@@ -216,7 +227,7 @@ test('two experiments on one dataset have their own views: one deleting its epoc
   assert.equal(again.augmentationId, a.augmentationId, 'a resumed run finds its own views');
 
   const env = new MockActivityEnvironment(undefined, quiet);
-  const made = await env.run(precomputeAugmentations, {
+  const made: { key: string } = await env.run(precomputeAugmentations, {
     config,
     dataset,
     augmentationId: b.augmentationId,
