@@ -188,6 +188,20 @@ test('gc on the filesystem store: the dry run lists exactly the orphans, gc remo
     dry.kept.join('\n'),
   );
   assert.deepEqual(await keysOf(store), before, 'a dry run removes nothing');
+  // For people: a table with sizes and reasons, and the total.
+  const human = await runSimclr(['gc', '--dry-run', '--store', `file://${root}`], {
+    home,
+    address: temporal.address,
+    timeoutMs: 120_000,
+  });
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /KIND +SIZE +WHAT +WHY/);
+  assert.match(
+    human.stdout,
+    /views +1000 B +augment\/ds1\/0123456789abcdef\.closed-exp\/ +views of experiment closed-exp/,
+  );
+  assert.match(human.stdout, new RegExp(`would remove ${expected.length} item\\(s\\), [0-9.]+ KiB in total`));
+  assert.match(human.stderr, /gc: listed \d+ objects/);
 
   const done = await gc(home, `file://${root}`, {});
   assert.equal(done.removed, expected.length);
