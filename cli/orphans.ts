@@ -12,7 +12,10 @@
  *   a source uses is not known without listing the bucket: all are kept then).
  *
  * Everything of an experiment with an open run is kept. The store is listed before Temporal is asked,
- * so a run that starts during the walk is seen as open. Datasets, metrics and reports are never orphans.
+ * so whatever a run started before that question wrote is seen as its. A closed run resumed after it
+ * (same experiment id) may lose views gc was about to delete; its epochs then compute them inline.
+ * Retention never deletes a run's newest checkpoint, so the resume itself is safe. Datasets, metrics
+ * and reports are never orphans.
  */
 import { lstat, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
