@@ -14,7 +14,12 @@
  *   midway leaves an uncommitted folder no reader trusts, never a manifest without its data.
  * - A folder without a manifest may be a checkpoint being written by another attempt (an abandoned
  *   attempt can still run): it is deleted only once none of its objects changed for `minAgeMs`.
- * - Pruning twice deletes nothing the first one kept: it is idempotent.
+ * - Pruning twice deletes nothing the first one kept: it is idempotent. A crash in the middle of a
+ *   prune leaves folders the next prune (after the next commit) or `simclr gc` finishes.
+ * - A crash between a checkpoint's manifest and LATEST leaves LATEST naming the previous checkpoint,
+ *   which stays pinned until LATEST moves on; readers take the newest committed one anyway.
+ * - An abandoned attempt still running next to its retry writes the same checkpoints (training is
+ *   deterministic) and may prune the retry's older ones; the retry's restart finds a newer one.
  *
  * @example
  *   const policy = retentionPolicy(config.pretrain, stepsPerEpoch);
