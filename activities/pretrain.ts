@@ -16,6 +16,7 @@ import type { ImageShape } from '../simclr/images';
 import { epochOrder as viewOrder, ViewBatchSource, type ViewPosition } from '../simclr/view-batches';
 import type { BlobStore } from '../storage/blob-store';
 import type { DatasetManifest } from '../contracts/dataset';
+import { viewsIdOf } from '../storage/layout';
 import type {
   PrepareInput,
   PrepareResult,
@@ -30,6 +31,7 @@ import {
   latestCheckpoint,
   loadPretrainer,
   newPretrainer,
+  resumeFrom,
   saveCheckpoint,
   type TrainingState,
 } from './training-state';
@@ -54,7 +56,9 @@ export function stepsPerEpoch(config: ExperimentConfig, dataset: DatasetManifest
 export async function preparePretraining(input: PrepareInput): Promise<PrepareResult> {
   return guard(async () => {
     const steps = stepsPerEpoch(input.config, input.dataset);
-    const base = { augmentationId: augmentationId(input.config, input.dataset), stepsPerEpoch: steps };
+    // The experiment's own views (storage/layout.ts): no other run deletes them, a resume finds them.
+    const views = viewsIdOf(augmentationId(input.config, input.dataset), input.experimentId);
+    const base = { augmentationId: views, stepsPerEpoch: steps };
     if (!input.resume) return { ...base, startEpoch: 0 };
     const store = await activityStore();
     const latest = await latestCheckpoint(store, input.experimentId);
@@ -128,7 +132,8 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
 
     // Where to start: a retried attempt resumes from its own last checkpoint.
     const retry = previousHeartbeat<PretrainHeartbeat>();
-    const startKey = retry?.checkpoint ?? input.checkpoint;
+    const wanted = retry?.checkpoint ?? input.checkpoint;
+    const startKey = wanted && (await resumeFrom(store, experimentId, wanted, epoch, input.stepsPerEpoch));
     let state: TrainingState = startKey
       ? await loadPretrainer(store, startKey, resolved, shape, S)
       : newPretrainer(resolved, shape, S);

@@ -8,6 +8,8 @@ import { loadLatestCheckpoint, restorePretrainer, saveCheckpoint as saveToStore 
 import type { ImageShape } from '../simclr/images';
 import { createPretrainer, type Pretrainer, type PretrainerOptions } from '../simclr/train';
 import type { BlobStore } from '../storage/blob-store';
+import { applyRetention, resumableCheckpoint, retentionPolicy } from '../simclr/checkpoint-retention';
+import { log } from './context';
 
 export interface TrainingState {
   pretrainer: Pretrainer;
@@ -48,14 +50,56 @@ export async function loadPretrainer(
   return { pretrainer };
 }
 
-/** Saves the model, optimiser slots and step; returns the checkpoint key. */
+/**
+ * Saves the model, optimiser slots and step, then applies the experiment's checkpoint retention
+ * (pretrain.checkpointRetention); returns the checkpoint key.
+ */
 export async function saveCheckpoint(
   store: BlobStore,
   experimentId: string,
   state: TrainingState,
   metrics?: Record<string, number>,
 ): Promise<string> {
-  return saveToStore(store, checkpointsPrefix(experimentId), state.pretrainer, { metrics });
+  const key = await saveToStore(store, checkpointsPrefix(experimentId), state.pretrainer, { metrics });
+  await pruneAfterCommit(store, experimentId, state);
+  return key;
+}
+
+/**
+ * Deletes the checkpoints the retention policy does not keep (simclr/checkpoint-retention.ts says why
+ * that is safe at any crash point). Best effort: a failed prune costs disk, not the epoch; the next
+ * commit or `simclr gc` catches up.
+ */
+async function pruneAfterCommit(store: BlobStore, experimentId: string, state: TrainingState): Promise<void> {
+  const { pretrain, stepsPerEpoch } = state.pretrainer.options;
+  try {
+    const removed = await applyRetention(
+      store,
+      checkpointsPrefix(experimentId),
+      retentionPolicy(pretrain, stepsPerEpoch),
+      { recordPolicy: true },
+    );
+    if (removed.length > 0)
+      log().info(`checkpoint retention removed ${removed.map((f) => f.key.replace(/.*\//, '')).join(', ')}`);
+  } catch (err) {
+    log().warn(`checkpoint retention of ${experimentId} failed (kept everything): ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The checkpoint a retried attempt of `epoch` starts from: the one its heartbeat named, or, when
+ * retention has deleted that one since, the newest of the same epoch after it.
+ */
+export async function resumeFrom(
+  store: BlobStore,
+  experimentId: string,
+  wanted: string,
+  epoch: number,
+  stepsPerEpoch: number,
+): Promise<string> {
+  const key = await resumableCheckpoint(store, checkpointsPrefix(experimentId), wanted, epoch, stepsPerEpoch);
+  if (key !== wanted) log().info(`checkpoint ${wanted} was pruned; resuming from ${key} of the same epoch`);
+  return key;
 }
 
 export async function latestCheckpoint(

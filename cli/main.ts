@@ -50,6 +50,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
     summary: 'run experiments over a grid (or a preset) and compare them in one report',
     load: () => require('./commands/sweep'),
   },
+  gc: {
+    summary: "remove what no open run needs: closed runs' views and old checkpoints, interrupted writes",
+    load: () => require('./commands/gc'),
+  },
 };
 
 export const USAGE = `usage: simclr <command> [options]     (simclr <command> --help for its options)

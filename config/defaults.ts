@@ -148,3 +148,24 @@ export const PAPER_DEFAULTS = {
     fromScratchLearningRate: 0.4,
   },
 } as const;
+
+/**
+ * What the store keeps of a run, not from the paper. A ResNet-18 checkpoint (weights, head and LARS
+ * momentum) is about 90 MB and one is written every pretrain.checkpointEverySteps steps and at every
+ * epoch's end, so without a bound a 100-epoch run leaves gigabytes behind.
+ */
+export const STORAGE_DEFAULTS = {
+  checkpointRetention: {
+    /**
+     * The newest 2 checkpoints: a resume or a retried attempt needs only the newest committed one; the
+     * one before it is the fallback while the next is being written or if the newest proves unreadable.
+     */
+    keepLast: 2,
+    /**
+     * Also keep the end-of-epoch checkpoint of every Nth epoch (0: none). Off by default because nothing
+     * in the pipeline reads intermediate checkpoints; set it to study the training trajectory. The
+     * final epoch's checkpoint is always kept (fine-tuning and evaluation start from it).
+     */
+    keepEveryEpochs: 0,
+  },
+} as const;

@@ -7,7 +7,7 @@
  * its ImageNet and CIFAR-10 setups.
  */
 import { z } from 'zod';
-import { PAPER_DEFAULTS as P } from './defaults';
+import { PAPER_DEFAULTS as P, STORAGE_DEFAULTS } from './defaults';
 
 const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
@@ -132,6 +132,22 @@ export const pretrainSchema = z
      * event history small over long trainings (orchestration only: the weights do not depend on it).
      */
     epochsPerRun: z.number().int().positive().default(25),
+    /**
+     * Which checkpoints pretraining keeps; the others are deleted after each checkpoint commit
+     * (simclr/checkpoint-retention.ts). The newest `keepLast`, the end of every `keepEveryEpochs`-th
+     * epoch (1-based: 5 keeps the ends of epochs 5, 10, …) and always the final one.
+     */
+    checkpointRetention: z
+      .object({
+        keepLast: positiveInt.default(STORAGE_DEFAULTS.checkpointRetention.keepLast),
+        keepEveryEpochs: z
+          .number()
+          .int()
+          .min(0)
+          .default(STORAGE_DEFAULTS.checkpointRetention.keepEveryEpochs),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

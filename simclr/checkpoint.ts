@@ -93,8 +93,15 @@ export class CheckpointNotFoundError extends Error {
 
 /** What the config hash covers: everything that changes the weights a given step produces. */
 export function checkpointConfig(options: PretrainerOptions): Record<string, unknown> {
-  // The checkpoint, kNN and continue-as-new cadence do not change the trajectory: resuming with other values is fine.
-  const { checkpointEverySteps: _c, knnEveryEpochs: _k, epochsPerRun: _r, ...pretrain } = options.pretrain;
+  // The checkpoint, kNN and continue-as-new cadence and the checkpoint retention do not change the
+  // trajectory: resuming with other values is fine (and checkpoints written before retention existed still fit).
+  const {
+    checkpointEverySteps: _c,
+    knnEveryEpochs: _k,
+    epochsPerRun: _r,
+    checkpointRetention: _keep,
+    ...pretrain
+  } = options.pretrain;
   return {
     model: options.model,
     pretrain,
