@@ -21,6 +21,7 @@ import {
   preparePretraining,
   pretrainEpoch,
   stepsPerEpoch,
+  type PrepareResult,
   type PretrainEpochInput,
 } from '../../activities/pretrain';
 import { initBackend } from '../../simclr/backend';
@@ -291,7 +292,7 @@ test('a cancelled attempt writes the losses of the steps it ran, so a resumed ru
 
 test('preparePretraining refuses a new run of an id with checkpoints; a resume carries the earlier epochs', async () => {
   const straight = await straightEpoch();
-  const prepare = (resume: boolean) =>
+  const prepare = (resume: boolean): Promise<PrepareResult> =>
     new MockActivityEnvironment(undefined, quiet).run(preparePretraining, {
       experimentId: 'straight',
       config,
