@@ -18,7 +18,8 @@ import { SA_STAGE } from '../../workflows/search-attributes';
 
 export const usage = `usage: simclr run <experiment.yaml> [--id ID] [--detach] [--embedded] [--json]
 
-  --id ID               experiment id (default <name>-<YYYYMMDD-HHMMSS>, UTC); also the workflow id
+  --id ID               experiment id (default <name>-<YYYYMMDD-HHMMSS>, UTC); also the workflow id.
+                        An id in use is refused: continue a failed or cancelled run with 'simclr resume ID'
   --detach              start the run, print its id and web UI link, and return
   --embedded            run the cpu and gpu workers in this process; without --address/TEMPORAL_ADDRESS
                         also start the local Temporal dev server (kept running, so the web UI link lasts)
