@@ -33,6 +33,20 @@ import { stepsPerEpoch } from './pretrain';
 
 export type { EvalInput, FineTuneInput } from '../contracts/evaluate';
 
+/**
+ * Heartbeats `progress` and, once the activity's cancellation was requested, stops the work by throwing
+ * CancelledFailure carrying where it stopped (its details reach the workflow history). Called at every
+ * batch, epoch or step boundary, so a cancelled run frees the GPU slot within one of them.
+ */
+function progressOrStop(progress: Record<string, unknown>): void {
+  if (cancellationRequested())
+    throw new CancelledFailure(
+      `${String(progress.stage)} cancelled${progress.step === undefined ? '' : ` at step ${String(progress.step)}`}`,
+      [{ ...progress, stopped: true }],
+    );
+  heartbeat(progress);
+}
+
 const shapeOf = (d: DatasetManifest): ImageShape => ({
   height: d.imageSize,
   width: d.imageSize,
@@ -82,7 +96,7 @@ async function representations(
   try {
     const enc = state.pretrainer.encoder;
     const progress = (stage: string) => (done: number, total: number) =>
-      heartbeat({ encoder: source, stage, done, total });
+      progressOrStop({ encoder: source, stage, done, total });
     const trainF = await extractFeatures(
       enc,
       train.pixels,
@@ -119,9 +133,12 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
     const linear = await linearEvaluation(sets.train, sets.test, config.evaluation.linear, {
       seed: config.seed,
       numClasses,
-      onEpoch: (epoch, loss) => heartbeat({ encoder: which, stage: 'linear', epoch, loss }),
+      onEpoch: (epoch, loss) => progressOrStop({ encoder: which, stage: 'linear', epoch, loss }),
     });
-    const knn = await knnEvaluation(sets.train, sets.test, config.evaluation.knn, { numClasses });
+    const knn = await knnEvaluation(sets.train, sets.test, config.evaluation.knn, {
+      numClasses,
+      onProgress: (done, total) => progressOrStop({ encoder: which, stage: 'knn', done, total }),
+    });
     const at = { encoder: which } as const;
     await appendMetrics(store, input.experimentId, metricsChunk('linear', 0, which), [
       ...linear.lossCurve.map((loss, epoch) => metric('linear', 'loss', loss, { ...at, epoch })),
@@ -183,9 +200,8 @@ async function trainClassifier(
       numClasses: dataset.classNames.length,
       onEpoch: (_epoch, loss) => (lastLoss = loss),
       onStep: (step, total) => {
-        if (cancellationRequested()) throw new CancelledFailure(`${run.stage} cancelled at step ${step}`);
         const epoch = Math.floor((step * epochs) / total);
-        heartbeat({ stage: run.stage, ...run.tags, epoch, epochs, step, total, loss: lastLoss });
+        progressOrStop({ stage: run.stage, ...run.tags, epoch, epochs, step, total, loss: lastLoss });
       },
     });
     await appendMetrics(store, input.experimentId, metricsChunk(run.stage, 0, run.chunk), [

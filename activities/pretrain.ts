@@ -5,10 +5,10 @@
  * the end, resumes a retried attempt from its heartbeat's checkpoint, and on cancellation stops at a
  * step boundary with a final checkpoint.
  */
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { resolveExperiment, type ResolvedExperiment } from '../config/resolve';
 import type { ExperimentConfig } from '../config/schema';
-import { appendMetrics, metric, metricsChunk, type MetricRecord } from '../report/metrics';
+import { appendMetrics, metric, metricsChunk, readMetrics, type MetricRecord } from '../report/metrics';
 import { decodeShard } from '../simclr/datasets/shard-format';
 import { knnEvaluation } from '../simclr/evaluate/knn';
 import { extractFeatures } from '../simclr/evaluate/features';
@@ -26,6 +26,8 @@ import type {
   PretrainHeartbeat,
 } from '../contracts/pretrain';
 import { augmentationId, augmentShardKey, precomputeAugmentations } from './augment';
+import { epochStatsMetrics, recoverEpochStats, type EpochStats } from './epoch-stats';
+import { pretrainHistoryFromMetrics } from './pretrain-history';
 import {
   checkpointsPrefix,
   latestCheckpoint,
@@ -48,27 +50,45 @@ import { loadSplit } from './dataset';
 
 export type { PrepareInput, PrepareResult, PretrainEpochInput } from '../contracts/pretrain';
 
+/** The failure type of a new run under an id whose earlier run left checkpoints (not a resume). */
+export const EXPERIMENT_ID_IN_USE = 'ExperimentIdInUse';
+
 export function stepsPerEpoch(config: ExperimentConfig, dataset: DatasetManifest): number {
   return Math.floor(dataset.splits.train.count / config.pretrain.batchSize);
 }
 
-/** Where the pretrain loop starts: epoch 0, or the epoch after the last good checkpoint on resume. */
+/**
+ * Where the pretrain loop starts: epoch 0, or on resume the epoch after the last good checkpoint, with
+ * the history of the epochs before it. A new run (not a resume) of an id whose earlier run left
+ * checkpoints is refused: it would pick up the old run's checkpoints as its own (checkpoints of a step
+ * that exists are kept) and mix its metrics into the new report.
+ */
 export async function preparePretraining(input: PrepareInput): Promise<PrepareResult> {
   return guard(async () => {
     const steps = stepsPerEpoch(input.config, input.dataset);
     // The experiment's own views (storage/layout.ts): no other run deletes them, a resume finds them.
     const views = viewsIdOf(augmentationId(input.config, input.dataset), input.experimentId);
     const base = { augmentationId: views, stepsPerEpoch: steps };
-    if (!input.resume) return { ...base, startEpoch: 0 };
     const store = await activityStore();
     const latest = await latestCheckpoint(store, input.experimentId);
+    if (!input.resume) {
+      if (latest)
+        throw ApplicationFailure.nonRetryable(
+          `experiment '${input.experimentId}' already has checkpoints from an earlier run (latest ${latest.key} ` +
+            `in ${store.location}): continue it with 'simclr resume ${input.experimentId}', or run under another id`,
+          EXPERIMENT_ID_IN_USE,
+        );
+      return { ...base, startEpoch: 0 };
+    }
     if (!latest) return { ...base, startEpoch: 0 };
     // A mid-epoch checkpoint restarts its epoch; pretrainEpoch skips the steps already done.
     const startEpoch = Math.floor(latest.step / steps);
     log().info(
       `resuming ${input.experimentId} from ${latest.key} (step ${latest.step}, epoch ${startEpoch})`,
     );
-    return { ...base, startEpoch, checkpoint: latest.key };
+    const records = await readMetrics(store, input.experimentId);
+    const history = pretrainHistoryFromMetrics(records, input.experimentId, steps, startEpoch);
+    return { ...base, startEpoch, checkpoint: latest.key, history };
   });
 }
 
@@ -146,6 +166,8 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         );
       if (retry) log().info(`attempt resumes epoch ${epoch} at step ${trainer.globalStep} from ${startKey}`);
       const startStep = trainer.globalStep;
+      /** The checkpoint is the epoch's last step: no step is left, only the end-of-epoch work. */
+      const resumedAtEnd = startStep === first + S;
       const time: PretrainEpochTime = {
         setupSeconds: since(t0),
         viewsSeconds: 0,
@@ -168,10 +190,13 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       /** Each step's seconds: their median is the figure `npm run bench -- train` quotes for the isolated step. */
       const stepSeconds: number[] = [];
       let checkpoint = startKey;
-      /** Saves a checkpoint (timed); with `loss`, heartbeats it so that a retry resumes from exactly here. */
-      const save = async (loss?: number): Promise<string> => {
+      /**
+       * Saves a checkpoint (timed; an end-of-epoch one keeps the epoch's figures in its manifest). With
+       * `loss`, heartbeats it so that a retry resumes from exactly here.
+       */
+      const save = async (loss?: number, stats?: EpochStats): Promise<string> => {
         const t = performance.now();
-        const key = await saveCheckpoint(store, experimentId, state);
+        const key = await saveCheckpoint(store, experimentId, state, stats && epochStatsMetrics(stats));
         time.checkpointSeconds += since(t);
         if (loss !== undefined)
           heartbeat({
@@ -182,6 +207,17 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
             checkpoint: key,
           } satisfies PretrainHeartbeat);
         return key;
+      };
+      /** This attempt's per-step records, so far (timed as metrics). */
+      const writeStepRecords = async () => {
+        const t = performance.now();
+        await appendMetrics(
+          store,
+          experimentId,
+          metricsChunk('pretrain', epoch, `from-${startStep}`),
+          records,
+        );
+        time.metricsSeconds += since(t);
       };
 
       const summary = await trainer.runEpoch(source, {
@@ -202,17 +238,38 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       });
       time.viewsSeconds = summary.time.viewsSeconds;
       time.stepsSeconds = summary.time.stepsSeconds;
-      const meanLoss = summary.steps ? summary.meanLoss : 0;
       if (summary.stopped) {
-        checkpoint = await save(meanLoss);
+        checkpoint = await save(summary.steps ? summary.meanLoss : 0);
+        // The steps' losses go into the curves now: the resumed run writes only the steps after this one.
+        if (records.length) await writeStepRecords();
         throw new CancelledFailure(`cancelled at step ${trainer.globalStep}; checkpoint ${checkpoint}`);
       }
-      checkpoint = await save(meanLoss);
+      let stats: EpochStats;
+      let endCheckpoint: string;
+      if (resumedAtEnd && startKey) {
+        // A previous attempt finished the steps and died in the end-of-epoch work (kNN monitor,
+        // metrics): its checkpoint keeps the epoch's figures; the rest of the work is done below.
+        stats = await recoverEpochStats(store, startKey, retry?.loss);
+        endCheckpoint = startKey;
+        heartbeat(retry);
+      } else {
+        stats = {
+          meanLoss: summary.meanLoss,
+          meanContrastiveAcc: summary.meanContrastiveAcc,
+          imagesPerSec: (2 * summary.images) / summary.seconds,
+        };
+        endCheckpoint = await save(stats.meanLoss, stats);
+        // The steps' records are safe before the kNN monitor runs (a retry would have no steps to record).
+        await writeStepRecords();
+      }
 
       const at = { epoch, step: trainer.globalStep };
-      const imagesPerSec = summary.steps ? (2 * summary.images) / summary.seconds : 0;
-      records.push(metric('pretrain', 'images_per_sec', imagesPerSec, at));
-      records.push(metric('pretrain', 'aug_wait_ms', source.waitMs, at));
+      const imagesPerSec = stats.imagesPerSec;
+      if (!resumedAtEnd) {
+        // Throughput and waiting are the attempt's that ran the steps (in its chunk already, when resumed).
+        records.push(metric('pretrain', 'images_per_sec', imagesPerSec, at));
+        records.push(metric('pretrain', 'aug_wait_ms', source.waitMs, at));
+      }
       if (stepSeconds.length)
         records.push(metric('pretrain', 'step_ms_median', 1000 * median(stepSeconds), at));
       let knnTop1: number | undefined;
@@ -227,9 +284,7 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         time.knnSeconds = since(t);
         records.push(metric('pretrain', 'knn_top1', knnTop1, at));
       }
-      const t = performance.now();
-      await appendMetrics(store, experimentId, metricsChunk('pretrain', epoch, `from-${startStep}`), records);
-      time.metricsSeconds = since(t);
+      await writeStepRecords();
       // In a chunk of their own, written last, so that the breakdown includes the epoch's metrics write.
       await appendMetrics(
         store,
@@ -240,9 +295,9 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       return {
         epoch,
         globalStep: trainer.globalStep,
-        meanLoss: summary.steps ? summary.meanLoss : Number.NaN,
-        meanContrastiveAcc: summary.steps ? summary.meanContrastiveAcc : Number.NaN,
-        checkpoint,
+        meanLoss: stats.meanLoss,
+        meanContrastiveAcc: stats.meanContrastiveAcc,
+        checkpoint: endCheckpoint,
         seconds: since(t0),
         imagesPerSec,
         knnTop1,

@@ -17,6 +17,8 @@ export interface PrepareResult {
   stepsPerEpoch: number;
   startEpoch: number;
   checkpoint?: string;
+  /** On resume: the epochs before startEpoch, as the earlier run(s) recorded them (activities/pretrain-history.ts). */
+  history?: PretrainEpochResult[];
 }
 
 export interface PretrainEpochInput {

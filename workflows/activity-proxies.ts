@@ -26,6 +26,18 @@ export const gpu = proxyActivities<Omit<GpuActivities, 'pretrainEpoch'>>({
   retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
 });
 
+/**
+ * `gpu` that, on cancel, waits for the activity to stop (at a step or batch boundary) before the run
+ * closes, so a cancelled run no longer holds the GPU slot. Used by runs with the GPU_STOP_ON_CANCEL_PATCH.
+ */
+export const gpuStoppable = proxyActivities<Omit<GpuActivities, 'pretrainEpoch'>>({
+  taskQueue: GPU_QUEUE,
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+});
+
 /** One pretraining epoch: resumable from its heartbeat's checkpoint, so retried generously. */
 export const pretrain = proxyActivities<Pick<GpuActivities, 'pretrainEpoch'>>({
   taskQueue: GPU_QUEUE,

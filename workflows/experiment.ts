@@ -17,7 +17,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { baselinesOf } from '../config/baselines';
-import { cpu, gpu } from './activity-proxies';
+import { cpu, gpu, gpuStoppable } from './activity-proxies';
+import { checkedRepresentationEval, percent } from './activity-results';
 import { pretrainLoop } from './pretrain-loop';
 import { SA_EXPERIMENT, SA_STAGE, SA_TOP1 } from './search-attributes';
 import {
@@ -37,12 +38,18 @@ export const progressQuery = defineQuery<ExperimentProgress>('progress');
 /** The patch id that adds the baselines stage (workflow versioning: old histories replay without it). */
 export const BASELINES_PATCH = 'evaluation-baselines';
 
+/**
+ * The patch id from which a cancel waits for the running fine-tuning or evaluation activity to stop
+ * (gpuStoppable); executions that started before it replay with `gpu`, which did not wait.
+ */
+export const GPU_STOP_ON_CANCEL_PATCH = 'gpu-stop-on-cancel';
+
 /** ' (random init 58.4 %, raw pixels 81.5 %, supervised 82.9 %)' for the closing details; '' without baselines. */
 function linearBaselinesNote(randomInit?: RepresentationEval, baselines?: BaselineResults): string {
   const parts = [
-    randomInit && `random init ${(randomInit.linear.top1 * 100).toFixed(1)} %`,
-    baselines?.pixels && `raw pixels ${(baselines.pixels.linear.top1 * 100).toFixed(1)} %`,
-    baselines?.supervised && `supervised ${(baselines.supervised.top1 * 100).toFixed(1)} %`,
+    randomInit && `random init ${percent(randomInit.linear?.top1)}`,
+    baselines?.pixels && `raw pixels ${percent(baselines.pixels.linear?.top1)}`,
+    baselines?.supervised && `supervised ${percent(baselines.supervised.top1)}`,
   ].filter(Boolean);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
@@ -120,7 +127,8 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
           stepsPerEpoch: prep.stepsPerEpoch,
           startEpoch: prep.startEpoch,
           checkpoint: prep.checkpoint,
-          history: [],
+          // A resumed run carries the epochs of the earlier run(s), so its report shows the whole run.
+          history: prep.history ?? [],
           augmentationWaitMs: 0,
         },
       ],
@@ -136,27 +144,37 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
       throw ApplicationFailure.nonRetryable('pretraining produced no checkpoint', 'PipelineError');
 
     enter('finetune', `label fractions ${config.fineTune.labelFractions.join(', ')}`);
+    // From here on the activities are long GPU work: a cancel waits until they have stopped.
+    const gpuWork = patched(GPU_STOP_ON_CANCEL_PATCH) ? gpuStoppable : gpu;
     const fineTune: FineTuneResult[] = [];
     for (const fraction of config.fineTune.labelFractions) {
-      fineTune.push(await gpu.fineTune({ experimentId, config, dataset: manifest, checkpoint, fraction }));
+      fineTune.push(
+        await gpuWork.fineTune({ experimentId, config, dataset: manifest, checkpoint, fraction }),
+      );
     }
 
     enter('evaluate');
-    const pretrained: RepresentationEval = await gpu.evaluateRepresentation({
-      experimentId,
-      config,
-      dataset: manifest,
-      encoder: 'pretrained',
-      checkpoint,
-    });
-    let baseline: RepresentationEval | undefined;
-    if (config.evaluation.randomInitBaseline) {
-      baseline = await gpu.evaluateRepresentation({
+    const pretrained: RepresentationEval = checkedRepresentationEval(
+      await gpuWork.evaluateRepresentation({
         experimentId,
         config,
         dataset: manifest,
-        encoder: 'random-init',
-      });
+        encoder: 'pretrained',
+        checkpoint,
+      }),
+      'evaluateRepresentation of the pretrained encoder',
+    );
+    let baseline: RepresentationEval | undefined;
+    if (config.evaluation.randomInitBaseline) {
+      baseline = checkedRepresentationEval(
+        await gpuWork.evaluateRepresentation({
+          experimentId,
+          config,
+          dataset: manifest,
+          encoder: 'random-init',
+        }),
+        'evaluateRepresentation of the random-init encoder',
+      );
     }
     upsertSearchAttributes([{ key: SA_TOP1, value: pretrained.linear.top1 }]);
 
@@ -173,14 +191,20 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
         enter('baselines', names.filter(Boolean).join(', '));
         baselines = {};
         const ref = { experimentId, config, dataset: manifest };
-        if (wanted.pixels) baselines.pixels = await gpu.evaluateRepresentation({ ...ref, encoder: 'pixels' });
+        if (wanted.pixels)
+          baselines.pixels = checkedRepresentationEval(
+            await gpuWork.evaluateRepresentation({ ...ref, encoder: 'pixels' }),
+            'evaluateRepresentation of the raw pixels',
+          );
         if (wanted.scratchFineTune) {
           baselines.scratchFineTune = [];
           for (const fraction of config.fineTune.labelFractions) {
-            baselines.scratchFineTune.push(await gpu.fineTune({ ...ref, encoder: 'random-init', fraction }));
+            baselines.scratchFineTune.push(
+              await gpuWork.fineTune({ ...ref, encoder: 'random-init', fraction }),
+            );
           }
         }
-        if (wanted.supervised) baselines.supervised = await gpu.supervisedBaseline(ref);
+        if (wanted.supervised) baselines.supervised = await gpuWork.supervisedBaseline(ref);
       }
     }
 
@@ -204,7 +228,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     progress.results = results;
     enter(
       'done',
-      `linear top-1 ${(pretrained.linear.top1 * 100).toFixed(1)} %` +
+      `linear top-1 ${percent(pretrained.linear.top1)}` +
         linearBaselinesNote(baseline, baselines) +
         `\n\nreport: ${report.storeLocation}/${report.reportHtmlKey}`,
     );

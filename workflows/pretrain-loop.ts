@@ -13,6 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { cpu, pretrain } from './activity-proxies';
+import { checkedEpochResult, fixed, percent } from './activity-results';
 import { SA_EPOCH, SA_EXPERIMENT, SA_LOSS, SA_STAGE } from './search-attributes';
 import { type PretrainLoopInput, type PretrainLoopProgress } from './types';
 
@@ -51,7 +52,7 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
     await precomputed.get(epoch);
     state.augmentationWaitMs += Date.now() - waitStart;
 
-    const result = await pretrain.pretrainEpoch({
+    const reply = await pretrain.pretrainEpoch({
       experimentId,
       config,
       dataset,
@@ -60,6 +61,8 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
       stepsPerEpoch: input.stepsPerEpoch,
       checkpoint: state.checkpoint,
     });
+    // A malformed reply fails the run, naming the field, instead of a TypeError that wedges it.
+    const result = checkedEpochResult(reply, epoch);
     state.history.push(result);
     state.checkpoint = result.checkpoint;
     state.epoch = epoch + 1;
@@ -70,8 +73,8 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
       { key: SA_LOSS, value: result.meanLoss },
     ]);
     setCurrentDetails(
-      `**${experimentId}** — pretraining epoch ${epoch + 1}/${epochs}, loss ${result.meanLoss.toFixed(4)}` +
-        (result.knnTop1 !== undefined ? `, kNN top-1 ${(result.knnTop1 * 100).toFixed(1)} %` : '') +
+      `**${experimentId}** — pretraining epoch ${epoch + 1}/${epochs}, loss ${fixed(result.meanLoss, 4)}` +
+        (result.knnTop1 !== undefined ? `, kNN top-1 ${percent(result.knnTop1)}` : '') +
         `\n\ncheckpoint: ${result.checkpoint}`,
     );
     await cpu.deleteAugmentations({ dataset, augmentationId, epoch });

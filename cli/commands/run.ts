@@ -4,17 +4,22 @@
  * workers in this process (and the local Temporal dev server when no address is given); --detach returns
  * after the start with the id and the web UI link.
  */
+import { WorkflowNotFoundError } from '@temporalio/common';
 import { ConfigError, loadExperimentFile } from '../../config/load';
 import type { ExperimentConfig } from '../../config/schema';
 import type { TemporalFlags } from '../../infra/temporal-connection';
 import { COMMON_OPTIONS, parseCommand, positionals, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
 import { compactTimestamp } from '../format';
+import type { TemporalSession } from '../connect';
 import { launch, sessionFor } from '../launch';
 import { CliError, EXIT_USAGE, type Output } from '../output';
+import { EXPERIMENT_WORKFLOW_TYPE } from '../snapshot';
+import { SA_STAGE } from '../../workflows/search-attributes';
 
 export const usage = `usage: simclr run <experiment.yaml> [--id ID] [--detach] [--embedded] [--json]
 
-  --id ID               experiment id (default <name>-<YYYYMMDD-HHMMSS>, UTC); also the workflow id
+  --id ID               experiment id (default <name>-<YYYYMMDD-HHMMSS>, UTC); also the workflow id.
+                        An id in use is refused: continue a failed or cancelled run with 'simclr resume ID'
   --detach              start the run, print its id and web UI link, and return
   --embedded            run the cpu and gpu workers in this process; without --address/TEMPORAL_ADDRESS
                         also start the local Temporal dev server (kept running, so the web UI link lasts)
@@ -40,6 +45,42 @@ export async function loadConfig(file: string): Promise<ExperimentConfig> {
   }
 }
 
+/**
+ * Refuses an id that an experiment already has, whatever state it is in. Running: it is still at work
+ * (watch or cancel it). Completed: its results stay under that id. Failed, cancelled, terminated or timed
+ * out: its checkpoints and metrics are in the store under that id, and a new run would mix with them;
+ * the user who gives the same id again means "continue it" (`simclr resume`, which keeps its config and
+ * hours of training) far more often than "throw it away", which is best said with a new id.
+ */
+export async function refuseTakenId(session: TemporalSession, id: string): Promise<void> {
+  let d;
+  try {
+    d = await session.client.workflow.getHandle(id).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return;
+    throw err;
+  }
+  if (d.type !== EXPERIMENT_WORKFLOW_TYPE)
+    throw new CliError(
+      `'${id}' is the id of a ${d.type} workflow: run the experiment under another id (--id)`,
+    );
+  const status = d.status.name;
+  const other = `or start a new run under another id (--id)`;
+  if (status === 'RUNNING') {
+    const stage = d.typedSearchAttributes.get(SA_STAGE);
+    throw new CliError(
+      `experiment '${id}' is running${stage ? ` (stage ${stage})` : ''}: watch it with 'simclr watch ${id}', ` +
+        `stop it with 'simclr cancel ${id}', ${other}`,
+    );
+  }
+  if (status === 'COMPLETED')
+    throw new CliError(`experiment '${id}' completed: see it with 'simclr report ${id}', ${other}`);
+  throw new CliError(
+    `experiment '${id}' already ran and is ${status.toLowerCase()} (run ${d.runId}); its checkpoints and ` +
+      `metrics are kept under that id: continue it with 'simclr resume ${id}', ${other}`,
+  );
+}
+
 /** What `run` (and `demo`, which runs an example file) needs besides the config. */
 export interface RunFlags extends TemporalFlags {
   id?: string;
@@ -62,6 +103,7 @@ export async function runExperiment(config: ExperimentConfig, flags: RunFlags, o
   const embedded = flags.embedded ?? false;
   const session = await sessionFor(flags, embedded, out);
   try {
+    await refuseTakenId(session, experimentId);
     return await launch({
       session,
       input: { experimentId, config },

@@ -62,6 +62,8 @@ export async function extractFeatures(
       batch.dispose();
     }
     onProgress?.(start + n, count);
+    // Let heartbeats and cancellation through between batches (a large split takes minutes).
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return out;
 }

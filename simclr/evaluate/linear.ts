@@ -37,7 +37,7 @@ export interface LinearEvalOptions {
   numClasses?: number;
   /** Rows per matmul when scoring train and test (bounds memory); default 4096. */
   evalBatchSize?: number;
-  /** Called after each epoch with its mean training loss. */
+  /** Called after each epoch with its mean training loss; throwing aborts (and releases everything). */
   onEpoch?: (epoch: number, loss: number) => void;
 }
 
@@ -139,6 +139,8 @@ export async function linearEvaluation(
       sum = undefined;
       lossCurve.push(loss);
       options.onEpoch?.(epoch, loss);
+      // Let heartbeats and cancellation through between epochs.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
 
     const score = (rows: tf.Tensor2D, labels: ArrayLike<number>) => {

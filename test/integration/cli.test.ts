@@ -197,3 +197,33 @@ test('status, list, watch, cancel and resume drive a real experiment workflow', 
     await env.client.workflow.getHandle(id).terminate('test done');
   });
 });
+
+test('run --id refuses an id in use: a running experiment (watch/cancel), then a terminated one (resume)', async () => {
+  const id = 'cli-taken-id';
+  const file = join(__dirname, '..', 'fixtures', 'e2e-small.yaml');
+  const config = experimentSchema.parse({ name: 'cli-taken', dataset: { source: '/nonexistent' } });
+  // No worker: the run stays RUNNING in its first stage.
+  const first = await env.client.workflow.start('experiment', {
+    workflowId: id,
+    taskQueue: CPU_QUEUE,
+    args: [{ experimentId: id, config }],
+  });
+
+  const running = await simclr(['run', file, '--id', id, '--detach', '--json']);
+  assert.equal(running.code, 1, running.stderr);
+  assert.match(
+    String(json(running).error),
+    new RegExp(`experiment '${id}' is running.*simclr watch ${id}.*simclr cancel ${id}.*another id`),
+  );
+
+  await env.client.workflow.getHandle(id).terminate('the worker went away');
+  const closed = await simclr(['run', file, '--id', id, '--detach', '--json']);
+  assert.equal(closed.code, 1, closed.stderr);
+  assert.match(
+    String(json(closed).error),
+    new RegExp(`experiment '${id}' already ran and is terminated .*simclr resume ${id}.*another id`),
+  );
+  const d = await env.client.workflow.getHandle(id).describe();
+  assert.equal(d.runId, first.firstExecutionRunId, 'no new run was started');
+  assert.equal(d.status.name, 'TERMINATED');
+});

@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
 import { experimentSchema, type ExperimentConfig } from '../../config/schema';
 import { resolveExperiment } from '../../config/resolve';
 import { activityStore } from '../../activities/context';
@@ -148,6 +151,34 @@ describe('baseline activities', () => {
       .map((m) => m.value);
     assert.deepEqual(recorded, await fromRandomInitByHand(0.3, 'all', 2));
     assert.ok(recorded[1] < recorded[0], `the loss falls: ${recorded.join(', ')}`);
+  });
+
+  it('evaluateRepresentation stops at the next epoch boundary once cancelled, saying where', async () => {
+    const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+    const beats: { stage?: string; epoch?: number }[] = [];
+    env.on('heartbeat', (d: { stage?: string; epoch?: number }) => {
+      beats.push(d);
+      if (d?.stage === 'linear' && d.epoch === 0) env.cancel();
+    });
+    await assert.rejects(
+      env.run(evaluateRepresentation, { ...ref(), encoder: 'pixels' as const }),
+      (err: unknown) => {
+        assert.ok(err instanceof CancelledFailure, String(err));
+        assert.deepEqual(
+          [err.details[0]].map((d) => {
+            const { stage, epoch, stopped } = d as { stage: string; epoch: number; stopped: boolean };
+            return { stage, epoch, stopped };
+          }),
+          [{ stage: 'linear', epoch: 1, stopped: true }],
+          'stopped after the epoch that saw the cancel, not after all five',
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(
+      beats.map((b) => b.epoch),
+      [0],
+    );
   });
 
   it('a pretrained encoder without a checkpoint is refused, naming what is missing', async () => {

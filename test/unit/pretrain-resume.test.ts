@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { parseExperiment } from '../../config/load';
@@ -17,7 +17,13 @@ import type { ExperimentConfig } from '../../config/schema';
 import { augmentationId } from '../../activities/augment';
 import { activityStore } from '../../activities/context';
 import { commitDataset, inspectDataset, shardDataset } from '../../activities/dataset';
-import { pretrainEpoch, stepsPerEpoch, type PretrainEpochInput } from '../../activities/pretrain';
+import {
+  preparePretraining,
+  pretrainEpoch,
+  stepsPerEpoch,
+  type PrepareResult,
+  type PretrainEpochInput,
+} from '../../activities/pretrain';
 import { initBackend } from '../../simclr/backend';
 import { generateShapesDataset } from '../../simclr/datasets/synthetic';
 import type {
@@ -232,4 +238,87 @@ test("pretrainEpoch records its median step time, the statistic of the isolated 
   assert.deepEqual([epoch, step], [0, 6]);
   // Six steps: the median lies within their sum, and no step took no time.
   assert.ok(value > 0 && value <= 1000 * straight.time!.stepsSeconds, `median ${value} ms`);
+});
+
+test('a retry of an attempt that died after its end-of-epoch checkpoint reports that epoch, never NaN', async () => {
+  const straight = await straightEpoch();
+  // The dead attempt's last heartbeat: the end-of-epoch checkpoint (step 6 of 6), sent just before the
+  // kNN monitor and the metrics writes, where it died.
+  const died: PretrainHeartbeat = {
+    epoch: 0,
+    step: 6,
+    stepsPerEpoch: 6,
+    loss: straight.meanLoss,
+    checkpoint: straight.checkpoint,
+  };
+  const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: died }, quiet);
+  const steps: number[] = [];
+  retry.on('heartbeat', (d: PretrainHeartbeat) => typeof d?.step === 'number' && steps.push(d.step));
+  const result: PretrainEpochResult = await retry.run(pretrainEpoch, epochInput('ended'));
+  assert.ok(
+    steps.every((s) => s === 6),
+    `no step ran again: ${steps.join(', ')}`,
+  );
+  assert.equal(result.globalStep, 6);
+  assert.equal(result.checkpoint, straight.checkpoint);
+  // The figures of the attempt that ran the steps, from its checkpoint, and JSON-safe.
+  assert.equal(result.meanLoss, straight.meanLoss);
+  assert.equal(result.meanContrastiveAcc, straight.meanContrastiveAcc);
+  assert.equal(result.imagesPerSec, straight.imagesPerSec);
+  const json = JSON.parse(JSON.stringify(result)) as PretrainEpochResult;
+  for (const field of ['meanLoss', 'meanContrastiveAcc', 'imagesPerSec', 'seconds'] as const)
+    assert.ok(Number.isFinite(json[field]), `${field}: ${json[field]}`);
+  // The rest of the end-of-epoch work was done: the epoch's time breakdown is written.
+  const store = await activityStore();
+  assert.ok(await store.exists('experiments/ended/metrics/pretrain-time-from-6-000000000.jsonl'));
+});
+
+test('a cancelled attempt writes the losses of the steps it ran, so a resumed run has no gap in its curves', async () => {
+  const store = await activityStore();
+  const env = new MockActivityEnvironment({ attempt: 1 }, quiet);
+  let beats = 0;
+  env.on('heartbeat', (d: PretrainHeartbeat) => typeof d?.step === 'number' && ++beats === 2 && env.cancel());
+  await assert.rejects(env.run(pretrainEpoch, epochInput('cancelled-curve')), CancelledFailure);
+  const chunk = await store.get('experiments/cancelled-curve/metrics/pretrain-from-0-000000000.jsonl');
+  const lossSteps = chunk
+    .toString('utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { name: string; step: number })
+    .filter((r) => r.name === 'loss')
+    .map((r) => r.step);
+  assert.deepEqual(lossSteps, [1, 2]);
+});
+
+test('preparePretraining refuses a new run of an id with checkpoints; a resume carries the earlier epochs', async () => {
+  const straight = await straightEpoch();
+  const prepare = (resume: boolean): Promise<PrepareResult> =>
+    new MockActivityEnvironment(undefined, quiet).run(preparePretraining, {
+      experimentId: 'straight',
+      config,
+      dataset,
+      resume,
+    });
+  await assert.rejects(prepare(false), (err: unknown) => {
+    assert.ok(err instanceof ApplicationFailure && err.nonRetryable, String(err));
+    assert.equal(err.type, 'ExperimentIdInUse');
+    assert.match(err.message, /already has checkpoints from an earlier run .*simclr resume straight/);
+    return true;
+  });
+  const resumed = await prepare(true);
+  assert.equal(resumed.startEpoch, 1);
+  assert.equal(resumed.checkpoint, straight.checkpoint);
+  // Epoch 0 as the earlier run recorded it: its six steps' mean loss, its throughput and time.
+  assert.equal(resumed.history?.length, 1);
+  const [epoch0] = resumed.history!;
+  assert.equal(epoch0.epoch, 0);
+  assert.equal(epoch0.globalStep, 6);
+  assert.equal(epoch0.checkpoint, straight.checkpoint);
+  assert.ok(
+    Math.abs(epoch0.meanLoss - straight.meanLoss) < 1e-5,
+    `${epoch0.meanLoss} vs ${straight.meanLoss}`,
+  );
+  assert.ok(Math.abs(epoch0.meanContrastiveAcc - straight.meanContrastiveAcc) < 1e-6);
+  assert.equal(epoch0.imagesPerSec, straight.imagesPerSec);
+  assert.ok(epoch0.time && Math.abs(epoch0.time.stepsSeconds - straight.time!.stepsSeconds) < 1e-9);
 });
