@@ -56,6 +56,36 @@ export function heartbeat(details?: unknown): void {
   }
 }
 
+/** How far a long loop inside an activity is: its stage and the units of work done (of `total`, when known). */
+export interface Progress {
+  stage: string;
+  done: number;
+  total?: number;
+}
+
+/**
+ * A progress reporter for the long loops of an activity (decoding, listing, feature extraction, kNN):
+ * every call heartbeats `{ ...base, progress }`, so the heartbeat timeout measures one unit of work
+ * (an image, a directory, a batch), never a whole loop. `base` keeps what a retry needs (pretrainEpoch's
+ * checkpoint key). Calling per unit is cheap: the worker keeps only the latest pending details and the
+ * SDK throttles what reaches the server to a fraction of the heartbeat timeout.
+ */
+export function progressHeartbeat(
+  base: object = {},
+): (stage: string) => (done: number, total?: number) => void {
+  return (stage) => (done, total) =>
+    heartbeat({ ...base, progress: { stage, done, total } satisfies Progress });
+}
+
+/** The heartbeat timeout of the current activity in milliseconds (undefined outside an activity, or unset). */
+export function heartbeatTimeoutMs(): number | undefined {
+  try {
+    return Context.current().info.heartbeatTimeoutMs || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Heartbeat details of the previous attempt, if this is a retry that had heartbeated. */
 export function previousHeartbeat<T>(): T | undefined {
   try {

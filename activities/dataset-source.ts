@@ -4,14 +4,15 @@
  * in simclr/datasets work on files either way.
  */
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fingerprint } from '../config/fingerprint';
 import { simclrHome } from '../infra/paths';
 import { MinioBlobStore } from '../storage/minio-store';
+import { entryKind } from '../simclr/datasets/folder';
 import { checkSourceFolder, DatasetError } from '../simclr/datasets/source';
-import { heartbeat } from './context';
+import { heartbeat, progressHeartbeat } from './context';
 
 export interface SourceLocation {
   /** A local folder holding the source files. */
@@ -26,17 +27,45 @@ function parseS3(uri: string): { bucket: string; prefix: string } {
   return { bucket: m[1], prefix: m[2] ? m[2].replace(/\/?$/, '/') : '' };
 }
 
-async function walk(dir: string): Promise<{ path: string; size: number; mtimeMs: number }[]> {
-  const out: { path: string; size: number; mtimeMs: number }[] = [];
-  for (const d of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, d.name);
-    if (d.isDirectory())
-      for (const f of await walk(p)) out.push(f); // push(...) overflows on big folders
-    else if (d.isFile()) {
-      const s = await stat(p);
-      out.push({ path: p, size: s.size, mtimeMs: Math.floor(s.mtimeMs) });
+interface ListedFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Files stat'ed between two progress heartbeats of the walk. */
+export const WALK_FILES_PER_HEARTBEAT = 256;
+
+/**
+ * Every file under `root` for the source's fingerprint. Follows symbolic links the way the image-folder
+ * listing does (simclr/datasets/folder.ts: entryKind), so a linked class folder changes the dataset id
+ * when its files change; never enters a folder it is already inside (link loops). Heartbeats after
+ * every directory and every WALK_FILES_PER_HEARTBEAT files: a big folder is a long walk.
+ */
+async function walk(root: string): Promise<ListedFile[]> {
+  const out: ListedFile[] = [];
+  const report = progressHeartbeat()('list source files');
+  let sinceHeartbeat = 0;
+  const visit = async (dir: string, ancestors: ReadonlySet<string>): Promise<void> => {
+    const real = await realpath(dir);
+    if (ancestors.has(real)) return;
+    const inside = new Set(ancestors).add(real);
+    for (const d of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, d.name);
+      const kind = await entryKind(dir, d);
+      if (kind === 'dir') await visit(p, inside);
+      else if (kind === 'file') {
+        const s = await stat(p);
+        out.push({ path: p, size: s.size, mtimeMs: Math.floor(s.mtimeMs) });
+        if (++sinceHeartbeat === WALK_FILES_PER_HEARTBEAT) {
+          sinceHeartbeat = 0;
+          report(out.length);
+        }
+      }
     }
-  }
+    report(out.length);
+  };
+  await visit(root, new Set());
   return out;
 }
 

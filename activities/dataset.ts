@@ -6,21 +6,29 @@
 import { resolveExperiment } from '../config/resolve';
 import { fingerprint } from '../config/fingerprint';
 import type { ExperimentConfig } from '../config/schema';
-import { encodeShard, decodeShard } from '../simclr/datasets/shard-format';
+import { encodeShard, shardByteLength, type Shard } from '../simclr/datasets/shard-format';
 import { checkDataFitsExperiment } from '../simclr/datasets/requirements';
 import { DatasetError, openSource, type DatasetSource } from '../simclr/datasets/source';
-import { datasetPrefix, shardKey, shardStatsKey } from '../storage/layout';
-import { readManifest, writeManifest } from '../storage/manifest';
+import { CorruptObjectError, CorruptShardError } from '../contracts/errors';
+import { datasetPrefix, shardKey } from '../storage/layout';
+import { manifestKey, readManifest, writeManifest } from '../storage/manifest';
 import type { BlobStore } from '../storage/blob-store';
 import type { DatasetManifest, DatasetPlan, ShardResult, Split } from '../contracts/dataset';
-import { activityStore, guard, heartbeat, log } from './context';
+import { activityStore, guard, heartbeat, log, progressHeartbeat } from './context';
 import { locateSource } from './dataset-source';
+import { intactShard, readShard } from './shard-objects';
 
 export { datasetPrefix, shardKey };
+/** The commit marker of a shard from its key: storage/layout.ts's shardStatsKey, the same name in .json. */
+const statsKeyOf = (shardKey: string) => shardKey.replace(/\.bin$/, '.json');
 
+/** Locates and opens the experiment's source, heartbeating through the walk and the listing of a big folder. */
 async function open(config: ExperimentConfig): Promise<{ source: DatasetSource; contentId: string }> {
   const location = await locateSource(config.dataset.source);
-  const source = await openSource(location.localPath, config.dataset, config.seed);
+  const report = progressHeartbeat();
+  const source = await openSource(location.localPath, config.dataset, config.seed, {
+    onProgress: (stage, done, total) => report(stage)(done, total),
+  });
   return { source, contentId: location.contentId };
 }
 
@@ -49,7 +57,7 @@ export async function inspectDataset(input: {
       split: source.format === 'folder' ? { seed: config.seed, testFraction: d.testFraction } : null,
     });
     const store = await activityStore();
-    const committed = (await readManifest(store, datasetPrefix(datasetId))) !== undefined;
+    const committed = await committedIntact(store, datasetId, source.shape);
     const shards = (n: number) => Math.ceil(n / d.shardSize);
     log().info(
       `dataset ${datasetId}: ${source.format}, ${source.counts.train} train / ${source.counts.test} test${committed ? ' (already sharded)' : ''}`,
@@ -71,13 +79,110 @@ export async function inspectDataset(input: {
   });
 }
 
+/**
+ * Whether the dataset is committed and its shards look whole: every shard the manifest lists exists
+ * with the byte length its image count implies (one listing, no reads; a bit flip of the same length
+ * is caught by the CRC when a reader decodes it, which un-commits the dataset then). A truncated or
+ * missing shard, or a manifest that is not JSON, un-commits the dataset, so the workflow shards it
+ * again: shardDataset rewrites what is damaged and keeps what is intact.
+ */
+async function committedIntact(
+  store: BlobStore,
+  datasetId: string,
+  shape: DatasetSource['shape'],
+): Promise<boolean> {
+  let manifest: DatasetManifest | undefined;
+  try {
+    manifest = await readManifest<DatasetManifest>(store, datasetPrefix(datasetId));
+  } catch (err) {
+    if (!(err instanceof CorruptObjectError)) throw err;
+    log().warn(`${err.message}: sharding dataset ${datasetId} again`);
+    await store.delete(err.key);
+    return false;
+  }
+  if (!manifest) return false;
+  const sizes = new Map((await store.list(`${datasetPrefix(datasetId)}/`)).map((o) => [o.key, o.size]));
+  const labelled = manifest.classNames.length > 0;
+  const damaged: string[] = [];
+  for (const split of ['train', 'test'] as const) {
+    for (const s of manifest.splits[split].shards) {
+      const expected = shardByteLength(s.count, shape, labelled);
+      const size = sizes.get(s.key);
+      if (size !== expected) {
+        log().warn(
+          `dataset shard ${s.key} in ${store.location} is ${size === undefined ? 'missing' : `${size} bytes, expected ${expected}`}: sharding dataset ${datasetId} again`,
+        );
+        damaged.push(s.key);
+      }
+    }
+  }
+  if (damaged.length === 0) return true;
+  await uncommitDataset(store, datasetId, damaged);
+  return false;
+}
+
+/**
+ * Withdraws a dataset's commit because of damaged shards: deletes the shards' commit markers and then
+ * the dataset manifest, so the next run shards the dataset again and rewrites exactly those shards.
+ */
+export async function uncommitDataset(
+  store: BlobStore,
+  datasetId: string,
+  shardKeys: string[],
+): Promise<void> {
+  for (const key of shardKeys) await store.delete(statsKeyOf(key));
+  await store.delete(manifestKey(datasetPrefix(datasetId)));
+}
+
+/**
+ * A committed dataset shard, verified. A corrupt one un-commits the dataset (uncommitDataset) and
+ * throws the CorruptShardError naming its key (non-retryable): the next run's shardDataset rewrites it.
+ */
+export async function readDatasetShard(
+  store: BlobStore,
+  datasetId: string,
+  entry: { key: string; count: number },
+): Promise<Shard> {
+  try {
+    return await readShard(store, entry.key, entry.count);
+  } catch (err) {
+    if (err instanceof CorruptShardError) await uncommitDataset(store, datasetId, [entry.key]);
+    throw err;
+  }
+}
+
 function perClassCounts(labels: Int32Array, classes: number): number[] {
   const counts = new Array<number>(classes).fill(0);
   for (const l of labels) if (l >= 0 && l < classes) counts[l]++;
   return counts;
 }
 
-/** Decodes and writes one shard; skips the work when the shard is already there. */
+/**
+ * The result of an earlier shardDataset of `key` when its commit marker is readable and its data passes
+ * the shard checks; undefined (with a warning) when either is damaged: the shard is written again.
+ */
+async function committedShard(
+  store: BlobStore,
+  key: string,
+  statsKey: string,
+): Promise<ShardResult | undefined> {
+  if (!(await store.exists(statsKey))) return undefined;
+  let result: ShardResult;
+  try {
+    result = JSON.parse((await store.get(statsKey)).toString('utf8')) as ShardResult;
+  } catch (err) {
+    log().warn(
+      `shard marker ${statsKey} in ${store.location} is corrupt (${(err as Error).message}): rewriting the shard`,
+    );
+    return undefined;
+  }
+  const shard = await intactShard(store, key, result.count, (err) =>
+    log().warn(`${err.message}: rewriting it`),
+  );
+  return shard ? result : undefined;
+}
+
+/** Decodes and writes one shard; skips the work when an intact shard is already there. */
 export async function shardDataset(input: {
   config: ExperimentConfig;
   plan: DatasetPlan;
@@ -88,14 +193,20 @@ export async function shardDataset(input: {
     const { config, plan, split, shard } = input;
     const store = await activityStore();
     const key = shardKey(plan.datasetId, split, shard);
-    const statsKey = shardStatsKey(plan.datasetId, split, shard);
-    if (await store.exists(statsKey))
-      return JSON.parse((await store.get(statsKey)).toString('utf8')) as ShardResult;
+    const statsKey = statsKeyOf(key);
+    const done = await committedShard(store, key, statsKey);
+    if (done) return done;
     const { source } = await open(config);
     const start = shard * plan.shardSize;
     const count = Math.min(plan.shardSize, plan.splits[split].count - start);
     heartbeat({ split, shard, start, count });
-    const read = await source.readRange(split, start, count);
+    // One heartbeat per image: a shard of 2,048 large JPEGs takes minutes to decode.
+    const read = await source.readRange(
+      split,
+      start,
+      count,
+      progressHeartbeat({ split, shard })(`decode ${split} shard ${shard}`),
+    );
     await store.put(
       key,
       encodeShard({
@@ -127,6 +238,8 @@ export async function commitDataset(input: {
 }): Promise<DatasetManifest> {
   return guard(async () => {
     const { plan, config } = input;
+    // The files the listing left out (a README, a broken link) are reported with the undecodable ones.
+    const { source } = await open(config);
     const split = (name: Split) => {
       const shards = input.shards.filter((s) => s.split === name).sort((a, b) => a.shard - b.shard);
       const perClass = new Array<number>(plan.classNames.length).fill(0);
@@ -146,7 +259,7 @@ export async function commitDataset(input: {
       classNames: plan.classNames,
       shardSize: plan.shardSize,
       splits: { train: split('train'), test: split('test') },
-      skipped: input.shards.flatMap((s) => s.skipped),
+      skipped: [...source.ignored, ...input.shards.flatMap((s) => s.skipped)],
       createdAt: new Date().toISOString(),
     };
     if (manifest.splits.train.count < config.pretrain.batchSize) {
@@ -168,23 +281,29 @@ export async function readDatasetManifest(input: { datasetId: string }): Promise
   return m;
 }
 
-/** All images and labels of a split, concatenated from its shards (for evaluation). */
+/**
+ * All images and labels of a split, concatenated from its verified shards (for evaluation); `onShard`
+ * is called after each shard (heartbeats: a split of hundreds of shards is a long read).
+ */
 export async function loadSplit(
   store: BlobStore,
   manifest: DatasetManifest,
   split: Split,
+  onShard?: (done: number, total: number) => void,
 ): Promise<{ pixels: Uint8Array; labels: Int32Array; count: number }> {
   const { count } = manifest.splits[split];
   const bytes = manifest.imageSize * manifest.imageSize * manifest.channels;
   const pixels = new Uint8Array(count * bytes);
   const labels = new Int32Array(count);
   let at = 0;
+  let done = 0;
   for (const s of manifest.splits[split].shards) {
-    const shard = decodeShard(await store.get(s.key), s.key);
+    const shard = await readDatasetShard(store, manifest.datasetId, s);
     pixels.set(shard.pixels, at * bytes);
     if (shard.labels) labels.set(shard.labels, at);
     else labels.fill(-1, at, at + shard.count);
     at += shard.count;
+    onShard?.(++done, manifest.splits[split].shards.length);
   }
   return { pixels, labels, count };
 }

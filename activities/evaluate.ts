@@ -26,7 +26,14 @@ import type {
   RepresentationSource,
   SupervisedResult,
 } from '../contracts/evaluate';
-import { activityBackend, activityStore, cancellationRequested, guard, heartbeat } from './context';
+import {
+  activityBackend,
+  activityStore,
+  cancellationRequested,
+  guard,
+  heartbeat,
+  progressHeartbeat,
+} from './context';
 import { loadSplit } from './dataset';
 import { loadPretrainer, newPretrainer, type TrainingState } from './training-state';
 import { stepsPerEpoch } from './pretrain';
@@ -126,8 +133,9 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
     await activityBackend(input.config.backend);
     const store = await activityStore();
     const { dataset, config } = input;
-    const train = await loadSplit(store, dataset, 'train');
-    const test = await loadSplit(store, dataset, 'test');
+    const progress = progressHeartbeat({ encoder: which });
+    const train = await loadSplit(store, dataset, 'train', progress('read train shards'));
+    const test = await loadSplit(store, dataset, 'test', progress('read test shards'));
     const sets = await representations(input, which, train, test);
     const numClasses = dataset.classNames.length;
     const linear = await linearEvaluation(sets.train, sets.test, config.evaluation.linear, {
@@ -183,8 +191,9 @@ async function trainClassifier(
   // The stages share the head's weights; they are disposed with it below.
   const headStages = run.settings.fromHeadLayer > 0 ? state.pretrainer.head.headStages() : [];
   try {
-    const train = await loadSplit(store, dataset, 'train');
-    const test = await loadSplit(store, dataset, 'test');
+    const progress = progressHeartbeat({ stage: run.stage, ...run.tags });
+    const train = await loadSplit(store, dataset, 'train', progress('read train shards'));
+    const test = await loadSplit(store, dataset, 'test', progress('read test shards'));
     const shape = shapeOf(dataset);
     const indices = run.indices(train.labels);
     const { epochs } = run.settings;

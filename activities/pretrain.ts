@@ -9,7 +9,6 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { resolveExperiment, type ResolvedExperiment } from '../config/resolve';
 import type { ExperimentConfig } from '../config/schema';
 import { appendMetrics, metric, metricsChunk, readMetrics, type MetricRecord } from '../report/metrics';
-import { decodeShard } from '../simclr/datasets/shard-format';
 import { knnEvaluation } from '../simclr/evaluate/knn';
 import { extractFeatures } from '../simclr/evaluate/features';
 import type { ImageShape } from '../simclr/images';
@@ -25,7 +24,7 @@ import type {
   PretrainEpochTime,
   PretrainHeartbeat,
 } from '../contracts/pretrain';
-import { augmentationId, augmentShardKey, precomputeAugmentations } from './augment';
+import { augmentationId, loadViews } from './augment';
 import { epochStatsMetrics, recoverEpochStats, type EpochStats } from './epoch-stats';
 import { pretrainHistoryFromMetrics } from './pretrain-history';
 import {
@@ -43,8 +42,10 @@ import {
   cancellationRequested,
   guard,
   heartbeat,
+  heartbeatTimeoutMs,
   log,
   previousHeartbeat,
+  progressHeartbeat,
 } from './context';
 import { loadSplit } from './dataset';
 
@@ -102,20 +103,27 @@ function trainShardCounts(dataset: DatasetManifest): number[] {
 }
 
 /**
- * The decoded views of one (epoch, shard) from the store, computing them inline when the precompute
- * has not written them (yet).
+ * The views of one (epoch, shard) of this epoch: verified, recomputed here when missing or corrupt.
+ * An inline computation heartbeats its progress with `resumePoint()` (this attempt's last step
+ * heartbeat) so that a retry still finds its checkpoint; before the attempt's first step it does not
+ * heartbeat at all, rather than send details a retry could not resume from.
  */
-function storeViews(store: BlobStore, input: PretrainEpochInput): (shard: number) => Promise<Uint8Array> {
+function storeViews(
+  store: BlobStore,
+  input: PretrainEpochInput,
+  resumePoint: () => PretrainHeartbeat | undefined,
+): (shard: number) => Promise<Uint8Array> {
   const { config, dataset, epoch } = input;
-  return async (shard) => {
-    const key = augmentShardKey(dataset.datasetId, input.augmentationId, epoch, shard);
-    if (!(await store.exists(key))) {
-      log().warn(`views of epoch ${epoch} shard ${shard} are not precomputed; computing them here`);
-      await precomputeAugmentations({ config, dataset, augmentationId: input.augmentationId, epoch, shard });
-    }
-    return decodeShard(await store.get(key), key).pixels;
+  const progress = (stage: string) => (done: number, total?: number) => {
+    const base = resumePoint();
+    if (base) progressHeartbeat(base)(stage)(done, total);
   };
+  return (shard) =>
+    loadViews(store, { config, dataset, augmentationId: input.augmentationId, epoch, shard }, progress);
 }
+
+/** Images per forward pass when extracting kNN monitor features (one heartbeat each). */
+export const FEATURE_BATCH = 512;
 
 /** The middle value (mean of the two middle ones for an even count); robust to a few slow steps. */
 function median(xs: readonly number[]): number {
@@ -177,6 +185,8 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         metricsSeconds: 0,
       };
 
+      /** This attempt's last step heartbeat: what a retry resumes from. */
+      let lastBeat: PretrainHeartbeat | undefined;
       const source = new ViewBatchSource({
         order: epochOrder(dataset, config.seed, epoch),
         batchSize: config.pretrain.batchSize,
@@ -184,7 +194,7 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         batches: S,
         firstBatch: startStep - first,
         shardCounts: trainShardCounts(dataset),
-        fetchShard: storeViews(store, input),
+        fetchShard: storeViews(store, input, () => lastBeat),
       });
       const records: MetricRecord[] = [];
       /** Each step's seconds: their median is the figure `npm run bench -- train` quotes for the isolated step. */
@@ -220,11 +230,13 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         time.metricsSeconds += since(t);
       };
 
+      const slow = slowStepWarning(config.pretrain.batchSize);
       const summary = await trainer.runEpoch(source, {
         shouldStop: cancellationRequested,
         metricsEvery: 1,
         onStep: async ({ step, loss, lr, contrastiveAcc, stepSeconds: seconds }) => {
           stepSeconds.push(seconds);
+          slow(seconds);
           // Every step's loss is read (metricsEvery 1): heartbeats and the loss curve carry it.
           records.push(
             metric('pretrain', 'loss', loss!, { epoch, step }),
@@ -233,7 +245,8 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
           );
           if (step !== first + S && step % config.pretrain.checkpointEverySteps === 0)
             checkpoint = await save();
-          heartbeat({ epoch, step, stepsPerEpoch: S, loss: loss!, checkpoint } satisfies PretrainHeartbeat);
+          lastBeat = { epoch, step, stepsPerEpoch: S, loss: loss!, checkpoint };
+          heartbeat(lastBeat);
         },
       });
       time.viewsSeconds = summary.time.viewsSeconds;
@@ -262,6 +275,14 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         // The steps' records are safe before the kNN monitor runs (a retry would have no steps to record).
         await writeStepRecords();
       }
+      // What a retry needs stays in every later heartbeat of this attempt (kNN monitor progress).
+      const endBeat: PretrainHeartbeat = {
+        epoch,
+        step: trainer.globalStep,
+        stepsPerEpoch: S,
+        loss: stats.meanLoss,
+        checkpoint: endCheckpoint,
+      };
 
       const at = { epoch, step: trainer.globalStep };
       const imagesPerSec = stats.imagesPerSec;
@@ -280,7 +301,7 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
         dataset.classNames.length > 0
       ) {
         const t = performance.now();
-        knnTop1 = await knnMonitor(store, dataset, state, config);
+        knnTop1 = await knnMonitor(store, dataset, state, config, progressHeartbeat(endBeat));
         time.knnSeconds = since(t);
         records.push(metric('pretrain', 'knn_top1', knnTop1, at));
       }
@@ -323,29 +344,69 @@ export function timeRecords(time: PretrainEpochTime, at: { epoch: number; step: 
   ];
 }
 
-/** Weighted kNN (k = 200, τ = 0.1) of the current encoder: train features vote for test images. */
+/**
+ * A check after each step of whether one step, which blocks the event loop from start to end (tfjs-node
+ * runs its ops synchronously, so nothing can heartbeat during it), comes near the heartbeat timeout.
+ * Past half of it, it warns once per attempt with the measured time: past the whole of it the attempt
+ * is timed out mid-step by the server and every retry would be too, so the warning names the fix
+ * (a smaller pretrain.batchSize, or a faster device).
+ */
+export function slowStepWarning(batchSize: number): (stepSeconds: number) => void {
+  let warned = false;
+  return (seconds) => {
+    const timeout = heartbeatTimeoutMs();
+    if (warned || timeout === undefined || seconds * 1000 <= timeout / 2) return;
+    warned = true;
+    log().warn(
+      `one training step took ${seconds.toFixed(1)} s at pretrain.batchSize ${batchSize}, more than half of the ` +
+        `activity's heartbeat timeout (${(timeout / 1000).toFixed(0)} s); nothing can heartbeat during a step, so ` +
+        'a step longer than the timeout fails every attempt: lower pretrain.batchSize or use a faster backend/device',
+    );
+  };
+}
+
+/**
+ * Weighted kNN (k = 200, τ = 0.1) of the current encoder: train features vote for test images.
+ * Heartbeats through `progress` after every shard read, every feature batch and every block of votes.
+ */
 async function knnMonitor(
   store: BlobStore,
   dataset: DatasetManifest,
   state: TrainingState,
   config: ExperimentConfig,
+  progress: (stage: string) => (done: number, total?: number) => void,
 ): Promise<number> {
   const shape: ImageShape = {
     height: dataset.imageSize,
     width: dataset.imageSize,
     channels: dataset.channels,
   };
-  const train = await loadSplit(store, dataset, 'train');
-  const test = await loadSplit(store, dataset, 'test');
+  const train = await loadSplit(store, dataset, 'train', progress('knn: read train shards'));
+  const test = await loadSplit(store, dataset, 'test', progress('knn: read test shards'));
   const encoder = state.pretrainer.encoder;
-  const trainF = await extractFeatures(encoder, train.pixels, train.count, shape, 512);
-  const testF = await extractFeatures(encoder, test.pixels, test.count, shape, 512);
+  const batch = FEATURE_BATCH;
+  const trainF = await extractFeatures(
+    encoder,
+    train.pixels,
+    train.count,
+    shape,
+    batch,
+    progress('knn: train features'),
+  );
+  const testF = await extractFeatures(
+    encoder,
+    test.pixels,
+    test.count,
+    shape,
+    batch,
+    progress('knn: test features'),
+  );
   const dim = trainF.length / train.count;
   const r = await knnEvaluation(
     { features: trainF, labels: train.labels, dim },
     { features: testF, labels: test.labels, dim },
     config.evaluation.knn,
-    { numClasses: dataset.classNames.length },
+    { numClasses: dataset.classNames.length, onProgress: progress('knn: votes') },
   );
   return r.top1;
 }

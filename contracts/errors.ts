@@ -125,6 +125,23 @@ export class CorruptShardError extends Error {
   }
 }
 
+/**
+ * A stored object that exists but fails its integrity check (a manifest that is not JSON; shards have
+ * CorruptShardError): reading it again gives the same bytes. Its producer must write it again: the
+ * message names the key and the store.
+ */
+export class CorruptObjectError extends Error {
+  static readonly type = 'CorruptObjectError';
+  override readonly name = CorruptObjectError.type;
+  constructor(
+    readonly key: string,
+    readonly location: string,
+    reason: string,
+  ) {
+    super(`object '${key}' in ${location} is corrupt (${reason})`);
+  }
+}
+
 /** Every error class whose failures are not retried. Add a class here and every retry policy follows. */
 export const NON_RETRYABLE_ERROR_CLASSES = [
   ConfigError,
@@ -133,6 +150,7 @@ export const NON_RETRYABLE_ERROR_CLASSES = [
   DivergedError,
   InvalidKeyError,
   CorruptShardError,
+  CorruptObjectError,
 ] as const;
 
 export type NonRetryableError = InstanceType<(typeof NON_RETRYABLE_ERROR_CLASSES)[number]>;

@@ -16,6 +16,7 @@
  *   const m = await readManifest(store, `datasets/${id}`, datasetManifestSchema); // undefined until then
  */
 import type { z } from 'zod';
+import { CorruptObjectError } from '../contracts/errors';
 import { BlobNotFoundError, type BlobStore } from './blob-store';
 import { joinKey, validateKey } from './keys';
 
@@ -33,7 +34,8 @@ export async function writeManifest(store: BlobStore, prefix: string, manifest: 
 
 /**
  * The manifest of `prefix`, or undefined when the prefix is not committed. With a zod schema the
- * manifest is validated (and typed); an unreadable or invalid manifest is an error that names its key.
+ * manifest is validated (and typed); an invalid manifest is an error that names its key (a
+ * CorruptObjectError when it is not JSON at all: truncated or overwritten).
  */
 export async function readManifest<T = unknown>(
   store: BlobStore,
@@ -52,7 +54,7 @@ export async function readManifest<T = unknown>(
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new Error(`manifest ${key} in ${store.location} is not valid JSON: ${(err as Error).message}`);
+    throw new CorruptObjectError(key, store.location, `not valid JSON: ${(err as Error).message}`);
   }
   if (!schema) return value as T;
   const parsed = schema.safeParse(value);

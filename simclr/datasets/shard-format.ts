@@ -45,6 +45,11 @@ function imageBytes(shape: ImageShape): number {
   return shape.height * shape.width * shape.channels;
 }
 
+/** The byte length of an encoded shard of `count` images of `shape` (with or without labels). */
+export function shardByteLength(count: number, shape: ImageShape, hasLabels: boolean): number {
+  return SHARD_HEADER_BYTES + count * imageBytes(shape) + (hasLabels ? 4 * count : 0);
+}
+
 /** Serialises a shard; checks that the pixel and label lengths match the count and shape. */
 export function encodeShard(shard: Shard): Uint8Array {
   const { count, shape, pixels, labels } = shard;

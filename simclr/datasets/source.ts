@@ -33,6 +33,9 @@ export interface ReadResult {
   skipped: { file: string; reason: string }[];
 }
 
+/** Called after each unit of a long read: the stage, the units done, and the total when known. */
+export type SourceProgress = (stage: string, done: number, total?: number) => void;
+
 export interface DatasetSource {
   path: string;
   format: SourceFormat;
@@ -44,8 +47,26 @@ export interface DatasetSource {
   counts: Record<SplitName, number>;
   /** Labels per split, in delivery order (−1 when unlabelled). */
   labels: Record<SplitName, Int32Array>;
-  /** Images [start, start + count) of a split, decoded and resized to `shape`. */
-  readRange(split: SplitName, start: number, count: number): Promise<ReadResult>;
+  /**
+   * Files of the source that are not images and were left out of the listing, with the reason (an
+   * image folder's README, a broken link); the images that fail to decode are ReadResult.skipped.
+   */
+  ignored: { file: string; reason: string }[];
+  /**
+   * Images [start, start + count) of a split, decoded and resized to `shape`; `onImage` is called after
+   * each image (decoding a shard of thousands of images is a long loop).
+   */
+  readRange(
+    split: SplitName,
+    start: number,
+    count: number,
+    onImage?: (done: number, total: number) => void,
+  ): Promise<ReadResult>;
+}
+
+export interface OpenOptions {
+  /** Progress of the long parts of opening (listing a big image folder). */
+  onProgress?: SourceProgress;
 }
 
 /** Throws a DatasetError naming `path` unless it is an existing folder (every format is a folder). */
@@ -149,7 +170,12 @@ async function toShape(pixels: Uint8Array, from: ImageShape, to: ImageShape): Pr
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-export async function openSource(path: string, dataset: DatasetConfig, seed: number): Promise<DatasetSource> {
+export async function openSource(
+  path: string,
+  dataset: DatasetConfig,
+  seed: number,
+  options: OpenOptions = {},
+): Promise<DatasetSource> {
   checkSourceFolder(path);
   const format = dataset.format === 'auto' ? detectFormat(path) : dataset.format;
   if (format === 'idx' || format === 'cifar10') {
@@ -175,7 +201,8 @@ export async function openSource(path: string, dataset: DatasetConfig, seed: num
         train: Int32Array.from(idx.train, (i) => data.train.labels[i]),
         test: Int32Array.from(idx.test, (i) => data.test.labels[i]),
       },
-      async readRange(split, start, count) {
+      ignored: [],
+      async readRange(split, start, count, onImage) {
         const src = data[split];
         const out = new Uint8Array(count * size * size * channels);
         const labels = new Int32Array(count);
@@ -184,26 +211,34 @@ export async function openSource(path: string, dataset: DatasetConfig, seed: num
           const img = await toShape(src.pixels.subarray(i * bytes, (i + 1) * bytes), src.shape, shape);
           out.set(img, j * img.length);
           labels[j] = src.labels[i];
+          onImage?.(j + 1, count);
         }
         return { pixels: out, labels, count, skipped: [] };
       },
     };
   }
-  return openFolderSource(path, dataset, seed);
+  return openFolderSource(path, dataset, seed, options);
 }
 
-async function openFolderSource(path: string, dataset: DatasetConfig, seed: number): Promise<DatasetSource> {
+async function openFolderSource(
+  path: string,
+  dataset: DatasetConfig,
+  seed: number,
+  options: OpenOptions,
+): Promise<DatasetSource> {
   const hasSplits = ['train', 'test'].every(
     (s) => existsSync(`${path}/${s}`) && statSync(`${path}/${s}`).isDirectory(),
   );
   let listings: Record<SplitName, FolderListing['entries']>;
   let classNames: string[];
+  let ignored: FolderListing['ignored'];
+  const list = (root: string) =>
+    listImageFolder(root, {
+      onDirectory: (directories) => options.onProgress?.(`list ${root}`, directories),
+    });
   try {
     if (hasSplits) {
-      const [train, test] = await Promise.all([
-        listImageFolder(`${path}/train`),
-        listImageFolder(`${path}/test`),
-      ]);
+      const [train, test] = await Promise.all([list(`${path}/train`), list(`${path}/test`)]);
       if (train.classNames.join('\n') !== test.classNames.join('\n')) {
         throw new DatasetError(
           `dataset.source: '${path}/train' and '${path}/test' have different class folders`,
@@ -211,8 +246,10 @@ async function openFolderSource(path: string, dataset: DatasetConfig, seed: numb
       }
       listings = { train: train.entries, test: test.entries };
       classNames = train.classNames;
+      ignored = [...train.ignored, ...test.ignored];
     } else {
-      const all = await listImageFolder(path);
+      const all = await list(path);
+      ignored = all.ignored;
       const labels = all.classNames.length ? all.entries.map((e) => e.label) : undefined;
       const split = trainTestSplit(all.entries.length, dataset.testFraction, seed, labels);
       listings = {
@@ -247,7 +284,8 @@ async function openFolderSource(path: string, dataset: DatasetConfig, seed: numb
     shape,
     counts: { train: listings.train.length, test: listings.test.length },
     labels: { train: labelsOf(listings.train), test: labelsOf(listings.test) },
-    async readRange(split, start, count) {
+    ignored,
+    async readRange(split, start, count, onImage) {
       const bytes = shape.height * shape.width * channels;
       const pixels = new Uint8Array(count * bytes);
       const labels: number[] = [];
@@ -261,6 +299,7 @@ async function openFolderSource(path: string, dataset: DatasetConfig, seed: numb
         } catch (err) {
           skipped.push({ file: entry.path, reason: (err as Error).message });
         }
+        onImage?.(n + skipped.length, count);
       }
       return { pixels: pixels.subarray(0, n * bytes), labels: Int32Array.from(labels), count: n, skipped };
     },

@@ -16,6 +16,7 @@ import { guard } from '../../activities/context';
 import {
   CheckpointMismatchError,
   ConfigError,
+  CorruptObjectError,
   CorruptShardError,
   DatasetError,
   DivergedError,
@@ -108,6 +109,7 @@ describe('non-retryable errors', () => {
     new DivergedError('loss NaN'),
     new InvalidKeyError('../x', "'..' segments are not allowed"),
     new CorruptShardError('datasets/d/train/shard-00000.bin', 'checksum mismatch'),
+    new CorruptObjectError('datasets/d/MANIFEST.json', 'file:///store', 'not valid JSON'),
   ];
 
   it('the list is derived from the classes, and each instance is named by its type', () => {
