@@ -48,7 +48,7 @@ export type { EvalInput, FineTuneInput } from '../contracts/evaluate';
 function progressOrStop(progress: Record<string, unknown>): void {
   if (cancellationRequested())
     throw new CancelledFailure(
-      `${String(progress.stage)} cancelled${progress.step === undefined ? '' : ` at step ${String(progress.step)}`}`,
+      `${String(progress.stage ?? (progress.progress as { stage?: string } | undefined)?.stage)} cancelled${progress.step === undefined ? '' : ` at step ${String(progress.step)}`}`,
       [{ ...progress, stopped: true }],
     );
   heartbeat(progress);
@@ -145,7 +145,8 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
     });
     const knn = await knnEvaluation(sets.train, sets.test, config.evaluation.knn, {
       numClasses,
-      onProgress: (done, total) => progressOrStop({ encoder: which, stage: 'knn', done, total }),
+      onProgress: (done, total) =>
+        progressOrStop({ encoder: which, progress: { stage: 'knn votes', done, total } }),
     });
     const at = { encoder: which } as const;
     await appendMetrics(store, input.experimentId, metricsChunk('linear', 0, which), [
