@@ -146,9 +146,11 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       channels: dataset.channels,
     };
 
-    // Where to start: a retried attempt resumes from its own last checkpoint.
+    // Where to start: a retried attempt resumes from its newest committed checkpoint (newestOfEpoch).
     const retry = previousHeartbeat<PretrainHeartbeat>();
-    const startKey = retry?.checkpoint ?? input.checkpoint;
+    const startKey = retry
+      ? await newestOfEpoch(store, experimentId, epoch, S, retry.checkpoint ?? input.checkpoint)
+      : input.checkpoint;
     let state: TrainingState = startKey
       ? await loadPretrainer(store, startKey, resolved, shape, S)
       : newPretrainer(resolved, shape, S);
@@ -269,6 +271,29 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       state = undefined as unknown as TrainingState;
     }
   });
+}
+
+/**
+ * The checkpoint a retried attempt of `epoch` resumes from: the one its last heartbeat named, or a newer
+ * committed one of the same epoch. The server keeps only the last heartbeat that reached it, and workers
+ * throttle heartbeats (2 s on the gpu queue), so a worker lost just after a checkpoint leaves a heartbeat
+ * naming an older one; resuming there would redo up to a throttle interval more than one checkpoint
+ * interval (the fault suite measured 8 steps redone at an interval of 4). The store's newest committed
+ * checkpoint (simclr/checkpoint.ts: committed by its manifest, LATEST written last) knows better.
+ */
+async function newestOfEpoch(
+  store: BlobStore,
+  experimentId: string,
+  epoch: number,
+  stepsPerEpoch: number,
+  fromHeartbeat: string | undefined,
+): Promise<string | undefined> {
+  const latest = await latestCheckpoint(store, experimentId);
+  if (!latest) return fromHeartbeat;
+  const first = epoch * stepsPerEpoch;
+  const heartbeatStep = fromHeartbeat ? Number(/step-(\d+)$/.exec(fromHeartbeat)?.[1] ?? -1) : first;
+  const inEpoch = latest.step > first && latest.step <= first + stepsPerEpoch;
+  return inEpoch && latest.step > heartbeatStep ? latest.key : fromHeartbeat;
 }
 
 /** The epoch's time breakdown as metric records: pretrain/time_<part>_s (seconds). */
