@@ -11,7 +11,7 @@
  * after a delay, so that it holds on a loaded machine. The figures each test measures are printed as
  * diagnostics; README "What survives what" quotes them.
  */
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { parseExperiment } from '../../config/load';
@@ -56,6 +56,14 @@ let config: ExperimentConfig;
 let reference: FinalWeights;
 let referenceViews: Map<string, string>;
 const suiteStart = Date.now();
+/** When each run started (startRun), for its wall time in the diagnostics. */
+const startedAt = new Map<string, number>();
+let referenceSeconds = 0;
+
+async function begin(id: string): Promise<void> {
+  startedAt.set(id, Date.now());
+  await startRun(lab, id, config);
+}
 
 before(async () => {
   lab = await startLab();
@@ -91,8 +99,9 @@ before(async () => {
   [cpu, gpu] = await Promise.all([lab.startWorker('cpu'), lab.startWorker('gpu')]);
 
   const views = watchViews(lab.store);
-  await startRun(lab, 'reference', config);
+  await begin('reference');
   const status = await waitClosed(lab, 'reference');
+  referenceSeconds = (Date.now() - startedAt.get('reference')!) / 1000;
   await views.stop();
   assert.equal(status, 'COMPLETED', workerLogs());
   reference = await finalWeights(lab.store, 'reference');
@@ -103,6 +112,9 @@ before(async () => {
 
 after(async () => {
   await lab?.stop();
+  console.log(
+    `# undisturbed reference run (sharding and first TensorFlow load included): ${referenceSeconds.toFixed(0)} s`,
+  );
   console.log(`# fault suite wall time: ${((Date.now() - suiteStart) / 1000).toFixed(0)} s`);
 });
 
@@ -110,12 +122,15 @@ function workerLogs(): string {
   return `cpu worker:\n${cpu?.log().slice(-3000)}\ngpu worker:\n${gpu?.log().slice(-3000)}`;
 }
 
-async function assertCompletedLikeReference(id: string): Promise<void> {
+/** Waits for the run, checks it against the reference; returns its wall time in seconds. */
+async function assertCompletedLikeReference(id: string): Promise<number> {
   const status = await waitClosed(lab, id);
+  const seconds = (Date.now() - startedAt.get(id)!) / 1000;
   assert.equal(status, 'COMPLETED', workerLogs());
   assert.deepEqual(await finalWeights(lab.store, id), reference, 'final weights equal the undisturbed run');
   const { uncommitted } = await checkpointFolders(lab.store, id);
   assert.deepEqual(uncommitted, [], 'no checkpoint folder is left without its manifest');
+  return seconds;
 }
 
 /** The newest committed checkpoint step in the store. */
@@ -126,7 +141,7 @@ async function newestCommitted(id: string): Promise<number> {
 
 test('SIGKILL of the gpu worker mid-epoch: a new worker resumes the epoch from the newest checkpoint', async (t) => {
   const id = 'gpu-kill';
-  await startRun(lab, id, config);
+  await begin(id);
   // Kill as the checkpoint of step 24 is being written: the worst moment, a full interval after the
   // last committed one (20), with a half-written folder that the retry must not trust.
   const killedAt = EPOCH1_NEXT_CHECKPOINT;
@@ -135,7 +150,7 @@ test('SIGKILL of the gpu worker mid-epoch: a new worker resumes the epoch from t
   const committedAtKill = await newestCommitted(id);
   const beat = await lastPretrainHeartbeat(lab, id);
   gpu = await lab.startWorker('gpu');
-  await assertCompletedLikeReference(id);
+  const seconds = await assertCompletedLikeReference(id);
 
   const resumedAt = (await epochStarts(lab.store, id)).get(1);
   assert.equal(resumedAt, committedAtKill, 'epoch 1 resumed from the newest committed checkpoint');
@@ -150,7 +165,8 @@ test('SIGKILL of the gpu worker mid-epoch: a new worker resumes the epoch from t
     `an epoch was retried: ${JSON.stringify(attempts)}`,
   );
   t.diagnostic(
-    `gpu SIGKILL at step ${killedAt} (checkpoint ${committedAtKill} committed, last heartbeat at the server: ` +
+    `run ${seconds.toFixed(0)} s; ` +
+      `gpu SIGKILL at step ${killedAt} (checkpoint ${committedAtKill} committed, last heartbeat at the server: ` +
       `step ${beat?.step} naming ${beat?.checkpoint}): resumed at ${resumedAt}, ${redone} steps redone (interval ${N})`,
   );
 });
@@ -159,13 +175,13 @@ test('SIGKILL of the cpu worker during augmentation precompute: views recomputed
   const id = 'cpu-kill';
   assert.deepEqual(await lab.store.list('augment/'), [], 'no views left by earlier runs');
   const views = watchViews(lab.store);
-  await startRun(lab, id, config);
+  await begin(id);
   // The first view object: the look-ahead's 10 precomputes (2 epochs × 5 shards) are under way.
   await whenTrue(`${id} precompute`, () => views.digests.size > 0);
   await cpu.kill('SIGKILL');
   const seenAtKill = views.digests.size;
   cpu = await lab.startWorker('cpu');
-  await assertCompletedLikeReference(id);
+  const seconds = await assertCompletedLikeReference(id);
   await views.stop();
 
   const got = viewNames(views.digests);
@@ -173,28 +189,34 @@ test('SIGKILL of the cpu worker during augmentation precompute: views recomputed
   const attempts = (await completedAttempts(lab.client, `${id}/pretrain`)).filter(
     (a) => a.type === 'precomputeAugmentations',
   );
+  assert.ok(
+    attempts.some((a) => a.attempt > 1),
+    `a precompute that ran on the killed worker was retried: ${JSON.stringify(attempts)}`,
+  );
   t.diagnostic(
-    `cpu SIGKILL after ${seenAtKill} of ${EPOCHS * 5} view objects: precompute attempts ` +
+    `run ${seconds.toFixed(0)} s; ` +
+      `cpu SIGKILL after ${seenAtKill} of ${EPOCHS * 5} view objects: precompute attempts ` +
       `${JSON.stringify(attempts.map((a) => a.attempt))}; ${got.size} views, digests equal the reference`,
   );
 });
 
 test('restart of the Temporal dev server (same database) mid-run: the run completes', async (t) => {
   const id = 'temporal-restart';
-  await startRun(lab, id, config);
+  await begin(id);
   await whenTrue(`${id} checkpoint ${EPOCH1_CHECKPOINT}`, () =>
     checkpointCommitted(lab, id, EPOCH1_CHECKPOINT),
   );
   const t0 = Date.now();
   await lab.restartTemporal();
   const downSeconds = (Date.now() - t0) / 1000;
-  await assertCompletedLikeReference(id);
+  const seconds = await assertCompletedLikeReference(id);
   const starts = await epochStarts(lab.store, id);
   const attempts = (await completedAttempts(lab.client, `${id}/pretrain`)).filter(
     (a) => a.type === 'pretrainEpoch',
   );
   t.diagnostic(
-    `dev server down ${downSeconds.toFixed(1)} s after checkpoint ${EPOCH1_CHECKPOINT}: epochs started at ` +
+    `run ${seconds.toFixed(0)} s; ` +
+      `dev server down ${downSeconds.toFixed(1)} s after checkpoint ${EPOCH1_CHECKPOINT}: epochs started at ` +
       `${JSON.stringify([...starts])}, pretrainEpoch attempts ${JSON.stringify(attempts.map((a) => a.attempt))}`,
   );
 });
@@ -220,7 +242,7 @@ test('MinIO killed during a checkpoint upload: retried; LATEST never names an in
     }
   })();
   try {
-    await startRun(lab, id, config);
+    await begin(id);
     const step = EPOCH1_NEXT_CHECKPOINT;
     await whenTrue(`${id} writing checkpoint ${step}`, () => checkpointStarted(lab, id, step));
     await lab.killMinio();
@@ -232,7 +254,7 @@ test('MinIO killed during a checkpoint upload: retried; LATEST never names an in
       latestAfter && (await readManifest(lab.store, latestAfter)),
       `LATEST ${latestAfter} is committed`,
     );
-    await assertCompletedLikeReference(id);
+    const seconds = await assertCompletedLikeReference(id);
     watching = false;
     await watcher;
     assert.deepEqual(violations, [], 'LATEST named an uncommitted checkpoint');
@@ -263,7 +285,8 @@ test('MinIO killed during a checkpoint upload: retried; LATEST never names an in
     );
     const resumedAt = (await epochStarts(lab.store, id)).get(1);
     t.diagnostic(
-      `MinIO SIGKILL while checkpoint ${step} was written (manifest ${manifestAtKill ? 'already' : 'not yet'} ` +
+      `run ${seconds.toFixed(0)} s; ` +
+        `MinIO SIGKILL while checkpoint ${step} was written (manifest ${manifestAtKill ? 'already' : 'not yet'} ` +
         `on disk), down 3 s: pretrainEpoch attempts ${JSON.stringify(attempts.map((a) => a.attempt))}, ` +
         `epoch 1 resumed at ${resumedAt} (${step - resumedAt!} steps redone); LATEST read ${reads} times, always committed`,
     );
@@ -276,7 +299,7 @@ test('MinIO killed during a checkpoint upload: retried; LATEST never names an in
 test('cancel, then resume (CLI): continues from the cancel checkpoint', async (t) => {
   const id = 'cancel-resume';
   const cli = { home: join(lab.dir, 'cli-home'), address: lab.address, env: lab.env, timeoutMs: 120_000 };
-  await startRun(lab, id, config);
+  await begin(id);
   await whenTrue(`${id} checkpoint ${N}`, () => checkpointCommitted(lab, id, N));
   const cancelled = await runSimclr(['cancel', id, '--json'], cli);
   assert.equal(cancelled.code, 0, cancelled.stderr);
@@ -291,12 +314,13 @@ test('cancel, then resume (CLI): continues from the cancel checkpoint', async (t
   const resumed = await runSimclr(['resume', id, '--detach', '--json'], cli);
   assert.equal(resumed.code, 0, resumed.stderr);
   parseJsonOutput(resumed);
-  await assertCompletedLikeReference(id);
+  const seconds = await assertCompletedLikeReference(id);
   const progress: ExperimentProgress = await lab.client.workflow.getHandle(id).query(progressQuery);
   assert.equal(progress.resumedFrom, `${checkpointsOf(id)}/step-${String(cancelStep).padStart(8, '0')}`);
   const starts = await epochStarts(lab.store, id);
   t.diagnostic(
-    `cancelled at step ${cancelStep} (${cancelStep % S === 0 ? 'an epoch end' : 'mid-epoch'}); ` +
+    `run ${seconds.toFixed(0)} s; ` +
+      `cancelled at step ${cancelStep} (${cancelStep % S === 0 ? 'an epoch end' : 'mid-epoch'}); ` +
       `resumed from it: epochs started at ${JSON.stringify([...starts])}`,
   );
 });
