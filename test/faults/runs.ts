@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { ExperimentConfig } from '../../config/schema';
 import { checkpointKey, LATEST_NAME } from '../../simclr/checkpoint';
 import { BlobNotFoundError, type BlobStore } from '../../storage/blob-store';
@@ -117,6 +118,19 @@ export async function lastPretrainHeartbeat(lab: Lab, id: string): Promise<Pretr
   const payload = d.raw.pendingActivities?.find((a) => a.activityType?.name === 'pretrainEpoch')
     ?.heartbeatDetails?.payloads?.[0];
   return payload ? defaultPayloadConverter.fromPayload<PretrainHeartbeat>(payload) : undefined;
+}
+
+/**
+ * Whether the server holds a cancellation request for the running pretrainEpoch, or has none running
+ * any more (a paused worker's attempt timed out and the cancel reached it while it waited for a retry).
+ */
+export async function pretrainCancelRequested(lab: Lab, id: string): Promise<boolean> {
+  const d = await lab.client.workflow.getHandle(`${id}/pretrain`).describe();
+  const epoch = d.raw.pendingActivities?.find((a) => a.activityType?.name === 'pretrainEpoch');
+  return (
+    epoch === undefined ||
+    epoch.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED
+  );
 }
 
 /** The activities of a workflow's latest run that completed, with the attempt that completed them. */

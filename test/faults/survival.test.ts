@@ -21,7 +21,7 @@ import { generateShapesDataset } from '../../simclr/datasets/synthetic';
 import { progressQuery } from '../../workflows/experiment';
 import type { ExperimentProgress } from '../../workflows/types';
 import { parseJsonOutput, runSimclr } from '../helpers/cli';
-import { sleep, startLab, type Lab, type WorkerProcess } from './lab';
+import { sleep, startLab, until, type Lab, type WorkerProcess } from './lab';
 import {
   checkpointCommitted,
   checkpointFolders,
@@ -31,6 +31,7 @@ import {
   epochStarts,
   finalWeights,
   lastPretrainHeartbeat,
+  pretrainCancelRequested,
   latestPointer,
   startRun,
   viewNames,
@@ -300,9 +301,22 @@ test('cancel, then resume (CLI): continues from the cancel checkpoint', async (t
   const id = 'cancel-resume';
   const cli = { home: join(lab.dir, 'cli-home'), address: lab.address, env: lab.env, timeoutMs: 120_000 };
   await begin(id);
-  await whenTrue(`${id} checkpoint ${N}`, () => checkpointCommitted(lab, id, N));
-  const cancelled = await runSimclr(['cancel', id, '--json'], cli);
-  assert.equal(cancelled.code, 0, cancelled.stderr);
+  // An epoch of this tiny run is shorter than the CLI's start and than the 2 s within which a worker
+  // hears of a cancel (on a heartbeat response), so the gpu worker is paused (SIGSTOP) at checkpoint 20
+  // until the server holds the cancel request: resumed, it hears of it on its next heartbeat, mid-epoch.
+  await whenTrue(`${id} checkpoint ${EPOCH1_CHECKPOINT}`, () =>
+    checkpointCommitted(lab, id, EPOCH1_CHECKPOINT),
+  );
+  process.kill(gpu.pid, 'SIGSTOP');
+  try {
+    const cancelled = await runSimclr(['cancel', id, '--json'], cli);
+    assert.equal(cancelled.code, 0, cancelled.stderr);
+    await until(`${id}: the cancel request reaches pretrainEpoch`, async () =>
+      (await pretrainCancelRequested(lab, id)) ? true : undefined,
+    );
+  } finally {
+    process.kill(gpu.pid, 'SIGCONT');
+  }
   assert.equal(await waitClosed(lab, id), 'CANCELLED');
   const cancelStep = await newestCommitted(id);
   assert.ok(cancelStep < LAST_STEP, `cancelled before the end (checkpoint ${cancelStep})`);
@@ -320,7 +334,8 @@ test('cancel, then resume (CLI): continues from the cancel checkpoint', async (t
   const starts = await epochStarts(lab.store, id);
   t.diagnostic(
     `run ${seconds.toFixed(0)} s; ` +
-      `cancelled at step ${cancelStep} (${cancelStep % S === 0 ? 'an epoch end' : 'mid-epoch'}); ` +
+      `paused at checkpoint ${EPOCH1_CHECKPOINT}, cancel checkpoint at step ${cancelStep} ` +
+      `(${cancelStep % S === 0 ? 'an epoch end' : 'mid-epoch'}); ` +
       `resumed from it: epochs started at ${JSON.stringify([...starts])}`,
   );
 });
