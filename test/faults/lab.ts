@@ -82,7 +82,21 @@ export async function startLab(): Promise<Lab> {
   let minio: MinioProcess | undefined;
   let connection: Connection | undefined;
 
+  // If the test process dies without `after` running, its workers and dev server must not outlive it
+  // (MinIO has the same hook in infra/minio.ts).
+  const killLeftovers = () => {
+    for (const pid of [...[...workers].map((w) => w.pid), temporal?.pid]) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', killLeftovers);
+
   const stop = async () => {
+    process.off('exit', killLeftovers);
     await Promise.all([...workers].map((w) => w.kill()));
     await connection?.close().catch(() => undefined);
     await temporal?.stop();
