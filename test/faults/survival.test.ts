@@ -6,10 +6,11 @@
  * do: redo more than a checkpoint interval, trust a half-written checkpoint, change a view.
  *
  * The experiment is tiny (240 synthetic 16 px images, resnet-mini, 3 epochs of 15 steps, a checkpoint
- * every 4 steps) and its heartbeat timeouts short (config `orchestration`), so that the suite takes a
- * few minutes; a test acts at a moment it sees in MinIO's data folder (a checkpoint being written), not
- * after a delay, so that it holds on a loaded machine. The figures each test measures are printed as
- * diagnostics; README "What survives what" quotes them.
+ * every 4 steps) and its heartbeat timeouts short (config `orchestration`), so that the suite takes
+ * about two minutes; a test acts at a moment it sees (a checkpoint object appearing in MinIO's data
+ * folder, the first view object, a cancel request held by the server), not after a delay, so that it
+ * holds on a loaded machine. The figures each test measures are printed as diagnostics; README "What
+ * survives what" quotes them.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
