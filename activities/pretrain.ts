@@ -158,10 +158,14 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       channels: dataset.channels,
     };
 
-    // Where to start: a retried attempt resumes from its own last checkpoint.
+    // Where to start: a retried attempt resumes from its newest committed checkpoint (newestOfEpoch).
     const retry = previousHeartbeat<PretrainHeartbeat>();
-    const wanted = retry?.checkpoint ?? input.checkpoint;
-    const startKey = wanted && (await resumeFrom(store, experimentId, wanted, epoch, input.stepsPerEpoch));
+    const startKey = await resumeFrom(store, experimentId, {
+      wanted: retry?.checkpoint ?? input.checkpoint,
+      retried: retry !== undefined,
+      epoch,
+      stepsPerEpoch: S,
+    });
     let state: TrainingState = startKey
       ? await loadPretrainer(store, startKey, resolved, shape, S)
       : newPretrainer(resolved, shape, S);

@@ -87,16 +87,31 @@ async function pruneAfterCommit(store: BlobStore, experimentId: string, state: T
 }
 
 /**
- * The checkpoint a retried attempt of `epoch` starts from: the one its heartbeat named, or, when
- * retention has deleted that one since, the newest of the same epoch after it.
+ * The checkpoint an attempt of `epoch` starts from.
+ *
+ * - A retried attempt takes the store's newest committed checkpoint of the epoch when it is newer than
+ *   the one its last heartbeat named: the server keeps only the last heartbeat that reached it, and
+ *   workers throttle heartbeats (2 s on the gpu queue), so a worker lost just after a checkpoint leaves a
+ *   heartbeat naming an older one; resuming there would redo more than one checkpoint interval (the fault
+ *   suite measured 8 steps redone at an interval of 4). The newest committed checkpoint (committed by its
+ *   manifest, LATEST written last: simclr/checkpoint.ts) knows better.
+ * - Otherwise `wanted` (the heartbeat's, or the previous epoch's end), or, when retention has pruned it
+ *   since, the newest of the same epoch after it (simclr/checkpoint-retention.ts).
  */
 export async function resumeFrom(
   store: BlobStore,
   experimentId: string,
-  wanted: string,
-  epoch: number,
-  stepsPerEpoch: number,
-): Promise<string> {
+  at: { wanted?: string; retried: boolean; epoch: number; stepsPerEpoch: number },
+): Promise<string | undefined> {
+  const { wanted, epoch, stepsPerEpoch } = at;
+  const first = epoch * stepsPerEpoch;
+  if (at.retried) {
+    const latest = await latestCheckpoint(store, experimentId);
+    const wantedStep = wanted ? Number(/step-(\d+)$/.exec(wanted)?.[1] ?? -1) : first;
+    if (latest && latest.step > first && latest.step <= first + stepsPerEpoch && latest.step > wantedStep)
+      return latest.key;
+  }
+  if (!wanted) return undefined;
   const key = await resumableCheckpoint(store, checkpointsPrefix(experimentId), wanted, epoch, stepsPerEpoch);
   if (key !== wanted) log().info(`checkpoint ${wanted} was pruned; resuming from ${key} of the same epoch`);
   return key;

@@ -206,6 +206,23 @@ export const evaluationSchema = z
   })
   .strict();
 
+/**
+ * How long an activity attempt may go without a heartbeat before Temporal gives it to another worker.
+ * Absent (the default): 60 s for a pretraining epoch, 2 minutes for every other activity
+ * (workflows/activity-proxies.ts). Shorter values notice a lost worker sooner, at the risk of retrying an
+ * attempt that is only slow (a heartbeat must arrive within it even on a loaded machine); the fault
+ * tests (test/faults) use them to keep their wall time small. Orchestration only: it changes neither
+ * the trajectory nor any id. At least 5 s, more than twice the workers' 2 s heartbeat throttle.
+ */
+export const orchestrationSchema = z
+  .object({
+    /** Heartbeat timeout of pretrainEpoch, in seconds (default 60). */
+    pretrainHeartbeatTimeoutSeconds: z.number().min(5).max(86_400).optional(),
+    /** Heartbeat timeout of the other activities (data, fine-tuning, evaluation), in seconds (default 120). */
+    heartbeatTimeoutSeconds: z.number().min(5).max(86_400).optional(),
+  })
+  .strict();
+
 /** The name of an experiment or a sweep: it starts run ids and store folders. */
 export const nameSchema = z
   .string()
@@ -226,6 +243,8 @@ export const experimentSchema = z
     pretrain: pretrainSchema.prefault({}),
     fineTune: fineTuneSchema.prefault({}),
     evaluation: evaluationSchema.prefault({}),
+    /** Optional (no default object), so configs without it, and recorded histories, stay as they were. */
+    orchestration: orchestrationSchema.optional(),
   })
   .strict();
 
@@ -241,5 +260,6 @@ export type PretrainConfig = ExperimentConfig['pretrain'];
 export type FineTuneConfig = ExperimentConfig['fineTune'];
 export type EvaluationConfig = ExperimentConfig['evaluation'];
 export type BaselinesConfig = EvaluationConfig['baselines'];
+export type OrchestrationConfig = z.output<typeof orchestrationSchema>;
 export type Encoder = (typeof ENCODERS)[number];
 export type OptimizerName = (typeof OPTIMIZERS)[number];

@@ -5,46 +5,64 @@
  * compile (test/unit/activity-proxies-types.test.ts). The retry policies list the non-retryable error
  * types derived from the error classes (contracts/errors.ts).
  */
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { CpuActivities, GpuActivities } from '../contracts/activities';
 import { NON_RETRYABLE_ERRORS } from '../contracts/errors';
 import { CPU_QUEUE, GPU_QUEUE } from '../contracts/queues';
+import type { OrchestrationConfig } from '../config/schema';
 
-/** Shard, augment, prepare, report: minutes at most; retried a few times. */
-export const cpu = proxyActivities<CpuActivities>({
-  taskQueue: CPU_QUEUE,
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
-});
-
-/** Fine-tuning and evaluation: long, heartbeating. */
-export const gpu = proxyActivities<Omit<GpuActivities, 'pretrainEpoch'>>({
-  taskQueue: GPU_QUEUE,
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
-});
+/** Heartbeat timeouts when the experiment sets none (config `orchestration`). */
+export const DEFAULT_HEARTBEAT_TIMEOUT_SECONDS = 120;
+export const DEFAULT_PRETRAIN_HEARTBEAT_TIMEOUT_SECONDS = 60;
 
 /**
- * `gpu` that, on cancel, waits for the activity to stop (at a step or batch boundary) before the run
- * closes, so a cancelled run no longer holds the GPU slot. Used by runs with the GPU_STOP_ON_CANCEL_PATCH.
+ * The proxies with the experiment's heartbeat timeouts (config `orchestration`; absent in configs and
+ * recorded histories that predate it, so every default here is the value it always had). Timeouts are
+ * not part of the commands Temporal compares on replay, so histories replay either way.
  */
-export const gpuStoppable = proxyActivities<Omit<GpuActivities, 'pretrainEpoch'>>({
-  taskQueue: GPU_QUEUE,
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+export function activityProxies(orchestration?: OrchestrationConfig) {
+  const heartbeat = orchestration?.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
+  const pretrainHeartbeat =
+    orchestration?.pretrainHeartbeatTimeoutSeconds ?? DEFAULT_PRETRAIN_HEARTBEAT_TIMEOUT_SECONDS;
+  const gpuOptions: ActivityOptions = {
+    taskQueue: GPU_QUEUE,
+    startToCloseTimeout: '12 hours',
+    heartbeatTimeout: heartbeat * 1000,
+    retry: { maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  };
+  return {
+    /** Shard, augment, prepare, report: minutes at most; retried a few times. */
+    cpu: proxyActivities<CpuActivities>({
+      taskQueue: CPU_QUEUE,
+      startToCloseTimeout: '30 minutes',
+      heartbeatTimeout: heartbeat * 1000,
+      retry: { maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+    }),
 
-/** One pretraining epoch: resumable from its heartbeat's checkpoint, so retried generously. */
-export const pretrain = proxyActivities<Pick<GpuActivities, 'pretrainEpoch'>>({
-  taskQueue: GPU_QUEUE,
-  startToCloseTimeout: '24 hours',
-  // Short: a lost GPU worker is noticed within a minute and the epoch resumes elsewhere from its checkpoint.
-  heartbeatTimeout: '60 seconds',
-  retry: { maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
-  // On cancel, wait for the epoch to stop at a step boundary and write its final checkpoint.
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-});
+    /** Fine-tuning and evaluation: long, heartbeating. */
+    gpu: proxyActivities<Omit<GpuActivities, 'pretrainEpoch'>>(gpuOptions),
+
+    /**
+     * `gpu` that, on cancel, waits for the activity to stop (at a step or batch boundary) before the run
+     * closes, so a cancelled run no longer holds the GPU slot. Used by runs with the GPU_STOP_ON_CANCEL_PATCH.
+     */
+    gpuStoppable: proxyActivities<Omit<GpuActivities, 'pretrainEpoch'>>({
+      ...gpuOptions,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
+
+    /** One pretraining epoch: resumable from its heartbeat's checkpoint, so retried generously. */
+    pretrain: proxyActivities<Pick<GpuActivities, 'pretrainEpoch'>>({
+      taskQueue: GPU_QUEUE,
+      startToCloseTimeout: '24 hours',
+      // Short: a lost GPU worker is noticed within a minute and the epoch resumes elsewhere from its checkpoint.
+      heartbeatTimeout: pretrainHeartbeat * 1000,
+      retry: { maximumAttempts: 20, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+      // On cancel, wait for the epoch to stop at a step boundary and write its final checkpoint.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }),
+  };
+}
+
+/** The proxies with the default timeouts (the sweep workflow, which has no experiment config). */
+export const { cpu, gpu, gpuStoppable, pretrain } = activityProxies();

@@ -17,7 +17,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { baselinesOf } from '../config/baselines';
-import { cpu, gpu, gpuStoppable } from './activity-proxies';
+import { activityProxies } from './activity-proxies';
 import { checkedRepresentationEval, percent } from './activity-results';
 import { pretrainLoop } from './pretrain-loop';
 import { SA_EXPERIMENT, SA_STAGE, SA_TOP1 } from './search-attributes';
@@ -56,6 +56,7 @@ function linearBaselinesNote(randomInit?: RepresentationEval, baselines?: Baseli
 
 export async function experiment(input: ExperimentInput): Promise<ExperimentResults> {
   const { experimentId, config } = input;
+  const { cpu, gpu, gpuStoppable } = activityProxies(config.orchestration);
   const progress: ExperimentProgress = {
     experimentId,
     stage: 'validate',

@@ -12,7 +12,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { cpu, pretrain } from './activity-proxies';
+import { activityProxies } from './activity-proxies';
 import { checkedEpochResult, fixed, percent } from './activity-results';
 import { SA_EPOCH, SA_EXPERIMENT, SA_LOSS, SA_STAGE } from './search-attributes';
 import { type PretrainLoopInput, type PretrainLoopProgress } from './types';
@@ -21,6 +21,7 @@ export const pretrainProgressQuery = defineQuery<PretrainLoopProgress>('pretrain
 
 export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLoopProgress> {
   const { experimentId, config, dataset, augmentationId } = input;
+  const { cpu, pretrain } = activityProxies(config.orchestration);
   const epochs = config.pretrain.epochs;
   const lookahead = config.augmentation.lookaheadEpochs;
   const shards = dataset.splits.train.shards.length;

@@ -193,6 +193,32 @@ test('a retry after a crash resumes from the last periodic checkpoint of its hea
   assert.equal(diff, 0, `resumed vs uninterrupted: max relative difference ${diff}`);
 });
 
+test('a retry whose last heartbeat lags the store resumes from the newest committed checkpoint of its epoch', async () => {
+  const straight = await straightEpoch();
+  const store = await activityStore();
+  // The lost attempt had committed checkpoints 2 and 4, but the heartbeat that reached the server
+  // (heartbeats are throttled) still named 2. The fault suite's gpu SIGKILL caught exactly this.
+  for (const step of ['step-00000002', 'step-00000004']) {
+    for (const { key } of await store.list(`experiments/straight/checkpoints/${step}/`))
+      await store.put(key.replace('/straight/', '/lagging/'), await store.get(key));
+  }
+  await store.put('experiments/lagging/checkpoints/LATEST', 'experiments/lagging/checkpoints/step-00000004');
+  const lagging: PretrainHeartbeat = {
+    epoch: 0,
+    step: 3,
+    stepsPerEpoch: 6,
+    loss: 1,
+    checkpoint: 'experiments/lagging/checkpoints/step-00000002',
+  };
+  const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: lagging }, quiet);
+  const steps: number[] = [];
+  retry.on('heartbeat', (d: PretrainHeartbeat) => typeof d?.step === 'number' && steps.push(d.step));
+  const resumed: PretrainEpochResult = await retry.run(pretrainEpoch, epochInput('lagging'));
+  assert.deepEqual(steps, [5, 6, 6], 'steps 5 and 6 only: nothing before the committed step 4 is redone');
+  const diff = maxDifference(await weightsOf(resumed.checkpoint!), await weightsOf(straight.checkpoint!));
+  assert.equal(diff, 0, `resumed vs uninterrupted: max relative difference ${diff}`);
+});
+
 test('pretrainEpoch records where its time went, in its result and as metric records', async () => {
   const straight = await straightEpoch();
   const time = straight.time!;
