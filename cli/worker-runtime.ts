@@ -33,7 +33,7 @@ export function installWorkerRuntime(opts: { logFile?: string } = {}): void {
 }
 
 /**
- * First SIGINT/SIGTERM calls `drain` (stop polling, let running activities finish or checkpoint); a
+ * First SIGINT/SIGTERM/SIGHUP calls `drain` (stop polling, let running activities finish or checkpoint); a
  * second one exits at once with 130. Returns a function that removes the handlers.
  */
 export function onInterrupt(
@@ -50,10 +50,10 @@ export function onInterrupt(
       process.exit(130);
     }
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  // SIGHUP too: a closed terminal or a session logout must drain like Ctrl-C, not kill mid-checkpoint.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of signals) process.on(s, handler);
   return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
+    for (const s of signals) process.off(s, handler);
   };
 }
