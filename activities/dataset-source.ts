@@ -11,6 +11,7 @@ import { fingerprint } from '../config/fingerprint';
 import { simclrHome } from '../infra/paths';
 import { MinioBlobStore } from '../storage/minio-store';
 import { DatasetError } from '../simclr/datasets/source';
+import { redact } from '../storage/redact';
 import { heartbeat } from './context';
 
 export interface SourceLocation {
@@ -22,7 +23,7 @@ export interface SourceLocation {
 
 function parseS3(uri: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) throw new DatasetError(`dataset.source: '${uri}' is not of the form s3://bucket/prefix`);
+  if (!m) throw new DatasetError(`dataset.source: '${redact(uri)}' is not of the form s3://bucket/prefix`);
   return { bucket: m[1], prefix: m[2] ? m[2].replace(/\/?$/, '/') : '' };
 }
 
@@ -42,9 +43,9 @@ async function walk(dir: string): Promise<{ path: string; size: number; mtimeMs:
 export async function locateSource(source: string): Promise<SourceLocation> {
   if (source.startsWith('s3://')) return mirrorS3(source);
   const localPath = resolve(source.replace(/^file:\/\//, ''));
-  if (!existsSync(localPath)) throw new DatasetError(`dataset.source: '${source}' does not exist`);
+  if (!existsSync(localPath)) throw new DatasetError(`dataset.source: '${redact(source)}' does not exist`);
   const files = await walk(localPath);
-  if (files.length === 0) throw new DatasetError(`dataset.source: '${source}' holds no files`);
+  if (files.length === 0) throw new DatasetError(`dataset.source: '${redact(source)}' holds no files`);
   const listing = files.map((f) => [relative(localPath, f.path), f.size, f.mtimeMs]).sort();
   return { localPath, contentId: fingerprint({ local: localPath, listing }) };
 }
@@ -55,10 +56,10 @@ async function mirrorS3(uri: string): Promise<SourceLocation> {
   try {
     store = await MinioBlobStore.fromEnv(bucket);
   } catch (err) {
-    throw new DatasetError(`dataset.source ${uri}: ${(err as Error).message}`);
+    throw new DatasetError(`dataset.source ${redact(uri)}: ${redact((err as Error).message)}`);
   }
   const objects = await store.list(prefix);
-  if (objects.length === 0) throw new DatasetError(`dataset.source: no objects under ${uri}`);
+  if (objects.length === 0) throw new DatasetError(`dataset.source: no objects under ${redact(uri)}`);
   const contentId = fingerprint({
     s3: `${bucket}/${prefix}`,
     listing: objects.map((o) => [o.key, o.size, o.modified.toISOString()]),

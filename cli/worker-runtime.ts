@@ -6,11 +6,20 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DefaultLogger, IllegalStateError, Runtime, type LogEntry } from '@temporalio/worker';
+import { redact } from '../storage/redact';
 
-function fileLogLine(entry: LogEntry): string {
+/** Errors in log metadata as their type and message (JSON.stringify would write `{}`). */
+function errorsAsText(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  return value;
+}
+
+/** One line of the log file, redacted (storage/redact.ts): a log is read by more people than a secret. */
+export function fileLogLine(entry: LogEntry): string {
   const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-  const meta = entry.meta && Object.keys(entry.meta).length > 0 ? ` ${JSON.stringify(entry.meta)}` : '';
-  return `${at} ${entry.level} ${entry.message}${meta}\n`;
+  const meta =
+    entry.meta && Object.keys(entry.meta).length > 0 ? ` ${JSON.stringify(entry.meta, errorsAsText)}` : '';
+  return redact(`${at} ${entry.level} ${entry.message}${meta}`) + '\n';
 }
 
 /** Installs the runtime once per process; `logFile` sends the SDK's and the activities' logs there. */

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/worker';
 import type { TemporalTarget } from '../infra/temporal-connection';
 import { cpuActivities, gpuActivities } from '../activities';
+import { activityInterceptors } from '../activities/interceptors';
 import { describeThreads, resolveThreads } from '../simclr/kernels/threads';
 import { tuneHeapForTraining } from './heap';
 import { CPU_QUEUE, GPU_QUEUE } from '../workflows/types';
@@ -80,6 +81,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHa
         taskQueue: CPU_QUEUE,
         workflowBundle: await workflowBundle(),
         activities: cpuActivities,
+        interceptors: { activity: activityInterceptors },
         maxConcurrentActivityTaskExecutions: opts.cpuConcurrency ?? cores,
       }),
     );
@@ -92,6 +94,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHa
         namespace: opts.target.namespace,
         taskQueue: GPU_QUEUE,
         activities: gpuActivities,
+        interceptors: { activity: activityInterceptors },
         maxConcurrentActivityTaskExecutions: opts.gpuConcurrency ?? 1,
         // Heartbeat details carry the live step and loss that `simclr watch` and the web UI show;
         // the default throttle (up to 30-60 s) would make them stale.
