@@ -5,7 +5,10 @@
  */
 import { join } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { simclrHome } from '../infra/paths';
+import { simclrHome, storeUriFromEnv } from '../infra/paths';
+import { openStore } from '../storage/open';
+import { redact } from '../storage/redact';
+import { storeIdentity, type StoreRef } from '../storage/store-id';
 import { DEFAULT_PORTS, servicesUp, type ServicePorts } from '../infra/services';
 import { webUiUrl, type TemporalFlags, type TemporalTarget } from '../infra/temporal-connection';
 import { experiment } from '../workflows/experiment';
@@ -135,9 +138,29 @@ export async function startEmbeddedWorkers(
   return workers;
 }
 
+/**
+ * The store this command's environment names (SIMCLR_STORE, else the filesystem store under
+ * $SIMCLR_HOME), as the run carries it: the workers check theirs against it. Undefined, with a note,
+ * when it cannot be opened from here (the run then goes without the check).
+ */
+export async function experimentStore(out: Output): Promise<StoreRef | undefined> {
+  const uri = storeUriFromEnv();
+  try {
+    return await storeIdentity(await openStore(uri));
+  } catch (err) {
+    out.note(
+      `cannot open the store ${redact(uri)} from here (${redact((err as Error).message)}); ` +
+        'the workers will not check that they use the same store',
+    );
+    return undefined;
+  }
+}
+
 /** Starts the run and follows it (or returns at once with --detach); the exit code of the command. */
 export async function launch(req: LaunchRequest): Promise<number> {
-  const { session, input, out } = req;
+  const { session, out } = req;
+  const store = req.input.store ?? (await experimentStore(out));
+  const input = store ? { ...req.input, store } : req.input;
   const id = input.experimentId;
   const workers = req.embedded && !req.detach ? await embeddedWorkers(session.target, input, out) : undefined;
   try {

@@ -41,6 +41,8 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
+    // The experiment's store identity, carried to every activity as a header (workflows/store-header.ts).
+    workflowInterceptorModules: [require.resolve('../workflows/store-header')],
     logger: quietBundlerLogger,
   });
   return bundle;
