@@ -18,6 +18,8 @@ import { storeIdentity, type StoreRef } from '../../storage/store-id';
 import { experiment, progressQuery } from '../../workflows/experiment';
 import { CPU_QUEUE } from '../../workflows/types';
 import { ROOT, runSimclr } from '../helpers/cli';
+import { withMinio } from '../helpers/minio';
+import { MinioBlobStore } from '../../storage/minio-store';
 import { startTestTemporal } from '../helpers/temporal';
 
 let temporal: TestWorkflowEnvironment;
@@ -100,4 +102,19 @@ test('a worker on another store fails plainly (retryable); the worker on the rig
   });
   await handle.terminate('test done');
   good.child.kill('SIGTERM');
+});
+
+test('in MinIO the id belongs to the bucket: the same through any endpoint spelling, another for another bucket', async () => {
+  await withMinio(async (minio) => {
+    const first = await storeIdentity(await MinioBlobStore.open(minio.storeOptions('runs')));
+    const port = new URL(minio.endpoint).port;
+    const viaLocalhost = await MinioBlobStore.open({
+      ...minio.storeOptions('runs'),
+      endpoint: `http://localhost:${port}`,
+    });
+    assert.deepEqual(await storeIdentity(viaLocalhost), first);
+    assert.equal(first.location, 's3://runs');
+    const other = await storeIdentity(await MinioBlobStore.open(minio.storeOptions('other-runs')));
+    assert.notEqual(other.id, first.id);
+  });
 });
