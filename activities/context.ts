@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { BlobStore } from '../storage/blob-store';
 import { openStore } from '../storage/open';
-import { defaultStoreRoot } from '../infra/paths';
+import { storeUriFromEnv } from '../infra/paths';
 import { isNonRetryableError } from '../contracts/errors';
 import { initBackend, type BackendChoice, type BackendInfo } from '../simclr/backend';
 
@@ -14,7 +14,7 @@ const stores = new Map<string, Promise<BlobStore>>();
 
 /** The URI of this process's store: $SIMCLR_STORE, else the filesystem store under the data root. */
 export function storeUri(): string {
-  return process.env.SIMCLR_STORE ?? `file://${defaultStoreRoot()}`;
+  return storeUriFromEnv();
 }
 
 /** The store of this worker process (opened once). */

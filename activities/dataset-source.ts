@@ -5,13 +5,17 @@
  */
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fingerprint } from '../config/fingerprint';
 import { simclrHome } from '../infra/paths';
+import { InvalidKeyError } from '../storage/blob-store';
+import { validateKey } from '../storage/keys';
 import { MinioBlobStore } from '../storage/minio-store';
 import { entryKind } from '../simclr/datasets/folder';
 import { checkSourceFolder, DatasetError } from '../simclr/datasets/source';
+import { redact } from '../storage/redact';
 import { heartbeat, progressHeartbeat } from './context';
 
 export interface SourceLocation {
@@ -23,7 +27,7 @@ export interface SourceLocation {
 
 function parseS3(uri: string): { bucket: string; prefix: string } {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) throw new DatasetError(`dataset.source: '${uri}' is not of the form s3://bucket/prefix`);
+  if (!m) throw new DatasetError(`dataset.source: '${redact(uri)}' is not of the form s3://bucket/prefix`);
   return { bucket: m[1], prefix: m[2] ? m[2].replace(/\/?$/, '/') : '' };
 }
 
@@ -74,39 +78,112 @@ export async function locateSource(source: string): Promise<SourceLocation> {
   const localPath = resolve(source.replace(/^file:\/\//, ''));
   checkSourceFolder(localPath); // a missing path, or a file where the source folder is expected
   const files = await walk(localPath);
-  if (files.length === 0) throw new DatasetError(`dataset.source: '${source}' holds no files`);
+  if (files.length === 0) throw new DatasetError(`dataset.source: '${redact(source)}' holds no files`);
   const listing = files.map((f) => [relative(localPath, f.path), f.size, f.mtimeMs]).sort();
   return { localPath, contentId: fingerprint({ local: localPath, listing }) };
 }
 
-async function mirrorS3(uri: string): Promise<SourceLocation> {
+/** How a mirror went: objects fetched now, objects a previous attempt had already fetched. */
+export interface MirrorStats {
+  downloaded: number;
+  skipped: number;
+  /** Folder markers (zero-byte `dir/` objects some tools create) that were left out. */
+  folderMarkers: number;
+}
+
+/** A folder marker: an object named like a folder (`prefix/sub/`), made by consoles and sync tools. */
+function isFolderMarker(key: string, size: number): boolean {
+  return key.endsWith('/') && size === 0;
+}
+
+/**
+ * The path of `key` below the mirror folder: refused (a non-retryable DatasetError naming the key) when
+ * it is empty or has '.', '..' or empty segments, a leading '/', backslashes or control characters,
+ * which could write outside the cache or collide with another file.
+ */
+export function mirroredPath(uri: string, key: string, prefix: string): string {
+  const rel = key.slice(prefix.length);
+  try {
+    validateKey(rel);
+  } catch (err) {
+    const why = err instanceof InvalidKeyError ? err.message.replace(/^invalid storage key '.*?': /, '') : '';
+    throw new DatasetError(
+      `dataset.source ${redact(uri)}: object key '${key}' cannot be mirrored to a file${why ? `: ${why}` : ''}`,
+    );
+  }
+  return rel;
+}
+
+/**
+ * Mirrors s3://bucket/prefix into $SIMCLR_HOME/cache/sources/<contentId>, where contentId is the
+ * fingerprint of the listing (keys, sizes, modification times): a changed source is a new mirror.
+ *
+ * Resumable and safe to run concurrently (a retried attempt, two experiments on one source): objects go
+ * into `<contentId>.partial/`, each through a temporary file of its own renamed into place, so a file
+ * there is always whole; a retry keeps the files of the same size that earlier attempts left and fetches
+ * the rest. When all are there, `.complete` is written and the folder renamed to its final name in one
+ * step; a mirror that finds the final folder complete (another finished first) uses it.
+ */
+export async function mirrorS3(uri: string): Promise<SourceLocation & { mirror: MirrorStats }> {
   const { bucket, prefix } = parseS3(uri);
   let store: MinioBlobStore;
   try {
     store = await MinioBlobStore.fromEnv(bucket);
   } catch (err) {
-    throw new DatasetError(`dataset.source ${uri}: ${(err as Error).message}`);
+    throw new DatasetError(`dataset.source ${redact(uri)}: ${redact((err as Error).message)}`);
   }
-  const objects = await store.list(prefix);
-  if (objects.length === 0) throw new DatasetError(`dataset.source: no objects under ${uri}`);
+  const listed = await store.list(prefix);
+  const objects = listed.filter((o) => !isFolderMarker(o.key, o.size));
+  const stats: MirrorStats = { downloaded: 0, skipped: 0, folderMarkers: listed.length - objects.length };
+  if (objects.length === 0) throw new DatasetError(`dataset.source: no objects under ${redact(uri)}`);
+  const files = objects.map((o) => ({ ...o, rel: mirroredPath(uri, o.key, prefix) }));
   const contentId = fingerprint({
     s3: `${bucket}/${prefix}`,
     listing: objects.map((o) => [o.key, o.size, o.modified.toISOString()]),
   });
   const localPath = join(simclrHome(), 'cache', 'sources', contentId);
-  if (existsSync(join(localPath, '.complete'))) return { localPath, contentId };
-  const tmp = `${localPath}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  let done = 0;
-  for (const o of objects) {
-    const target = join(tmp, o.key.slice(prefix.length));
-    await mkdir(dirname(target), { recursive: true });
-    await pipeline(await store.getStream(o.key), createWriteStream(target));
-    heartbeat({ mirrored: ++done, of: objects.length });
+  const done = () => existsSync(join(localPath, COMPLETE));
+  if (done()) return { localPath, contentId, mirror: { ...stats, skipped: objects.length } };
+  const partial = `${localPath}.partial`;
+  try {
+    for (const f of files) {
+      if (done()) break; // another mirror finished meanwhile
+      const target = join(partial, f.rel);
+      if ((await sizeOf(target)) === f.size) stats.skipped++;
+      else {
+        await mkdir(dirname(target), { recursive: true });
+        const tmp = `${target}.part-${process.pid}-${randomBytes(4).toString('hex')}`;
+        try {
+          await pipeline(await store.getStream(f.key), createWriteStream(tmp));
+          await rename(tmp, target);
+        } finally {
+          await rm(tmp, { force: true });
+        }
+        stats.downloaded++;
+      }
+      heartbeat({ mirrored: stats.downloaded + stats.skipped, of: files.length });
+    }
+    if (!done()) {
+      await writeFile(join(partial, COMPLETE), new Date().toISOString());
+      await rename(partial, localPath);
+    }
+  } catch (err) {
+    // Another mirror of the same source finished first and moved the folder away: use its result.
+    if (!done()) throw err;
   }
-  await writeFile(join(tmp, '.complete'), new Date().toISOString());
-  await rm(localPath, { recursive: true, force: true });
-  await mkdir(dirname(localPath), { recursive: true });
-  await rename(tmp, localPath);
-  return { localPath, contentId };
+  if (existsSync(partial) && (await sizeOf(join(localPath, COMPLETE))) !== undefined)
+    await rm(partial, { recursive: true, force: true }); // what a mirror that lost the race left
+  return { localPath, contentId, mirror: stats };
+}
+
+const COMPLETE = '.complete';
+
+/** The size of a file, or undefined when it does not exist. */
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    const s = await stat(path);
+    return s.isFile() ? s.size : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,20 +5,45 @@
  */
 import { join } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { simclrHome } from '../infra/paths';
-import { DEFAULT_PORTS, servicesUp } from '../infra/services';
+import { simclrHome, storeUriFromEnv } from '../infra/paths';
+import { openStore } from '../storage/open';
+import { redact } from '../storage/redact';
+import { storeIdentity, type StoreRef } from '../storage/store-id';
+import { DEFAULT_PORTS, servicesUp, type ServicePorts } from '../infra/services';
 import { webUiUrl, type TemporalFlags, type TemporalTarget } from '../infra/temporal-connection';
 import { experiment } from '../workflows/experiment';
 import { SA_EXPERIMENT, SA_STAGE } from '../workflows/search-attributes';
 import { CPU_QUEUE, type ExperimentInput } from '../contracts';
 import { connectTemporal, resolveTarget, type TemporalSession } from './connect';
 import { followToEnd } from './follow';
-import { CliError, EXIT_OK, type Output } from './output';
+import { CliError, EXIT_OK, EXIT_USAGE, type Output } from './output';
+import { ownsServices, startOwned } from './owned-services';
 import { installWorkerRuntime } from './worker-runtime';
 
 /**
+ * The local dev server's ports for --embedded: 7233 / 8233 (as `simclr services up`), or
+ * SIMCLR_TEMPORAL_PORT / SIMCLR_TEMPORAL_UI_PORT.
+ */
+export function embeddedPorts(env: NodeJS.ProcessEnv = process.env): ServicePorts {
+  const port = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new CliError(`${name}=${raw}: expected a TCP port (1-65535)`, EXIT_USAGE);
+    return n;
+  };
+  return {
+    ...DEFAULT_PORTS,
+    temporalPort: port('SIMCLR_TEMPORAL_PORT', DEFAULT_PORTS.temporalPort),
+    temporalUiPort: port('SIMCLR_TEMPORAL_UI_PORT', DEFAULT_PORTS.temporalUiPort),
+  };
+}
+
+/**
  * The Temporal to use. With --embedded and no --address / TEMPORAL_ADDRESS, the local dev server
- * (`simclr services up`, temporal only): persistent, so the web UI link stays valid after the command.
+ * (`simclr services up`, temporal only): persistent, so the web UI link stays valid after the command;
+ * one this command had to start is stopped if the command is killed (./owned-services.ts).
  */
 export async function sessionFor(
   flags: TemporalFlags,
@@ -28,11 +53,12 @@ export async function sessionFor(
   if (!embedded || flags.address || process.env.TEMPORAL_ADDRESS)
     return connectTemporal(resolveTarget(flags));
   let list;
+  const ports = embeddedPorts();
   try {
-    list = await servicesUp(DEFAULT_PORTS, (l) => out.note(l), ['temporal']);
+    list = await startOwned((own) => servicesUp(ports, (l) => out.note(l), ['temporal'], own));
   } catch (err) {
     // The port may be held by a Temporal started some other way (e.g. `temporal server start-dev`): use it.
-    const fallback = resolveTarget({ ...flags, address: `127.0.0.1:${DEFAULT_PORTS.temporalPort}` });
+    const fallback = resolveTarget({ ...flags, address: `127.0.0.1:${ports.temporalPort}` });
     const session = await connectTemporal(fallback).catch(() => undefined);
     if (!session) throw new CliError(`cannot start the local Temporal dev server: ${(err as Error).message}`);
     out.note(`using the Temporal server already listening on ${fallback.address}`);
@@ -112,9 +138,29 @@ export async function startEmbeddedWorkers(
   return workers;
 }
 
+/**
+ * The store this command's environment names (SIMCLR_STORE, else the filesystem store under
+ * $SIMCLR_HOME), as the run carries it: the workers check theirs against it. Undefined, with a note,
+ * when it cannot be opened from here (the run then goes without the check).
+ */
+export async function experimentStore(out: Output): Promise<StoreRef | undefined> {
+  const uri = storeUriFromEnv();
+  try {
+    return await storeIdentity(await openStore(uri));
+  } catch (err) {
+    out.note(
+      `cannot open the store ${redact(uri)} from here (${redact((err as Error).message)}); ` +
+        'the workers will not check that they use the same store',
+    );
+    return undefined;
+  }
+}
+
 /** Starts the run and follows it (or returns at once with --detach); the exit code of the command. */
 export async function launch(req: LaunchRequest): Promise<number> {
-  const { session, input, out } = req;
+  const { session, out } = req;
+  const store = req.input.store ?? (await experimentStore(out));
+  const input = store ? { ...req.input, store } : req.input;
   const id = input.experimentId;
   const workers = req.embedded && !req.detach ? await embeddedWorkers(session.target, input, out) : undefined;
   try {
@@ -142,9 +188,12 @@ export async function launch(req: LaunchRequest): Promise<number> {
               out.note(
                 'stopping the embedded workers (running activities checkpoint); Ctrl-C again to exit at once',
               ),
-            interruptNote:
-              `stopped; experiment ${id} waits in Temporal for a worker: continue it with 'simclr worker --queue all' ` +
-              `(and 'simclr watch ${id}'), or stop it with 'simclr cancel ${id}'`,
+            interruptNote: ownsServices()
+              ? `stopped, with the local Temporal dev server this command started; experiment ${id} is kept in ` +
+                `its database: continue it with 'simclr services up' and 'simclr worker --queue all' ` +
+                `(and 'simclr watch ${id}'), or stop it with 'simclr cancel ${id}'`
+              : `stopped; experiment ${id} waits in Temporal for a worker: continue it with 'simclr worker --queue all' ` +
+                `(and 'simclr watch ${id}'), or stop it with 'simclr cancel ${id}'`,
           }
         : {}),
     });

@@ -3,6 +3,7 @@
  * loaded on demand (`list` does not load TensorFlow). Errors the user can act on print as one line
  * (with --json: `{"error": "..."}` on stdout) and set the exit code: 1 failure, 2 bad usage or config.
  */
+import { redact } from '../storage/redact';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Output } from './output';
 
 interface Command {
@@ -92,7 +93,9 @@ export async function main(argv: string[]): Promise<number> {
     if (out.json) out.error(err instanceof Error ? err.message : String(err));
     else
       process.stderr.write(
-        `simclr: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+        redact(
+          `simclr: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+        ),
       );
     return EXIT_FAILURE;
   }

@@ -1,7 +1,9 @@
 /**
  * Where the command writes. In `--json` mode stdout carries exactly one JSON document (the result, or
  * `{"error": "..."}`) and nothing else; everything meant for people (notes, progress) goes to stderr.
+ * Errors and notes pass through storage/redact.ts: no credential reaches the terminal or a log of it.
  */
+import { redact } from '../storage/redact';
 
 /** Exit codes: 0 success, 1 a failure (a failed run, an unreachable server), 2 bad usage or a bad experiment file. */
 export const EXIT_OK = 0;
@@ -29,7 +31,7 @@ export class Output {
 
   /** A note for people (progress, hints): stderr, so stdout stays clean for the result. */
   note(text: string): void {
-    process.stderr.write(text + '\n');
+    process.stderr.write(redact(text) + '\n');
   }
 
   /** The one JSON document of a `--json` run. */
@@ -39,6 +41,7 @@ export class Output {
 
   /** Reports an error in the mode's format. */
   error(message: string): void {
+    message = redact(message);
     if (this.json) process.stdout.write(JSON.stringify({ error: message }) + '\n');
     else process.stderr.write(`simclr: ${message}\n`);
   }

@@ -6,11 +6,20 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DefaultLogger, IllegalStateError, Runtime, type LogEntry } from '@temporalio/worker';
+import { redact } from '../storage/redact';
 
-function fileLogLine(entry: LogEntry): string {
+/** Errors in log metadata as their type and message (JSON.stringify would write `{}`). */
+function errorsAsText(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  return value;
+}
+
+/** One line of the log file, redacted (storage/redact.ts): a log is read by more people than a secret. */
+export function fileLogLine(entry: LogEntry): string {
   const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-  const meta = entry.meta && Object.keys(entry.meta).length > 0 ? ` ${JSON.stringify(entry.meta)}` : '';
-  return `${at} ${entry.level} ${entry.message}${meta}\n`;
+  const meta =
+    entry.meta && Object.keys(entry.meta).length > 0 ? ` ${JSON.stringify(entry.meta, errorsAsText)}` : '';
+  return redact(`${at} ${entry.level} ${entry.message}${meta}`) + '\n';
 }
 
 /** Installs the runtime once per process; `logFile` sends the SDK's and the activities' logs there. */
@@ -33,7 +42,7 @@ export function installWorkerRuntime(opts: { logFile?: string } = {}): void {
 }
 
 /**
- * First SIGINT/SIGTERM calls `drain` (stop polling, let running activities finish or checkpoint); a
+ * First SIGINT/SIGTERM/SIGHUP calls `drain` (stop polling, let running activities finish or checkpoint); a
  * second one exits at once with 130. Returns a function that removes the handlers.
  */
 export function onInterrupt(
@@ -50,10 +59,10 @@ export function onInterrupt(
       process.exit(130);
     }
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  // SIGHUP too: a closed terminal or a session logout must drain like Ctrl-C, not kill mid-checkpoint.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of signals) process.on(s, handler);
   return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
+    for (const s of signals) process.off(s, handler);
   };
 }

@@ -8,6 +8,7 @@
  *   if (!r.success) throw new ConfigError(file, toConfigIssues(r.error.issues, raw, experimentSchema));
  */
 import type { z } from 'zod';
+import { redact } from '../storage/redact';
 import type { ConfigIssue } from './errors';
 import { closestMatches, didYouMean } from './suggest';
 
@@ -40,8 +41,10 @@ export function formatPath(path: Path): string {
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing (the field is missing)';
   if (value === null) return 'null (an empty value)';
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string') {
+    const shown = redact(value); // a source URI with credentials must not be echoed back
+    return JSON.stringify(shown.length > 60 ? `${shown.slice(0, 57)}...` : shown);
+  }
   if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
   if (typeof value === 'object') return 'a mapping';
   return String(value);

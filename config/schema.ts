@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { PAPER_DEFAULTS as P, STORAGE_DEFAULTS } from './defaults';
+import { hasUriCredentials } from '../storage/redact';
 
 const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
@@ -28,8 +29,18 @@ function ordered<T extends Record<string, unknown>>(low: keyof T & string, high:
 
 export const datasetSchema = z
   .object({
-    /** A local path or s3://bucket/prefix: an image folder, IDX files (MNIST/Fashion-MNIST) or CIFAR-10 binary batches. */
-    source: z.string().min(1),
+    /**
+     * A local path or s3://bucket/prefix: an image folder, IDX files (MNIST/Fashion-MNIST) or CIFAR-10
+     * binary batches. Never with credentials in it: the config travels in the workflow history.
+     */
+    source: z
+      .string()
+      .min(1)
+      .refine((uri) => !hasUriCredentials(uri), {
+        message:
+          'credentials in the URI (the config is recorded in the workflow history): ' +
+          'give them in SIMCLR_S3_ACCESS_KEY / SIMCLR_S3_SECRET_KEY and write s3://bucket/prefix',
+      }),
     format: z.enum(['auto', 'folder', 'idx', 'cifar10']).default('auto'),
     /**
      * Side of the square images stored in the shards (sources are resized with sharp). Undefined: the

@@ -34,6 +34,11 @@ export interface ExperimentInput {
   resume?: boolean;
   /** The web UI URL of this run, for the report (known to the starter, not to the workflow). */
   webUiUrl?: string;
+  /**
+   * The store the run's data lives in (storage/store-id.ts: its id and location, never credentials):
+   * every activity checks that its worker uses this store (workflows/store-header.ts).
+   */
+  store?: { id: string; location: string };
 }
 
 export interface ExperimentResults {

@@ -28,6 +28,8 @@ export interface SweepInput {
   expectations: Expectation[];
   /** The web UI URL of the sweep, for its report (known to the starter, not to the workflow). */
   webUiUrl?: string;
+  /** The store of the sweep's data, checked by every activity of it (see ExperimentInput.store). */
+  store?: { id: string; location: string };
 }
 
 /** pending → running → completed | failed; `skipped` when an earlier run of the sweep completed it. */

@@ -19,3 +19,8 @@ export function defaultStoreRoot(): string {
 export function serviceDir(name: string): string {
   return join(simclrHome(), 'services', name);
 }
+
+/** The store of this process: $SIMCLR_STORE, else the filesystem store under the data root. */
+export function storeUriFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env.SIMCLR_STORE ?? `file://${defaultStoreRoot()}`;
+}

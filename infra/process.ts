@@ -15,23 +15,32 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
-export async function stopProcess(pid: number, graceMs = 10_000): Promise<void> {
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. `alive` says whether the
+ * pid is still the process meant (default: any process with the pid): checked before every signal, so
+ * a pid handed to another program meanwhile is never signalled.
+ */
+export async function stopProcess(
+  pid: number,
+  graceMs = 10_000,
+  alive: () => boolean = () => isAlive(pid),
+): Promise<void> {
   const signal = (sig: NodeJS.Signals): void => {
+    if (!alive()) return;
     try {
       process.kill(pid, sig);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     }
   };
-  if (!isAlive(pid)) return;
+  if (!alive()) return;
   signal('SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (isAlive(pid)) {
+  while (alive()) {
     if (Date.now() > deadline) {
       signal('SIGKILL');
       const killDeadline = Date.now() + 5_000;
-      while (isAlive(pid) && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 50));
+      while (alive() && Date.now() < killDeadline) await new Promise((r) => setTimeout(r, 50));
       return;
     }
     await new Promise((r) => setTimeout(r, 50));

@@ -27,6 +27,7 @@ import { Client } from 'minio';
 import type { Readable } from 'node:stream';
 import { BlobNotFoundError, type BlobStat, type BlobStore, existsByStat } from './blob-store';
 import { compareKeys, validateKey, validatePrefix } from './keys';
+import { redact } from './redact';
 
 export interface MinioStoreOptions {
   /** http(s)://host[:port], e.g. http://127.0.0.1:9000. */
@@ -103,10 +104,10 @@ function parseEndpoint(endpoint: string): { endPoint: string; port: number; useS
   try {
     url = new URL(endpoint);
   } catch {
-    throw new Error(`invalid S3 endpoint '${endpoint}': expected http(s)://host[:port]`);
+    throw new Error(`invalid S3 endpoint '${redact(endpoint)}': expected http(s)://host[:port]`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`invalid S3 endpoint '${endpoint}': the scheme must be http or https`);
+    throw new Error(`invalid S3 endpoint '${redact(endpoint)}': the scheme must be http or https`);
   }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.username || url.password) {
     throw new Error(
@@ -169,7 +170,7 @@ export class MinioBlobStore implements BlobStore {
     } catch (err) {
       const code = s3Code(err);
       if (code === 'BucketAlreadyOwnedByYou') return; // created concurrently
-      const why = [code, (err as Error).message].filter(Boolean).join(': ');
+      const why = redact([code, (err as Error).message].filter(Boolean).join(': '));
       throw new Error(`cannot open bucket '${this.bucket}' at ${this.endpoint}: ${why}`, { cause: err });
     }
   }

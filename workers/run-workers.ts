@@ -12,6 +12,7 @@ import {
 import type { TemporalTarget } from '../infra/temporal-connection';
 import { cpuActivities } from '../activities/cpu';
 import { gpuActivities } from '../activities/gpu';
+import { activityInterceptors } from '../activities/interceptors';
 import { describeThreads, resolveThreads } from '../simclr/kernels/threads';
 import { tuneHeapForTraining } from './heap';
 import { CPU_QUEUE, GPU_QUEUE } from '../contracts/queues';
@@ -41,6 +42,8 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
+    // The experiment's store identity, carried to every activity as a header (workflows/store-header.ts).
+    workflowInterceptorModules: [require.resolve('../workflows/store-header')],
     logger: quietBundlerLogger,
   });
   return bundle;
@@ -81,6 +84,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHa
         taskQueue: CPU_QUEUE,
         workflowBundle: await workflowBundle(),
         activities: cpuActivities,
+        interceptors: { activity: activityInterceptors },
         maxConcurrentActivityTaskExecutions: opts.cpuConcurrency ?? cores,
       }),
     );
@@ -93,6 +97,7 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHa
         namespace: opts.target.namespace,
         taskQueue: GPU_QUEUE,
         activities: gpuActivities,
+        interceptors: { activity: activityInterceptors },
         maxConcurrentActivityTaskExecutions: opts.gpuConcurrency ?? 1,
         // Heartbeat details carry the live step and loss that `simclr watch` and the web UI show;
         // the default throttle (up to 30-60 s) would make them stale.

@@ -72,7 +72,13 @@ export async function run(argv: string[], out: Output): Promise<number> {
     out.note(`resuming experiment ${id} (previous run ${d.runId} ${d.status.name.toLowerCase()})`);
     return await launch({
       session,
-      input: { experimentId: id, config: prev.config, resume: true },
+      // The previous run's store: its checkpoints are there, whatever this shell's SIMCLR_STORE says.
+      input: {
+        experimentId: id,
+        config: prev.config,
+        resume: true,
+        ...(prev.store ? { store: prev.store } : {}),
+      },
       embedded,
       detach: values.detach ?? false,
       out,

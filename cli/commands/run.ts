@@ -22,7 +22,9 @@ export const usage = `usage: simclr run <experiment.yaml> [--id ID] [--detach] [
                         An id in use is refused: continue a failed or cancelled run with 'simclr resume ID'
   --detach              start the run, print its id and web UI link, and return
   --embedded            run the cpu and gpu workers in this process; without --address/TEMPORAL_ADDRESS
-                        also start the local Temporal dev server (kept running, so the web UI link lasts)
+                        also start the local Temporal dev server (kept running, so the web UI link lasts;
+                        stopped with this command if it is interrupted; ports from SIMCLR_TEMPORAL_PORT /
+                        SIMCLR_TEMPORAL_UI_PORT, default 7233 / 8233)
 ${TEMPORAL_USAGE}
 
 The store is the filesystem under $SIMCLR_HOME/store unless SIMCLR_STORE names another (s3://bucket).`;

@@ -16,7 +16,7 @@ import { CPU_QUEUE } from '../../contracts';
 import { COMMON_OPTIONS, parseCommand, positionals, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
 import { withExperiment } from '../connect';
 import { compactTimestamp } from '../format';
-import { sessionFor, startEmbeddedWorkers } from '../launch';
+import { experimentStore, sessionFor, startEmbeddedWorkers } from '../launch';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Output } from '../output';
 import { reportLocation } from '../results';
 import { expectationLines, progressLines, variantChange, variantTable } from '../sweep-view';
@@ -75,7 +75,11 @@ export async function run(argv: string[], out: Output): Promise<number> {
         )
       : undefined;
   try {
-    const input = sweepInput(plan, sweepId, webUiUrl(session.target, sweepId));
+    const store = await experimentStore(out);
+    const input = {
+      ...sweepInput(plan, sweepId, webUiUrl(session.target, sweepId)),
+      ...(store ? { store } : {}),
+    };
     const handle = await startSweep(session.client, input);
     const link = webUiUrl(session.target, sweepId, handle.firstExecutionRunId);
     if (detach) {
