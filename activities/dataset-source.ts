@@ -152,12 +152,15 @@ export async function mirrorS3(uri: string): Promise<SourceLocation & { mirror: 
       if ((await sizeOf(target)) === f.size) stats.skipped++;
       else {
         await mkdir(dirname(target), { recursive: true });
-        const tmp = `${target}.part-${process.pid}-${randomBytes(4).toString('hex')}`;
+        const tmpRel = `${f.rel}.part-${process.pid}-${randomBytes(4).toString('hex')}`;
+        const tmp = join(partial, tmpRel);
         try {
           await pipeline(await store.getStream(f.key), createWriteStream(tmp));
           await rename(tmp, target);
         } finally {
           await rm(tmp, { force: true });
+          // A mirror that finished meanwhile renamed the folder with this file in it: remove it there.
+          if (done()) await rm(join(localPath, tmpRel), { force: true });
         }
         stats.downloaded++;
       }
