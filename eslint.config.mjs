@@ -72,4 +72,13 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // DESIGN.md: activities are thin adapters that meet workflows only through contracts/ (the types
+    // of what crosses the boundary); importing workflows/ would pull workflow code into the workers'
+    // activity side and let the two drift apart.
+    files: ['activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['../workflows', '../workflows/*'] }],
+    },
+  },
 );

@@ -23,7 +23,7 @@ import type {
 } from '@temporalio/worker';
 import { redactError } from '../storage/redact';
 import { storeIdentity, type StoreRef } from '../storage/store-id';
-import { STORE_HEADER } from '../workflows/store-header';
+import { STORE_HEADER } from '../contracts/store';
 import { activityStore } from './context';
 
 /** The failure type of an activity that ran on a worker whose store is not the experiment's. */

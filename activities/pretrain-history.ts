@@ -7,7 +7,7 @@
  */
 import type { MetricRecord } from '../report/metrics';
 import { checkpointKey } from '../simclr/checkpoint';
-import type { PretrainEpochResult, PretrainEpochTime } from '../workflows/types';
+import type { PretrainEpochResult, PretrainEpochTime } from '../contracts';
 import { checkpointsPrefix } from './training-state';
 
 const TIME_RECORDS: [string, keyof PretrainEpochTime][] = [

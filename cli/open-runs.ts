@@ -6,8 +6,8 @@
  */
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import type { ExperimentInput, PretrainLoopInput } from '../workflows/types';
-import { sweepChildExperimentId, type SweepInput } from '../workflows/sweep-types';
+import type { ExperimentInput, PretrainLoopInput } from '../contracts';
+import { sweepChildExperimentId, type SweepInput } from '../contracts';
 import { EXPERIMENT_WORKFLOW_TYPE } from './snapshot';
 
 export interface OpenRuns {

@@ -3,6 +3,7 @@
  * workflow): the input the CLI starts it with, the progress its queries answer, its results. Plain
  * JSON, no secrets (credentials come from each process's env), small enough for workflow history.
  */
+import type { StoreRef } from './store';
 import type { ExperimentConfig } from '../config/schema';
 import type { DatasetManifest } from './dataset';
 import type { BaselineResults, FineTuneResult, RepresentationEval } from './evaluate';
@@ -38,7 +39,7 @@ export interface ExperimentInput {
    * The store the run's data lives in (storage/store-id.ts: its id and location, never credentials):
    * every activity checks that its worker uses this store (workflows/store-header.ts).
    */
-  store?: { id: string; location: string };
+  store?: StoreRef;
 }
 
 export interface ExperimentResults {

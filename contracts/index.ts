@@ -13,4 +13,5 @@ export * from './experiment';
 export * from './pretrain';
 export * from './queues';
 export * from './report';
+export * from './store';
 export * from './sweep';

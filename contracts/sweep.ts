@@ -3,6 +3,7 @@
  * progress the `sweepProgress` query answers, the results, the ids of the child experiments, and the
  * inputs and outputs of the sweep's activities [cpu]. Plain JSON, no secrets.
  */
+import type { StoreRef } from './store';
 import type { ExperimentConfig } from '../config/schema';
 import type { Expectation, ExpectationResult } from '../config/sweep-expectation';
 
@@ -29,7 +30,7 @@ export interface SweepInput {
   /** The web UI URL of the sweep, for its report (known to the starter, not to the workflow). */
   webUiUrl?: string;
   /** The store of the sweep's data, checked by every activity of it (see ExperimentInput.store). */
-  store?: { id: string; location: string };
+  store?: StoreRef;
 }
 
 /** pending → running → completed | failed; `skipped` when an earlier run of the sweep completed it. */

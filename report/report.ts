@@ -28,7 +28,7 @@ export const accuracySchema = z.object({ top1: accuracy, top5: accuracy });
 const splitStatsSchema = z.object({ count, perClass: z.array(count) });
 
 /**
- * What the dataset turned out to be. A DatasetManifest (workflows/types.ts) parses as-is: extra fields
+ * What the dataset turned out to be. A DatasetManifest (contracts/dataset.ts) parses as-is: extra fields
  * (shard keys, createdAt) are dropped.
  */
 export const datasetStatsSchema = z

@@ -1,7 +1,7 @@
 /**
  * Where pretraining time went, summed over the epochs of a run: waiting for views, training steps,
  * checkpoint writes, the kNN monitor, metrics I/O and set-up (each pretrainEpoch records its own, see
- * PretrainEpochTime in workflows/types.ts). The report shows it as its own small table, so that a gap
+ * PretrainEpochTime in contracts/pretrain.ts). The report shows it as its own small table, so that a gap
  * between the pipeline's throughput and the isolated step (`npm run bench -- train`) has a visible cause.
  */
 import { z } from 'zod';

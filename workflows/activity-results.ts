@@ -7,7 +7,7 @@
  * (details, notes) is formatted so that it cannot throw at all.
  */
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { PretrainEpochResult, RepresentationEval } from './types';
+import type { PretrainEpochResult, RepresentationEval } from '../contracts';
 
 /** The failure type of a malformed activity result: no retry of the workflow can fix it. */
 export const MALFORMED_RESULT = 'MalformedActivityResult';

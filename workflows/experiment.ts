@@ -31,7 +31,7 @@ import {
   type RepresentationEval,
   type ShardResult,
   type Stage,
-} from './types';
+} from '../contracts';
 
 export const progressQuery = defineQuery<ExperimentProgress>('progress');
 

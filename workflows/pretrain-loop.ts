@@ -15,7 +15,7 @@ import {
 import { activityProxies } from './activity-proxies';
 import { checkedEpochResult, fixed, percent } from './activity-results';
 import { SA_EPOCH, SA_EXPERIMENT, SA_LOSS, SA_STAGE } from './search-attributes';
-import { type PretrainLoopInput, type PretrainLoopProgress } from './types';
+import { type PretrainLoopInput, type PretrainLoopProgress } from '../contracts';
 
 export const pretrainProgressQuery = defineQuery<PretrainLoopProgress>('pretrainProgress');
 

@@ -16,8 +16,9 @@ import {
   type WorkflowInterceptorsFactory,
 } from '@temporalio/workflow';
 
-/** The header's name, shared with the activity side. */
-export const STORE_HEADER = 'simclr-store';
+import { STORE_HEADER } from '../contracts/store';
+
+export { STORE_HEADER };
 
 /** The header payload a workflow's input asks for, when its first argument names a store. */
 function fromInput(args: unknown[]): Payload | undefined {

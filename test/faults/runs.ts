@@ -12,7 +12,7 @@ import { temporal } from '@temporalio/proto';
 import type { ExperimentConfig } from '../../config/schema';
 import { checkpointKey, LATEST_NAME } from '../../simclr/checkpoint';
 import { BlobNotFoundError, type BlobStore } from '../../storage/blob-store';
-import { CPU_QUEUE, type PretrainHeartbeat } from '../../workflows/types';
+import { CPU_QUEUE, type PretrainHeartbeat } from '../../contracts';
 import { sleep, until, type Lab } from './lab';
 
 export const checkpointsOf = (id: string) => `experiments/${id}/checkpoints`;

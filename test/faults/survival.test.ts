@@ -20,7 +20,7 @@ import type { ExperimentConfig } from '../../config/schema';
 import { readManifest } from '../../storage/manifest';
 import { generateShapesDataset } from '../../simclr/datasets/synthetic';
 import { progressQuery } from '../../workflows/experiment';
-import type { ExperimentProgress } from '../../workflows/types';
+import type { ExperimentProgress } from '../../contracts';
 import { parseJsonOutput, runSimclr } from '../helpers/cli';
 import { sleep, startLab, until, type Lab, type WorkerProcess } from './lab';
 import {

@@ -10,7 +10,7 @@ import { activityStore } from '../../activities/context';
 import { commitDataset, inspectDataset, shardDataset } from '../../activities/dataset';
 import { stepsPerEpoch } from '../../activities/pretrain';
 import { newPretrainer, saveCheckpoint } from '../../activities/training-state';
-import type { DatasetManifest, ShardResult, Split } from '../../workflows/types';
+import type { DatasetManifest, ShardResult, Split } from '../../contracts';
 import { syntheticViews } from './pretrain';
 
 export async function shardedDatasetWithCheckpoint(

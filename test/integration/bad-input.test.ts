@@ -23,10 +23,10 @@ import { escapeHtml } from '../../report/html';
 import { temporalTarget } from '../../infra/temporal-connection';
 import { startWorkers } from '../../workers/run-workers';
 import { experiment } from '../../workflows/experiment';
-import { CPU_QUEUE, type ExperimentResults } from '../../workflows/types';
+import { CPU_QUEUE, type ExperimentResults } from '../../contracts';
 import { startTestTemporal } from '../helpers/temporal';
 import { decodeShard } from '../../simclr/datasets/shard-format';
-import type { DatasetManifest, ShardResult } from '../../workflows/types';
+import type { DatasetManifest, ShardResult } from '../../contracts';
 
 const SIZE = 8;
 const CLASSES = ['cats', 'dogs', 'fish'];

@@ -20,7 +20,7 @@ import { temporalTarget } from '../../infra/temporal-connection';
 import { parseMetricsJsonl } from '../../report/metrics';
 import { parseRunReport } from '../../report/report';
 import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
-import type { PretrainHeartbeat } from '../../workflows/types';
+import type { PretrainHeartbeat } from '../../contracts';
 import { parseJsonOutput, ROOT, runSimclr } from '../helpers/cli';
 import { startTestTemporal } from '../helpers/temporal';
 

@@ -13,7 +13,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { temporalTarget } from '../../infra/temporal-connection';
 import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
 import { progressQuery } from '../../workflows/experiment';
-import type { ExperimentProgress, ExperimentResults, PretrainHeartbeat } from '../../workflows/types';
+import type { ExperimentProgress, ExperimentResults, PretrainHeartbeat } from '../../contracts';
 import { parseJsonOutput, ROOT, runSimclr } from '../helpers/cli';
 import { startTestTemporal } from '../helpers/temporal';
 

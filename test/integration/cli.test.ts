@@ -14,7 +14,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { experimentSchema } from '../../config/schema';
-import { CPU_QUEUE, type ExperimentInput } from '../../workflows/types';
+import { CPU_QUEUE, type ExperimentInput } from '../../contracts';
 import { startTestTemporal } from '../helpers/temporal';
 import { parseJsonOutput, runSimclr, type CliResult } from '../helpers/cli';
 

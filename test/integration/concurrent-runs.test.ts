@@ -17,7 +17,7 @@ import { FsBlobStore } from '../../storage/fs-store';
 import { parseViewsId } from '../../storage/layout';
 import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
 import { experiment } from '../../workflows/experiment';
-import { CPU_QUEUE, type ExperimentResults, type PretrainLoopInput } from '../../workflows/types';
+import { CPU_QUEUE, type ExperimentResults, type PretrainLoopInput } from '../../contracts';
 import { startTestTemporal } from '../helpers/temporal';
 
 let temporal: TestWorkflowEnvironment;

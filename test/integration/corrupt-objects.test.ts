@@ -32,7 +32,7 @@ import {
 import { CorruptShardError } from '../../contracts/errors';
 import type { BlobStore } from '../../storage/blob-store';
 import { manifestKey } from '../../storage/manifest';
-import type { DatasetManifest, ShardResult } from '../../workflows/types';
+import type { DatasetManifest, ShardResult } from '../../contracts';
 import { startTestMinio, type TestMinio } from '../helpers/minio';
 
 let work: string;

@@ -18,7 +18,7 @@ import { commitDataset, inspectDataset, shardDataset } from '../../activities/da
 import { decodeShard } from '../../simclr/datasets/shard-format';
 import { Rng } from '../../simclr/rng';
 import { MinioBlobStore } from '../../storage/minio-store';
-import type { DatasetManifest, DatasetPlan, ShardResult, Split } from '../../workflows/types';
+import type { DatasetManifest, DatasetPlan, ShardResult, Split } from '../../contracts';
 import { startTestMinio, type TestMinio } from '../helpers/minio';
 
 const CLASSES = ['apple', 'banana', 'cherry'];

@@ -17,7 +17,7 @@ import { temporalTarget } from '../../infra/temporal-connection';
 import { MinioBlobStore } from '../../storage/minio-store';
 import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
 import { experiment, progressQuery } from '../../workflows/experiment';
-import { CPU_QUEUE, type ExperimentProgress, type ExperimentResults } from '../../workflows/types';
+import { CPU_QUEUE, type ExperimentProgress, type ExperimentResults } from '../../contracts';
 import { startTestMinio, type TestMinio } from '../helpers/minio';
 import { startTestTemporal } from '../helpers/temporal';
 

@@ -17,7 +17,7 @@ import { loadExperimentFile } from '../../config/load';
 import { temporalTarget } from '../../infra/temporal-connection';
 import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
 import { experiment } from '../../workflows/experiment';
-import { CPU_QUEUE } from '../../workflows/types';
+import { CPU_QUEUE } from '../../contracts';
 import { ROOT, runSimclr } from '../helpers/cli';
 import { startTestTemporal } from '../helpers/temporal';
 

@@ -16,7 +16,7 @@ import { loadExperimentFile } from '../../config/load';
 import { openStore } from '../../storage/open';
 import { storeIdentity, type StoreRef } from '../../storage/store-id';
 import { experiment, progressQuery } from '../../workflows/experiment';
-import { CPU_QUEUE } from '../../workflows/types';
+import { CPU_QUEUE } from '../../contracts';
 import { ROOT, runSimclr } from '../helpers/cli';
 import { withMinio } from '../helpers/minio';
 import { MinioBlobStore } from '../../storage/minio-store';

@@ -39,7 +39,7 @@ import {
   type PretrainHeartbeat,
   type PretrainLoopInput,
   type ShardResult,
-} from '../../workflows/types';
+} from '../../contracts';
 import { startTestTemporal } from '../helpers/temporal';
 
 let temporal: TestWorkflowEnvironment;

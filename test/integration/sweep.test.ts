@@ -18,8 +18,8 @@ import type { SweepReport } from '../../report/sweep-report';
 import { sweepKeys } from '../../storage/layout';
 import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
 import { sweep } from '../../workflows/sweep';
-import type { SweepResults } from '../../workflows/sweep-types';
-import { CPU_QUEUE } from '../../workflows/types';
+import type { SweepResults } from '../../contracts';
+import { CPU_QUEUE } from '../../contracts';
 import { parseJsonOutput, ROOT, runSimclr } from '../helpers/cli';
 import { startTestTemporal } from '../helpers/temporal';
 

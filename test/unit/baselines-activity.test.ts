@@ -30,7 +30,7 @@ import { fineTune } from '../../simclr/evaluate/finetune';
 import { knnEvaluation } from '../../simclr/evaluate/knn';
 import { linearEvaluation } from '../../simclr/evaluate/linear';
 import { pixelDimension, pixelFeatures } from '../../simclr/evaluate/pixels';
-import type { DatasetManifest } from '../../workflows/types';
+import type { DatasetManifest } from '../../contracts';
 import { shardedDatasetWithCheckpoint } from '../helpers/activity-fixture';
 
 const EXPERIMENT = 'baselines-activity';

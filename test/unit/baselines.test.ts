@@ -20,7 +20,7 @@ import { initBackend } from '../../simclr/backend';
 import { knnEvaluation } from '../../simclr/evaluate/knn';
 import { linearEvaluation } from '../../simclr/evaluate/linear';
 import { pixelDimension, pixelFeatures } from '../../simclr/evaluate/pixels';
-import type { ExperimentResults, Stage, StageTiming } from '../../workflows/types';
+import type { ExperimentResults, Stage, StageTiming } from '../../contracts';
 
 before(async () => {
   await initBackend('tensorflow');

@@ -35,7 +35,7 @@ import type {
   PretrainEpochResult,
   PretrainHeartbeat,
   ShardResult,
-} from '../../workflows/types';
+} from '../../contracts';
 
 let work: string;
 let config: ExperimentConfig;

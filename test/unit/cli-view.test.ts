@@ -5,7 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { PlainRenderer, renderFrame, stageDetail } from '../../cli/live-view';
 import { fractionLabel, reportLocation, resultsTable } from '../../cli/results';
 import { failureMessage, pretrainState, type RunSnapshot } from '../../cli/snapshot';
-import type { ExperimentResults, PretrainEpochResult, PretrainLoopProgress } from '../../workflows/types';
+import type { ExperimentResults, PretrainEpochResult, PretrainLoopProgress } from '../../contracts';
 
 function epochResult(epoch: number, meanLoss: number, knnTop1?: number): PretrainEpochResult {
   return {

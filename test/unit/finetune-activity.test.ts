@@ -21,7 +21,7 @@ import { readMetrics } from '../../report/metrics';
 import { initBackend } from '../../simclr/backend';
 import { labelFractionSubset } from '../../simclr/datasets/splits';
 import { fineTune } from '../../simclr/evaluate/finetune';
-import type { DatasetManifest } from '../../workflows/types';
+import type { DatasetManifest } from '../../contracts';
 import { shardedDatasetWithCheckpoint } from '../helpers/activity-fixture';
 
 const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';

@@ -45,7 +45,7 @@ import type {
   PretrainEpochResult,
   PretrainHeartbeat,
   ShardResult,
-} from '../../workflows/types';
+} from '../../contracts';
 
 let work: string;
 let images: string;
