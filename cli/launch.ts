@@ -18,6 +18,7 @@ import { connectTemporal, resolveTarget, type TemporalSession } from './connect'
 import { followToEnd } from './follow';
 import { CliError, EXIT_OK, EXIT_USAGE, type Output } from './output';
 import { ownsServices, startOwned } from './owned-services';
+import { EXPERIMENT_WORKFLOW_TYPE } from './snapshot';
 import { installWorkerRuntime } from './worker-runtime';
 
 /**
@@ -156,6 +157,28 @@ export async function experimentStore(out: Output): Promise<StoreRef | undefined
   }
 }
 
+/**
+ * Workers in this process serve every open experiment of the namespace, not only the one this command
+ * starts: an experiment left open by an earlier command (killed, or interrupted with its dev server's
+ * database kept) resumes on them and shares the gpu worker's one slot. Says which, so that a slower run
+ * is not a mystery; says nothing when visibility cannot answer.
+ */
+export async function noteOtherOpenExperiments(session: TemporalSession, id: string, out: Output) {
+  const others: string[] = [];
+  try {
+    const query = `ExecutionStatus = 'Running' AND WorkflowType = '${EXPERIMENT_WORKFLOW_TYPE}'`;
+    for await (const wf of session.client.workflow.list({ query }))
+      if (wf.workflowId !== id) others.push(wf.workflowId);
+  } catch {
+    return;
+  }
+  if (others.length > 0)
+    out.note(
+      `also open in this Temporal, so also run by these workers (one gpu slot, shared): ${others.join(', ')}; ` +
+        `stop one with 'simclr cancel <id>'`,
+    );
+}
+
 /** Starts the run and follows it (or returns at once with --detach); the exit code of the command. */
 export async function launch(req: LaunchRequest): Promise<number> {
   const { session, out } = req;
@@ -163,6 +186,7 @@ export async function launch(req: LaunchRequest): Promise<number> {
   const input = store ? { ...req.input, store } : req.input;
   const id = input.experimentId;
   const workers = req.embedded && !req.detach ? await embeddedWorkers(session.target, input, out) : undefined;
+  if (workers) await noteOtherOpenExperiments(session, id, out);
   try {
     const handle = await startRun(session, input);
     const link = webUiUrl(session.target, id, handle.firstExecutionRunId);

@@ -227,3 +227,34 @@ test('run --id refuses an id in use: a running experiment (watch/cancel), then a
   assert.equal(d.runId, first.firstExecutionRunId, 'no new run was started');
   assert.equal(d.status.name, 'TERMINATED');
 });
+
+test('run --embedded names the other open experiments its workers will also run', async () => {
+  const zombie = 'cli-left-open';
+  const config = experimentSchema.parse({ name: 'cli-left-open', dataset: { source: '/nonexistent' } });
+  // An experiment an earlier command left open (no worker yet): the embedded workers will pick it up.
+  await env.client.workflow.start('experiment', {
+    workflowId: zombie,
+    taskQueue: CPU_QUEUE,
+    args: [{ experimentId: zombie, config }],
+  });
+  for (let i = 0; i < 50; i++) {
+    const listed = env.client.workflow.list({ query: `WorkflowId = '${zombie}'` });
+    let seen = false;
+    for await (const wf of listed) seen ||= wf.status.name === 'RUNNING';
+    if (seen) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const file = join(home, 'missing-source.yaml');
+  writeFileSync(file, 'name: cli-other\ndataset:\n  source: /nonexistent/images\n');
+  const r = await simclr(['run', file, '--id', 'cli-other', '--embedded', '--json']);
+  assert.match(
+    r.stderr,
+    new RegExp(`also open in this Temporal, so also run by these workers.*${zombie}.*simclr cancel`),
+    r.stderr,
+  );
+  assert.doesNotMatch(r.stderr, /also open[^\n]*cli-other/, 'the run itself is not listed');
+  await env.client.workflow
+    .getHandle(zombie)
+    .terminate('test done')
+    .catch(() => undefined);
+});
