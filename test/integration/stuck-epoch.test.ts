@@ -9,9 +9,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -22,13 +20,10 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { parseExperiment } from '../../config/load';
 import type { ExperimentConfig } from '../../config/schema';
 import { cpuActivities, gpuActivities } from '../../activities';
 import { augmentationId } from '../../activities/augment';
-import { commitDataset, inspectDataset, shardDataset } from '../../activities/dataset';
 import { pretrainEpoch, stepsPerEpoch, type PretrainEpochInput } from '../../activities/pretrain';
-import { generateShapesDataset } from '../../simclr/datasets/synthetic';
 import { MALFORMED_RESULT } from '../../workflows/activity-results';
 import { pretrainLoop } from '../../workflows/pretrain-loop';
 import {
@@ -38,9 +33,9 @@ import {
   type PretrainEpochResult,
   type PretrainHeartbeat,
   type PretrainLoopInput,
-  type ShardResult,
 } from '../../contracts';
 import { startTestTemporal } from '../helpers/temporal';
+import { shapesPretrainFixture } from '../helpers/activity-fixture';
 
 let temporal: TestWorkflowEnvironment;
 let work: string;
@@ -55,32 +50,11 @@ before(async () => {
   // The runs fail on purpose (an attempt, a workflow): their warnings would drown the test output.
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   temporal = await startTestTemporal();
-  work = mkdtempSync(join(tmpdir(), 'simclr-stuck-'));
-  Object.assign(process.env, {
-    SIMCLR_HOME: join(work, 'home'),
-    SIMCLR_STORE: `file://${join(work, 'store')}`,
-  });
-  // 200 training images of 16 px, batch 32: 6 steps per epoch, two epochs.
-  const images = join(work, 'shapes');
-  await generateShapesDataset(images, { imagesPerClass: 20, testImagesPerClass: 2, size: 16, seed: 1 });
-  config = parseExperiment(
-    {
-      name: 'stuck-epoch',
-      seed: 5,
-      backend: 'tensorflow',
-      dataset: { source: images, format: 'folder', imageSize: 16, channels: 1, shardSize: 128 },
-      model: { encoder: 'resnet-mini' },
-      pretrain: { epochs: 2, batchSize: 32, warmupEpochs: 1, checkpointEverySteps: 2, knnEveryEpochs: 1 },
-    },
-    'stuck-epoch test',
-  );
-  const plan = await inspectDataset({ experimentId: 'stuck-epoch', config });
-  const shards: ShardResult[] = [];
-  for (const split of ['train', 'test'] as const) {
-    for (let shard = 0; shard < plan.splits[split].shards; shard++)
-      shards.push(await shardDataset({ config, plan, split, shard }));
-  }
-  dataset = await commitDataset({ config, plan, shards });
+  ({ work, config, dataset } = await shapesPretrainFixture('simclr-stuck-', {
+    name: 'stuck-epoch',
+    seed: 1,
+    pretrain: { epochs: 2, batchSize: 32, warmupEpochs: 1, checkpointEverySteps: 2, knnEveryEpochs: 1 },
+  }));
   bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
   cpuWorker = await Worker.create({
     connection: temporal.nativeConnection,

@@ -6,17 +6,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { parseExperiment } from '../../config/load';
 import type { ExperimentConfig } from '../../config/schema';
 import { augmentationId } from '../../activities/augment';
 import { activityStore } from '../../activities/context';
-import { commitDataset, inspectDataset, shardDataset } from '../../activities/dataset';
 import {
   preparePretraining,
   pretrainEpoch,
@@ -25,13 +21,8 @@ import {
   type PretrainEpochInput,
 } from '../../activities/pretrain';
 import { initBackend } from '../../simclr/backend';
-import { generateShapesDataset } from '../../simclr/datasets/synthetic';
-import type {
-  DatasetManifest,
-  PretrainEpochResult,
-  PretrainHeartbeat,
-  ShardResult,
-} from '../../contracts';
+import type { DatasetManifest, PretrainEpochResult, PretrainHeartbeat } from '../../contracts';
+import { shapesPretrainFixture } from '../helpers/activity-fixture';
 
 let work: string;
 let config: ExperimentConfig;
@@ -42,32 +33,11 @@ const quiet = { logger: new DefaultLogger('ERROR') };
 
 before(async () => {
   await initBackend('tensorflow');
-  work = mkdtempSync(join(tmpdir(), 'simclr-resume-'));
-  Object.assign(process.env, {
-    SIMCLR_HOME: join(work, 'home'),
-    SIMCLR_STORE: `file://${join(work, 'store')}`,
-  });
-  // 200 training images of 16 px, batch 32: 6 steps per epoch.
-  const images = join(work, 'shapes');
-  await generateShapesDataset(images, { imagesPerClass: 20, testImagesPerClass: 2, size: 16, seed: 1 });
-  config = parseExperiment(
-    {
-      name: 'pretrain-resume',
-      seed: 4,
-      backend: 'tensorflow',
-      dataset: { source: images, format: 'folder', imageSize: 16, channels: 1, shardSize: 128 },
-      model: { encoder: 'resnet-mini' },
-      pretrain: { epochs: 2, batchSize: 32, warmupEpochs: 1, checkpointEverySteps: 2, knnEveryEpochs: 0 },
-    },
-    'pretrain-resume test',
-  );
-  const plan = await inspectDataset({ experimentId: 'pretrain-resume', config });
-  const shards: ShardResult[] = [];
-  for (const split of ['train', 'test'] as const) {
-    for (let shard = 0; shard < plan.splits[split].shards; shard++)
-      shards.push(await shardDataset({ config, plan, split, shard }));
-  }
-  dataset = await commitDataset({ config, plan, shards });
+  ({ work, config, dataset } = await shapesPretrainFixture('simclr-resume-', {
+    name: 'pretrain-resume',
+    seed: 1,
+    pretrain: { epochs: 2, batchSize: 32, warmupEpochs: 1, checkpointEverySteps: 2, knnEveryEpochs: 0 },
+  }));
 });
 
 after(() => {
