@@ -20,11 +20,9 @@ import { commitDataset, inspectDataset, shardDataset } from '../../activities/da
 import { locateSource } from '../../activities/dataset-source';
 import { datasetStatsSchema } from '../../report/report';
 import { escapeHtml } from '../../report/html';
-import { temporalTarget } from '../../infra/temporal-connection';
-import { startWorkers } from '../../workers/run-workers';
 import { experiment } from '../../workflows/experiment';
 import { CPU_QUEUE, type ExperimentResults } from '../../contracts';
-import { startTestTemporal } from '../helpers/temporal';
+import { startTestTemporal, startTestWorkers } from '../helpers/temporal';
 import { decodeShard } from '../../simclr/datasets/shard-format';
 import type { DatasetManifest, ShardResult } from '../../contracts';
 
@@ -276,10 +274,7 @@ test('the fingerprint walk follows the linked class folder as the listing does',
 
 test('end to end on a real Temporal server: the run completes, no activity is retried, the report lists every skipped file', async () => {
   const temporal = await startTestTemporal();
-  const workers = await startWorkers({
-    queues: ['cpu', 'gpu'],
-    target: temporalTarget({ address: temporal.address }),
-  });
+  const workers = await startTestWorkers(temporal);
   try {
     const config = configFor(root);
     const experimentId = `bad-input-${Date.now()}`;

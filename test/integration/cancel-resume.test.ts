@@ -16,13 +16,12 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { temporalTarget } from '../../infra/temporal-connection';
 import { parseMetricsJsonl } from '../../report/metrics';
 import { parseRunReport } from '../../report/report';
-import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
+import type { WorkersHandle } from '../../workers/run-workers';
 import type { PretrainHeartbeat } from '../../contracts';
 import { parseJsonOutput, ROOT, runSimclr } from '../helpers/cli';
-import { startTestTemporal } from '../helpers/temporal';
+import { startTestTemporal, startTestWorkers } from '../helpers/temporal';
 
 let temporal: TestWorkflowEnvironment;
 let home: string;
@@ -36,10 +35,7 @@ before(async () => {
   temporal = await startTestTemporal();
   home = mkdtempSync(join(tmpdir(), 'simclr-cancel-'));
   process.env.SIMCLR_STORE = `file://${join(home, 'store')}`;
-  workers = await startWorkers({
-    queues: ['cpu', 'gpu'],
-    target: temporalTarget({ address: temporal.address }),
-  });
+  workers = await startTestWorkers(temporal);
 });
 
 after(async () => {

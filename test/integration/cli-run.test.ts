@@ -10,12 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { temporalTarget } from '../../infra/temporal-connection';
-import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
+import type { WorkersHandle } from '../../workers/run-workers';
 import { progressQuery } from '../../workflows/experiment';
 import type { ExperimentProgress, ExperimentResults, PretrainHeartbeat } from '../../contracts';
 import { parseJsonOutput, ROOT, runSimclr } from '../helpers/cli';
-import { startTestTemporal } from '../helpers/temporal';
+import { startTestTemporal, startTestWorkers } from '../helpers/temporal';
 
 let temporal: TestWorkflowEnvironment;
 let home: string;
@@ -74,10 +73,7 @@ test('run --embedded --json trains on the filesystem store and prints one JSON d
 test('cancel stops pretraining at a step boundary with a checkpoint; resume continues from it and still learns', async () => {
   const store = join(home, 'store-resume');
   process.env.SIMCLR_STORE = `file://${store}`;
-  const workers: WorkersHandle = await startWorkers({
-    queues: ['cpu', 'gpu'],
-    target: temporalTarget({ address: temporal.address }),
-  });
+  const workers: WorkersHandle = await startTestWorkers(temporal);
   const env = { SIMCLR_STORE: `file://${store}` };
   try {
     const id = 'cli-resume';

@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { parseExperiment } from '../../config/load';
-import { temporalTarget } from '../../infra/temporal-connection';
 import { generateShapesDataset } from '../../simclr/datasets/synthetic';
 import { FsBlobStore } from '../../storage/fs-store';
 import { parseViewsId } from '../../storage/layout';
-import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
+import type { WorkersHandle } from '../../workers/run-workers';
 import { experiment } from '../../workflows/experiment';
 import { CPU_QUEUE, type ExperimentResults, type PretrainLoopInput } from '../../contracts';
-import { startTestTemporal } from '../helpers/temporal';
+import { startTestTemporal, startTestWorkers } from '../helpers/temporal';
 
 let temporal: TestWorkflowEnvironment;
 let workers: WorkersHandle;
@@ -32,10 +31,7 @@ before(async () => {
     SIMCLR_STORE: `file://${join(work, 'store')}`,
   });
   temporal = await startTestTemporal();
-  workers = await startWorkers({
-    queues: ['cpu', 'gpu'],
-    target: temporalTarget({ address: temporal.address }),
-  });
+  workers = await startTestWorkers(temporal);
 });
 
 after(async () => {

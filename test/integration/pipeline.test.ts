@@ -13,13 +13,12 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadExperimentFile } from '../../config/load';
 import { readMetrics } from '../../report/metrics';
-import { temporalTarget } from '../../infra/temporal-connection';
 import { MinioBlobStore } from '../../storage/minio-store';
-import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
+import type { WorkersHandle } from '../../workers/run-workers';
 import { experiment, progressQuery } from '../../workflows/experiment';
 import { CPU_QUEUE, type ExperimentProgress, type ExperimentResults } from '../../contracts';
 import { startTestMinio, type TestMinio } from '../helpers/minio';
-import { startTestTemporal } from '../helpers/temporal';
+import { startTestTemporal, startTestWorkers } from '../helpers/temporal';
 
 const History = proto.api.history.v1.History;
 const FIXTURES = join(__dirname, '..', 'fixtures');
@@ -34,10 +33,7 @@ before(async () => {
   temporal = await startTestTemporal();
   minio = await startTestMinio();
   Object.assign(process.env, minio.env(BUCKET), { SIMCLR_STORE: `s3://${BUCKET}` });
-  workers = await startWorkers({
-    queues: ['cpu', 'gpu'],
-    target: temporalTarget({ address: temporal.address }),
-  });
+  workers = await startTestWorkers(temporal);
 });
 
 after(async () => {

@@ -13,15 +13,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { sweepInput } from '../../cli/commands/sweep';
 import { loadSweepFile } from '../../config/sweep';
-import { temporalTarget } from '../../infra/temporal-connection';
 import type { SweepReport } from '../../report/sweep-report';
 import { sweepKeys } from '../../storage/layout';
-import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
+import type { WorkersHandle } from '../../workers/run-workers';
 import { sweep } from '../../workflows/sweep';
 import type { SweepResults } from '../../contracts';
 import { CPU_QUEUE } from '../../contracts';
 import { parseJsonOutput, ROOT, runSimclr } from '../helpers/cli';
-import { startTestTemporal } from '../helpers/temporal';
+import { startTestTemporal, startTestWorkers } from '../helpers/temporal';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'sweep-small.yaml');
 
@@ -36,10 +35,7 @@ before(async () => {
   // This process's workers and the CLI's embedded ones share the filesystem store under $SIMCLR_HOME.
   process.env.SIMCLR_HOME = home;
   delete process.env.SIMCLR_STORE;
-  workers = await startWorkers({
-    queues: ['cpu', 'gpu'],
-    target: temporalTarget({ address: temporal.address }),
-  });
+  workers = await startTestWorkers(temporal);
 });
 
 after(async () => {
