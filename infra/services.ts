@@ -17,7 +17,7 @@ import {
 import { join } from 'node:path';
 import { requireBinary } from './binaries';
 import { startMinio } from './minio';
-import { isPortFree } from './ports';
+import { isPortFree, PortInUseError } from './ports';
 import { serviceDir } from './paths';
 import { stopProcess } from './process';
 import { isSameProcess, processIdentity, type RecordedProcess } from './process-identity';
@@ -171,9 +171,10 @@ export async function servicesStatus(): Promise<ServiceStatus[]> {
 async function ensurePortsFree(name: string, ports: number[]): Promise<void> {
   for (const port of ports) {
     if (!(await isPortFree(port, HOST))) {
-      throw new Error(
+      throw new PortInUseError(
         `cannot start ${name}: port ${port} on ${HOST} is already in use by another program ` +
           `(find it with 'ss -ltnp | grep :${port}', or pick other ports with --temporal-port / --minio-port)`,
+        port,
       );
     }
   }
