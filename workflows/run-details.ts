@@ -25,27 +25,50 @@ export function humanSeconds(s: number): string {
   return `${Math.floor(r / 3600)}h ${String(Math.floor((r % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-/** Two augmented views per image: the throughput unit of the paper's batch (2N views). */
+/**
+ * Training throughput in augmented views per second (two views per image: the paper's 2N batch), from
+ * the epoch's measured image rate; from its wall time when an older result has none.
+ */
 export function viewsPerSecond(
   result: PretrainEpochResult,
   stepsPerEpoch: number,
   batchSize: number,
 ): number {
+  if (result.imagesPerSec > 0) return 2 * result.imagesPerSec;
   return result.seconds > 0 ? (2 * batchSize * stepsPerEpoch) / result.seconds : 0;
 }
 
-/** "epoch 7/15 · step 420 · loss 5.1234 · 1520 views/s · ETA 3m 20s · kNN top-1 41.0 %" */
+/** Mean wall seconds of the timed epochs (undefined before the first): the basis of the ETA. */
+export function meanEpochSeconds(history: PretrainEpochResult[]): number | undefined {
+  const timed = history.filter((h) => h.seconds > 0);
+  return timed.length ? timed.reduce((a, h) => a + h.seconds, 0) / timed.length : undefined;
+}
+
+const SPARKS = '▁▂▃▄▅▆▇█';
+
+/** The mean loss of the last `n` epochs as a sparkline, oldest first ('' for fewer than two). */
+export function lossTrend(history: PretrainEpochResult[], n = 8): string {
+  const losses = history.slice(-n).map((h) => h.meanLoss);
+  if (losses.length < 2) return '';
+  const lo = Math.min(...losses);
+  const span = Math.max(...losses) - lo;
+  return losses
+    .map((l) => SPARKS[span > 0 ? Math.round(((l - lo) / span) * (SPARKS.length - 1)) : 0])
+    .join('');
+}
+
+/** "epoch 7/15 · step 420 · loss 5.1234 ▇▅▃▂ · 1520 views/s · ETA 3m 20s · kNN top-1 41.0 %" */
 export function pretrainLine(p: PretrainDetails): string {
   const last = p.history[p.history.length - 1];
   if (!last) return `epoch 0/${p.epochs}`;
   const done = last.epoch + 1;
-  const timed = p.history.filter((h) => h.seconds > 0);
-  const meanSeconds = timed.reduce((a, h) => a + h.seconds, 0) / Math.max(1, timed.length);
+  const meanSeconds = meanEpochSeconds(p.history) ?? 0;
   const knn = p.history.filter((h) => h.knnTop1 !== undefined).pop()?.knnTop1;
+  const trend = lossTrend(p.history);
   return [
     `epoch ${done}/${p.epochs}`,
     `step ${last.globalStep}`,
-    `loss ${fixed(last.meanLoss, 4)}`,
+    `loss ${fixed(last.meanLoss, 4)}${trend ? ` ${trend}` : ''}`,
     `${Math.round(viewsPerSecond(last, p.stepsPerEpoch, p.batchSize))} views/s`,
     `ETA ${humanSeconds((p.epochs - done) * meanSeconds)}`,
     ...(knn !== undefined ? [`kNN top-1 ${percent(knn)}`] : []),
