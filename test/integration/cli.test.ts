@@ -169,6 +169,19 @@ test('status, list, watch, cancel and resume drive a real experiment workflow', 
       list.experiments.filter((e) => e.id === id).map((e) => [e.status, e.stage]),
       [['RUNNING', 'validate']],
     );
+    // Filters are visibility queries: the run is found by its stage, status and start, not by others.
+    const ids = async (...filters: string[]) => {
+      const r = await simclr(['list', ...filters, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return (json(r) as { experiments: { id: string }[] }).experiments.map((e) => e.id);
+    };
+    assert.ok((await ids('--stage', 'validate', '--status', 'running', '--since', '1h')).includes(id));
+    assert.ok(!(await ids('--stage', 'pretrain')).includes(id));
+    assert.ok(!(await ids('--schedule', 'nightly')).includes(id));
+    assert.ok(!(await ids('--status', 'completed')).includes(id));
+    const bad = await simclr(['list', '--stage', 'training']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--stage training: expected one of/);
 
     let viewStarted!: () => void;
     const started = new Promise<void>((r) => (viewStarted = r));
