@@ -12,12 +12,13 @@ import { storeIdentity, type StoreRef } from '../storage/store-id';
 import { DEFAULT_PORTS, servicesUp, type ServicePorts } from '../infra/services';
 import { webUiUrl, type TemporalFlags, type TemporalTarget } from '../infra/temporal-connection';
 import { experiment } from '../workflows/experiment';
-import { SA_EXPERIMENT, SA_STAGE } from '../workflows/search-attributes';
+import { SA_ENCODER, SA_EXPERIMENT, SA_STAGE } from '../workflows/search-attributes';
 import { CPU_QUEUE, type ExperimentInput } from '../contracts';
 import { connectTemporal, resolveTarget, type TemporalSession } from './connect';
 import { followToEnd } from './follow';
 import { CliError, EXIT_OK, EXIT_USAGE, type Output } from './output';
 import { ownsServices, startOwned } from './owned-services';
+import { runMemo, staticDetailsOf, summaryOf } from './run-metadata';
 import { EXPERIMENT_WORKFLOW_TYPE } from './snapshot';
 import { installWorkerRuntime } from './worker-runtime';
 
@@ -81,12 +82,6 @@ export interface LaunchRequest {
   out: Output;
 }
 
-/** One line for the web UI's workflow list. */
-function summaryOf(input: LaunchRequest['input']): string {
-  const c = input.config;
-  return `SimCLR ${c.model.encoder} on ${c.dataset.source}: ${c.pretrain.epochs} epochs, batch ${c.pretrain.batchSize}${input.resume ? ' (resumed)' : ''}`;
-}
-
 async function startRun(session: TemporalSession, input: LaunchRequest['input']) {
   const { client, target } = session;
   const id = input.experimentId;
@@ -98,8 +93,11 @@ async function startRun(session: TemporalSession, input: LaunchRequest['input'])
       typedSearchAttributes: [
         { key: SA_EXPERIMENT, value: id },
         { key: SA_STAGE, value: 'validate' },
+        { key: SA_ENCODER, value: input.config.model.encoder },
       ],
+      memo: runMemo(input),
       staticSummary: summaryOf(input),
+      staticDetails: staticDetailsOf(input),
       // A finished experiment keeps its id; only a failed, cancelled, terminated or timed-out one runs again (resume).
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
     });

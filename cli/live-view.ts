@@ -20,35 +20,61 @@ export const STAGES: Stage[] = [
   'report',
 ];
 
+/**
+ * The activities each stage runs (workflows/experiment.ts, workflows/pretrain-loop.ts). The view shows
+ * only the current stage's: the pending activities (describe) and the stage (query) are two reads, and
+ * an activity that ended between them must not show under the next stage ("evaluate fineTune").
+ */
+export const STAGE_ACTIVITIES: Partial<Record<Stage, string[]>> = {
+  validate: ['inspectDataset'],
+  shard: ['shardDataset', 'commitDataset', 'readDatasetManifest'],
+  pretrain: ['preparePretraining', 'precomputeAugmentations', 'pretrainEpoch', 'deleteAugmentations'],
+  finetune: ['fineTune'],
+  evaluate: ['evaluateRepresentation'],
+  baselines: ['evaluateRepresentation', 'fineTune', 'supervisedBaseline'],
+  report: ['writeExperimentReport'],
+};
+
+/** The pending activities of the run's current stage (all of them when the stage is unknown). */
+export function currentActivities(s: RunSnapshot): ActivityState[] {
+  const own = s.stage ? STAGE_ACTIVITIES[s.stage as Stage] : undefined;
+  return own ? s.activities.filter((a) => own.includes(a.activity)) : s.activities;
+}
+
 /** How often plain mode repeats the current stage's progress. */
 export const PLAIN_EVERY_MS = 15_000;
 
 const BAR_WIDTH = 24;
 
 /** The current stage's progress: a fraction when it is known, and what it is doing in words. */
-export function stageDetail(s: RunSnapshot): { fraction?: number; text: string } {
+export function stageDetail(s: RunSnapshot): { fraction?: number; etaSeconds?: number; text: string } {
   const p = s.pretrain;
+  const activities = currentActivities(s);
   if (s.stage === 'pretrain' && p) {
     const parts = [`epoch ${Math.min(p.epoch + 1, p.epochs)}/${p.epochs}`];
     if (p.step !== undefined && p.stepsPerEpoch !== undefined)
       parts.push(`step ${p.step}/${p.stepsPerEpoch}`);
-    if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}`);
-    else if (p.lastEpochLoss !== undefined) parts.push(`last epoch loss ${p.lastEpochLoss.toFixed(4)}`);
+    const trend = p.lossTrend ? ` ${p.lossTrend}` : '';
+    if (p.loss !== undefined) parts.push(`loss ${p.loss.toFixed(4)}${trend}`);
+    else if (p.lastEpochLoss !== undefined)
+      parts.push(`last epoch loss ${p.lastEpochLoss.toFixed(4)}${trend}`);
     if (p.knnTop1 !== undefined) parts.push(`kNN top-1 ${percent(p.knnTop1)}`);
-    const epochRun = s.activities.find((a) => a.activity === 'pretrainEpoch');
+    if (p.viewsPerSec !== undefined) parts.push(`${Math.round(p.viewsPerSec)} views/s`);
+    if (p.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(p.etaSeconds)}`);
+    const epochRun = activities.find((a) => a.activity === 'pretrainEpoch');
     if (epochRun?.queued) parts.push('pretrainEpoch queued: waiting for a gpu worker');
     else if (
       p.step === undefined &&
       !epochRun &&
-      s.activities.some((a) => a.activity === 'precomputeAugmentations')
+      activities.some((a) => a.activity === 'precomputeAugmentations')
     ) {
       parts.push('waiting for augmentations');
     }
-    return { fraction: p.fraction, text: parts.join('  ') };
+    return { fraction: p.fraction, etaSeconds: p.etaSeconds, text: parts.join('  ') };
   }
-  const generic = s.activities.map((a) => a.details).find(hasEpochs);
+  const generic = activities.map((a) => a.details).find(hasEpochs);
   const counts = new Map<string, { n: number; queued: number }>();
-  for (const a of s.activities) {
+  for (const a of activities) {
     const c = counts.get(a.activity) ?? { n: 0, queued: 0 };
     c.n++;
     if (a.queued) c.queued++;
@@ -69,7 +95,12 @@ function hasEpochs(d: unknown): d is { epoch: number; epochs: number } {
 }
 
 function retries(s: RunSnapshot): ActivityState[] {
-  return s.activities.filter((a) => a.attempt > 1);
+  return currentActivities(s).filter((a) => a.attempt > 1);
+}
+
+/** Seconds left in a stage `fraction` done after `elapsed` seconds, at the pace so far. */
+export function etaAtPace(fraction: number, elapsed: number): number | undefined {
+  return fraction > 0.01 && fraction < 1 ? (elapsed * (1 - fraction)) / fraction : undefined;
 }
 
 /** The frame of one snapshot, as lines (no trailing newline, no colour). */
@@ -91,13 +122,16 @@ export function renderFrame(s: RunSnapshot, now = new Date()): string[] {
       else if (name === stoppedIn) lines.push(`  ✗ ${label} ${formatDuration(t.seconds)}`);
       else if (t.endedAt) lines.push(`  ✓ ${label} ${formatDuration(t.seconds)}`);
       else {
-        const d = s.stage === name ? stageDetail(s) : { text: '' };
-        const elapsed = formatDuration((now.getTime() - Date.parse(t.startedAt)) / 1000);
+        const d: ReturnType<typeof stageDetail> = s.stage === name ? stageDetail(s) : { text: '' };
+        const seconds = (now.getTime() - Date.parse(t.startedAt)) / 1000;
+        const eta =
+          d.etaSeconds === undefined && d.fraction !== undefined ? etaAtPace(d.fraction, seconds) : undefined;
+        const text = eta === undefined ? d.text : `${d.text}  ETA ${formatDuration(eta)}`;
         const bar =
           d.fraction !== undefined
             ? `${progressBar(d.fraction, BAR_WIDTH)} ${percent(d.fraction).padStart(7)}  `
             : '';
-        lines.push(`  ▸ ${label} ${bar}${d.text}${d.text ? '  ' : ''}(${elapsed})`);
+        lines.push(`  ▸ ${label} ${bar}${text}${text ? '  ' : ''}(${formatDuration(seconds)})`);
       }
     }
   } else if (s.stage) {

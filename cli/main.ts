@@ -3,6 +3,8 @@
  * loaded on demand (`list` does not load TensorFlow). Errors the user can act on print as one line
  * (with --json: `{"error": "..."}` on stdout) and set the exit code: 1 failure, 2 bad usage or config.
  */
+import { MissingBinaryError } from '../infra/binaries';
+import { PortInUseError } from '../infra/ports';
 import { redact } from '../storage/redact';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Output } from './output';
 
@@ -88,6 +90,11 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CliError) {
       out.error(err.message);
       return err.exitCode;
+    }
+    // Conditions of the machine the user resolves (a port taken, a binary not built): one line, no stack.
+    if (err instanceof PortInUseError || err instanceof MissingBinaryError) {
+      out.error(err.message);
+      return EXIT_FAILURE;
     }
     // Not anticipated: keep the stack for a bug report, but still one JSON document in --json mode.
     if (out.json) out.error(err instanceof Error ? err.message : String(err));

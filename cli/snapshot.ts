@@ -16,6 +16,7 @@ import type { TemporalTarget } from '../infra/temporal-connection';
 import { webUiUrl } from '../infra/temporal-connection';
 import { progressQuery } from '../workflows/experiment';
 import { pretrainProgressQuery } from '../workflows/pretrain-loop';
+import { lossTrend, meanEpochSeconds, viewsPerSecond } from '../workflows/run-details';
 import { SA_STAGE } from '../workflows/search-attributes';
 import type {
   ExperimentProgress,
@@ -61,6 +62,12 @@ export interface PretrainState {
   checkpoint?: string;
   /** Overall pretraining progress in [0, 1]. */
   fraction: number;
+  /** Sparkline of the last epochs' mean loss (workflows/run-details.ts, as in the web UI's details). */
+  lossTrend?: string;
+  /** Augmented views per second of the last finished epoch. */
+  viewsPerSec?: number;
+  /** Seconds left, at the mean pace of the finished epochs. */
+  etaSeconds?: number;
 }
 
 export interface RunSnapshot {
@@ -124,12 +131,19 @@ export function pretrainState(
 ): PretrainState | undefined {
   const last = loop?.history[loop.history.length - 1];
   const knn = loop?.history.filter((h) => h.knnTop1 !== undefined).pop()?.knnTop1;
+  const history = loop?.history ?? [];
+  const views = last ? viewsPerSecond(last, 0, 0) : 0;
   const base = {
     epochs: loop?.epochs ?? epochs,
     lastEpochLoss: last?.meanLoss,
     knnTop1: knn,
     checkpoint: loop?.checkpoint,
+    ...(lossTrend(history) ? { lossTrend: lossTrend(history) } : {}),
+    ...(views > 0 ? { viewsPerSec: views } : {}),
   };
+  const perEpoch = meanEpochSeconds(history);
+  const eta = (done: number) =>
+    perEpoch === undefined ? {} : { etaSeconds: Math.max(0, base.epochs - done) * perEpoch };
   if (isHeartbeat(heartbeat)) {
     const S = heartbeat.stepsPerEpoch;
     const step = Math.min(S, Math.max(0, heartbeat.step - heartbeat.epoch * S));
@@ -141,10 +155,16 @@ export function pretrainState(
       loss: heartbeat.loss,
       checkpoint: heartbeat.checkpoint ?? base.checkpoint,
       fraction: base.epochs > 0 ? (heartbeat.epoch + step / S) / base.epochs : 0,
+      ...eta(heartbeat.epoch + step / S),
     };
   }
   if (!loop) return undefined;
-  return { ...base, epoch: loop.epoch, fraction: base.epochs > 0 ? loop.epoch / base.epochs : 0 };
+  return {
+    ...base,
+    epoch: loop.epoch,
+    fraction: base.epochs > 0 ? loop.epoch / base.epochs : 0,
+    ...eta(loop.epoch),
+  };
 }
 
 /** The message a person needs from a closed run's failure: the innermost cause, with the activity named. */

@@ -43,11 +43,19 @@ export function findBinary(name: ServiceBinary): string | undefined {
   return candidates.find(isExecutable);
 }
 
+/** A service binary is not installed: an expected condition, said in one line with how to get it. */
+export class MissingBinaryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MissingBinaryError';
+  }
+}
+
 /** Like findBinary, but throws an error that says how to get the binary. */
 export function requireBinary(name: ServiceBinary): string {
   const path = findBinary(name);
   if (!path) {
-    throw new Error(
+    throw new MissingBinaryError(
       `the '${name}' binary was not found (looked at $${ENV_VARS[name]}, ${join(cacheDir(), 'bin')} and PATH); ` +
         `run 'bash infra/install-services.sh' to build it from Go modules`,
     );

@@ -34,3 +34,14 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+/** A port a service needs is held by another program: an expected condition, said in one line. */
+export class PortInUseError extends Error {
+  constructor(
+    message: string,
+    readonly port: number,
+  ) {
+    super(message);
+    this.name = 'PortInUseError';
+  }
+}

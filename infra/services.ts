@@ -16,8 +16,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinary } from './binaries';
+import { registerSearchAttributes } from './register-search-attributes';
 import { startMinio } from './minio';
-import { isPortFree } from './ports';
+import { isPortFree, PortInUseError } from './ports';
 import { serviceDir } from './paths';
 import { stopProcess } from './process';
 import { isSameProcess, processIdentity, type RecordedProcess } from './process-identity';
@@ -171,11 +172,27 @@ export async function servicesStatus(): Promise<ServiceStatus[]> {
 async function ensurePortsFree(name: string, ports: number[]): Promise<void> {
   for (const port of ports) {
     if (!(await isPortFree(port, HOST))) {
-      throw new Error(
+      throw new PortInUseError(
         `cannot start ${name}: port ${port} on ${HOST} is already in use by another program ` +
           `(find it with 'ss -ltnp | grep :${port}', or pick other ports with --temporal-port / --minio-port)`,
+        port,
       );
     }
+  }
+}
+
+/**
+ * The running dev server's database may predate some search attributes (its flags register them only
+ * in a new database): add those, so runs that set them are not refused. A failure is said, not fatal.
+ */
+async function registerMissingAttributes(log: (line: string) => void): Promise<void> {
+  const rec = readRecord('temporal');
+  if (!rec) return;
+  try {
+    const added = await registerSearchAttributes(`${rec.host}:${rec.ports[0]}`);
+    if (added.length > 0) log(`temporal: registered the search attributes ${added.join(', ')}`);
+  } catch (err) {
+    log(`temporal: could not check its search attributes: ${(err as Error).message}`);
   }
 }
 
@@ -220,6 +237,7 @@ export async function servicesUp(
     started.add('temporal');
     log(`temporal: running at ${srv.address}, web UI ${srv.uiUrl}`);
   }
+  if (only.includes('temporal')) await registerMissingAttributes(log);
   if (!only.includes('minio')) {
     // not asked for
   } else if (minio.state === 'running') log(`minio: already running (${minio.detail})`);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for this project, idempotently (a second run takes seconds):
-#   1. Debian packages: Fashion-MNIST (dataset-fashion-mnist) and the native build tools, when root
+#   1. Debian packages: Fashion-MNIST (dataset-fashion-mnist), the native build tools and chromium (the
+#      web UI browser test drives it headless through playwright-core), when root
 #   2. npm ci (install scripts skipped: tfjs-node's would download from a discontinued bucket)
 #   3. the Temporal CLI and MinIO, built from Go modules into ~/.cache/simclr/bin   (infra/install-services.sh)
 #   4. tfjs-node's native binding, built against the tensorflow-cpu wheel's C library (infra/setup-tensorflow.sh)
@@ -13,6 +14,8 @@ command -v g++ >/dev/null || missing+=(g++)
 command -v make >/dev/null || missing+=(make)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+# npm's browser downloads do not work here: Debian's chromium is the browser of test/browser/.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"

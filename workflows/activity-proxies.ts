@@ -21,10 +21,24 @@ export const DEFAULT_PRETRAIN_HEARTBEAT_TIMEOUT_SECONDS = 60;
  * not part of the commands Temporal compares on replay, so histories replay either way.
  */
 export function activityProxies(orchestration?: OrchestrationConfig) {
+  return {
+    ...proxiesWith(orchestration),
+    summarized: (summary: string) => proxiesWith(orchestration, summary),
+  };
+}
+
+/**
+ * The proxies; with `summary`, each activity they schedule carries it (the `summary` option: the web
+ * UI's event history then reads "pretrain epoch 7/15" instead of a bare activity type). The summary is
+ * user metadata, not part of the commands compared on replay.
+ */
+function proxiesWith(orchestration?: OrchestrationConfig, summary?: string) {
+  const label = summary === undefined ? {} : { summary };
   const heartbeat = orchestration?.heartbeatTimeoutSeconds ?? DEFAULT_HEARTBEAT_TIMEOUT_SECONDS;
   const pretrainHeartbeat =
     orchestration?.pretrainHeartbeatTimeoutSeconds ?? DEFAULT_PRETRAIN_HEARTBEAT_TIMEOUT_SECONDS;
   const gpuOptions: ActivityOptions = {
+    ...label,
     taskQueue: GPU_QUEUE,
     startToCloseTimeout: '12 hours',
     heartbeatTimeout: heartbeat * 1000,
@@ -33,6 +47,7 @@ export function activityProxies(orchestration?: OrchestrationConfig) {
   return {
     /** Shard, augment, prepare, report: minutes at most; retried a few times. */
     cpu: proxyActivities<CpuActivities>({
+      ...label,
       taskQueue: CPU_QUEUE,
       startToCloseTimeout: '30 minutes',
       heartbeatTimeout: heartbeat * 1000,
@@ -53,6 +68,7 @@ export function activityProxies(orchestration?: OrchestrationConfig) {
 
     /** One pretraining epoch: resumable from its heartbeat's checkpoint, so retried generously. */
     pretrain: proxyActivities<Pick<GpuActivities, 'pretrainEpoch'>>({
+      ...label,
       taskQueue: GPU_QUEUE,
       startToCloseTimeout: '24 hours',
       // Short: a lost GPU worker is noticed within a minute and the epoch resumes elsewhere from its checkpoint.

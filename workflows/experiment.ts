@@ -13,6 +13,7 @@ import {
   patched,
   setCurrentDetails,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -20,7 +21,9 @@ import { baselinesOf } from '../config/baselines';
 import { activityProxies } from './activity-proxies';
 import { checkedRepresentationEval, percent } from './activity-results';
 import { pretrainLoop } from './pretrain-loop';
-import { SA_EXPERIMENT, SA_STAGE, SA_TOP1 } from './search-attributes';
+import { epochDoneSignal, WEB_UI_PATCH } from './progress-signal';
+import { detailsText, pretrainLine } from './run-details';
+import { SA_DATASET, SA_ENCODER, SA_EXPERIMENT, SA_STAGE, SA_TOP1 } from './search-attributes';
 import {
   type BaselineResults,
   type DatasetManifest,
@@ -28,6 +31,7 @@ import {
   type ExperimentProgress,
   type ExperimentResults,
   type FineTuneResult,
+  type PretrainEpochResult,
   type RepresentationEval,
   type ShardResult,
   type Stage,
@@ -56,7 +60,7 @@ function linearBaselinesNote(randomInit?: RepresentationEval, baselines?: Baseli
 
 export async function experiment(input: ExperimentInput): Promise<ExperimentResults> {
   const { experimentId, config } = input;
-  const { cpu, gpu, gpuStoppable } = activityProxies(config.orchestration);
+  const { cpu, gpu, gpuStoppable, summarized } = activityProxies(config.orchestration);
   const progress: ExperimentProgress = {
     experimentId,
     stage: 'validate',
@@ -66,6 +70,20 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     augmentationWaitMs: 0,
   };
   setHandler(progressQuery, () => progress);
+
+  // Pretraining's epochs, as the pretrain loop signals them (WEB_UI_PATCH), for the current details.
+  const epochsSeen: PretrainEpochResult[] = [];
+  let pretrainDetails: string | undefined;
+  setHandler(epochDoneSignal, (done) => {
+    epochsSeen.push(done.result);
+    progress.epoch = done.result.epoch + 1;
+    progress.lastLoss = done.result.meanLoss;
+    progress.lastCheckpoint = done.result.checkpoint;
+    if (done.result.knnTop1 !== undefined) progress.lastKnnTop1 = done.result.knnTop1;
+    if (progress.stage !== 'pretrain') return;
+    pretrainDetails = pretrainLine({ ...done, history: epochsSeen });
+    setCurrentDetails(detailsText(experimentId, 'pretrain', [pretrainDetails]));
+  });
 
   const enter = (stage: Stage, details?: string) => {
     const now = new Date().toISOString();
@@ -81,12 +99,29 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
       { key: SA_EXPERIMENT, value: experimentId },
       { key: SA_STAGE, value: stage },
     ]);
-    setCurrentDetails(`**${experimentId}** — stage: ${stage}${details ? `\n\n${details}` : ''}`);
+    setCurrentDetails(detailsText(experimentId, stage, [details]));
   };
 
   try {
     enter('validate');
-    const plan = await cpu.inspectDataset({ experimentId, config });
+    const plan = await summarized(`inspect dataset ${config.dataset.source}`).cpu.inspectDataset({
+      experimentId,
+      config,
+    });
+    if (patched(WEB_UI_PATCH)) {
+      upsertSearchAttributes([
+        { key: SA_DATASET, value: plan.datasetId },
+        { key: SA_ENCODER, value: config.model.encoder },
+      ]);
+      upsertMemo({
+        dataset: {
+          id: plan.datasetId,
+          source: config.dataset.source,
+          train: plan.splits.train.count,
+          test: plan.splits.test.count,
+        },
+      });
+    }
 
     enter(
       'shard',
@@ -100,7 +135,8 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
       const jobs: Promise<ShardResult>[] = [];
       for (const split of ['train', 'test'] as const) {
         for (let shard = 0; shard < plan.splits[split].shards; shard++) {
-          jobs.push(cpu.shardDataset({ config, plan, split, shard }));
+          const label = `shard ${split} ${shard + 1}/${plan.splits[split].shards}`;
+          jobs.push(summarized(label).cpu.shardDataset({ config, plan, split, shard }));
         }
       }
       const shards = await Promise.all(jobs);
@@ -146,17 +182,29 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
 
     enter('finetune', `label fractions ${config.fineTune.labelFractions.join(', ')}`);
     // From here on the activities are long GPU work: a cancel waits until they have stopped.
-    const gpuWork = patched(GPU_STOP_ON_CANCEL_PATCH) ? gpuStoppable : gpu;
+    const stoppable = patched(GPU_STOP_ON_CANCEL_PATCH);
+    const gpuWork = stoppable ? gpuStoppable : gpu;
+    /** The gpu proxy whose activities read `summary` in the event history. */
+    const gpuAs = (summary: string) => {
+      const p = summarized(summary);
+      return stoppable ? p.gpuStoppable : p.gpu;
+    };
     const fineTune: FineTuneResult[] = [];
     for (const fraction of config.fineTune.labelFractions) {
       fineTune.push(
-        await gpuWork.fineTune({ experimentId, config, dataset: manifest, checkpoint, fraction }),
+        await gpuAs(`fine-tune on ${percent(fraction)} of the labels`).fineTune({
+          experimentId,
+          config,
+          dataset: manifest,
+          checkpoint,
+          fraction,
+        }),
       );
     }
 
     enter('evaluate');
     const pretrained: RepresentationEval = checkedRepresentationEval(
-      await gpuWork.evaluateRepresentation({
+      await gpuAs('linear + kNN evaluation of the pretrained encoder').evaluateRepresentation({
         experimentId,
         config,
         dataset: manifest,
@@ -168,7 +216,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     let baseline: RepresentationEval | undefined;
     if (config.evaluation.randomInitBaseline) {
       baseline = checkedRepresentationEval(
-        await gpuWork.evaluateRepresentation({
+        await gpuAs('linear + kNN evaluation of the random-init encoder').evaluateRepresentation({
           experimentId,
           config,
           dataset: manifest,
@@ -210,7 +258,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     }
 
     enter('report');
-    const report = await cpu.writeExperimentReport({
+    const report = await summarized('write the report').cpu.writeExperimentReport({
       experimentId,
       workflowId: workflowInfo().workflowId,
       runId: workflowInfo().runId,

@@ -7,13 +7,17 @@
 import {
   continueAsNew,
   defineQuery,
+  getExternalWorkflowHandle,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { activityProxies } from './activity-proxies';
-import { checkedEpochResult, fixed, percent } from './activity-results';
+import { checkedEpochResult } from './activity-results';
+import { epochDoneSignal, WEB_UI_PATCH, type EpochDone } from './progress-signal';
+import { detailsText, pretrainLine } from './run-details';
 import { SA_EPOCH, SA_EXPERIMENT, SA_LOSS, SA_STAGE } from './search-attributes';
 import { type PretrainLoopInput, type PretrainLoopProgress } from '../contracts';
 
@@ -21,7 +25,7 @@ export const pretrainProgressQuery = defineQuery<PretrainLoopProgress>('pretrain
 
 export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLoopProgress> {
   const { experimentId, config, dataset, augmentationId } = input;
-  const { cpu, pretrain } = activityProxies(config.orchestration);
+  const { summarized } = activityProxies(config.orchestration);
   const epochs = config.pretrain.epochs;
   const lookahead = config.augmentation.lookaheadEpochs;
   const shards = dataset.splits.train.shards.length;
@@ -39,6 +43,7 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
     if (epoch >= epochs || precomputed.has(epoch)) return;
     const jobs: Promise<unknown>[] = [];
     for (let shard = 0; shard < shards; shard++) {
+      const { cpu } = summarized(`augment epoch ${epoch + 1}/${epochs}, shard ${shard + 1}/${shards}`);
       jobs.push(cpu.precomputeAugmentations({ config, dataset, augmentationId, epoch, shard }));
     }
     const all = Promise.all(jobs);
@@ -53,6 +58,7 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
     await precomputed.get(epoch);
     state.augmentationWaitMs += Date.now() - waitStart;
 
+    const { pretrain } = summarized(`pretrain epoch ${epoch + 1}/${epochs}`);
     const reply = await pretrain.pretrainEpoch({
       experimentId,
       config,
@@ -73,11 +79,28 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
       { key: SA_EPOCH, value: epoch + 1 },
       { key: SA_LOSS, value: result.meanLoss },
     ]);
+    const position = {
+      epochs,
+      stepsPerEpoch: input.stepsPerEpoch,
+      batchSize: config.pretrain.batchSize,
+      history: state.history,
+    };
     setCurrentDetails(
-      `**${experimentId}** — pretraining epoch ${epoch + 1}/${epochs}, loss ${fixed(result.meanLoss, 4)}` +
-        (result.knnTop1 !== undefined ? `, kNN top-1 ${percent(result.knnTop1)}` : '') +
-        `\n\ncheckpoint: ${result.checkpoint}`,
+      detailsText(experimentId, 'pretrain', [pretrainLine(position), `checkpoint: ${result.checkpoint}`]),
     );
+    const parent = workflowInfo().parent;
+    if (parent && patched(WEB_UI_PATCH)) {
+      const done: EpochDone = {
+        result,
+        epochs,
+        stepsPerEpoch: input.stepsPerEpoch,
+        batchSize: config.pretrain.batchSize,
+      };
+      await getExternalWorkflowHandle(parent.workflowId, parent.runId)
+        .signal(epochDoneSignal, done)
+        .catch(() => undefined); // the experiment's details are a view: never fail pretraining for them
+    }
+    const { cpu } = summarized(`delete the views of epoch ${epoch + 1}`);
     await cpu.deleteAugmentations({ dataset, augmentationId, epoch });
 
     const ranThisRun = epoch + 1 - firstEpochOfRun;

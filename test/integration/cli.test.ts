@@ -97,6 +97,25 @@ test('run of a bad experiment file exits 2 naming the file and the field, withou
   );
 });
 
+test('services up with its port taken says so in one line and exits 1, without a stack', async () => {
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const port = (taken.address() as { port: number }).port;
+  try {
+    const r = await simclr(['services', 'up', '--temporal-port', String(port)], { address: false });
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /unexpected error/);
+    assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    const j = await simclr(['services', 'up', '--temporal-port', String(port), '--json'], { address: false });
+    assert.equal(j.code, 1);
+    assert.match(String(json(j).error), /already in use/);
+  } finally {
+    await new Promise((r) => taken.close(r));
+  }
+});
+
 test('an unreachable server is named, with the hint to start one', async () => {
   const address = `127.0.0.1:${await closedPort()}`;
   const r = await simclr(['list', '--json'], { address });
@@ -150,6 +169,19 @@ test('status, list, watch, cancel and resume drive a real experiment workflow', 
       list.experiments.filter((e) => e.id === id).map((e) => [e.status, e.stage]),
       [['RUNNING', 'validate']],
     );
+    // Filters are visibility queries: the run is found by its stage, status and start, not by others.
+    const ids = async (...filters: string[]) => {
+      const r = await simclr(['list', ...filters, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      return (json(r) as { experiments: { id: string }[] }).experiments.map((e) => e.id);
+    };
+    assert.ok((await ids('--stage', 'validate', '--status', 'running', '--since', '1h')).includes(id));
+    assert.ok(!(await ids('--stage', 'pretrain')).includes(id));
+    assert.ok(!(await ids('--schedule', 'nightly')).includes(id));
+    assert.ok(!(await ids('--status', 'completed')).includes(id));
+    const bad = await simclr(['list', '--stage', 'training']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--stage training: expected one of/);
 
     let viewStarted!: () => void;
     const started = new Promise<void>((r) => (viewStarted = r));

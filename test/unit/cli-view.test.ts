@@ -98,11 +98,53 @@ test('renderFrame: a line per stage, a bar with epoch, step and loss for pretrai
   assert.equal(lines[2], '  ✓ shard     30s');
   assert.match(
     lines[3],
-    /^ {2}▸ pretrain {2}█{6}░{18} {2}25\.0 % {2}epoch 3\/10 {2}step 25\/50 {2}loss 4\.8123 {2}kNN top-1 40\.0 % {2}\(1m 39s\)$/,
+    // Loss trend of the finished epochs (5.1, 4.9), throughput (2 views × 100 images/s), ETA at 10 s/epoch.
+    /^ {2}▸ pretrain {2}█{6}░{18} {2}25\.0 % {2}epoch 3\/10 {2}step 25\/50 {2}loss 4\.8123 █▁ {2}kNN top-1 40\.0 % {2}200 views\/s {2}ETA 1m 15s {2}\(1m 39s\)$/,
   );
   assert.equal(lines[4], '  · finetune');
   assert.equal(lines.at(-1), '  ! pretrainEpoch attempt 2 after: worker lost');
   assert.equal(stageDetail(s).fraction, 0.25);
+});
+
+test('renderFrame never shows an activity of an earlier stage (fineTune ended, evaluate begun)', () => {
+  const evaluating = [
+    ...stages.map((t) => ({
+      ...t,
+      endedAt: t.endedAt ?? '2025-01-01T00:01:00.000Z',
+      seconds: t.seconds ?? 29,
+    })),
+    {
+      stage: 'finetune' as const,
+      startedAt: '2025-01-01T00:01:00.000Z',
+      endedAt: '2025-01-01T00:01:30.000Z',
+      seconds: 30,
+    },
+    { stage: 'evaluate' as const, startedAt: '2025-01-01T00:01:30.000Z' },
+  ];
+  // The describe that listed the pending activities was read just before fineTune completed.
+  const s = snapshot({
+    stage: 'evaluate',
+    progress: {
+      experimentId: 'x',
+      stage: 'evaluate',
+      epoch: 10,
+      epochs: 10,
+      stages: evaluating,
+      augmentationWaitMs: 0,
+    },
+    activities: [{ activity: 'fineTune', attempt: 2, details: { epoch: 29, epochs: 30 } }],
+  });
+  const lines = renderFrame(s, new Date('2025-01-01T00:01:40.000Z'));
+  const evaluate = lines.find((l) => l.includes('evaluate'))!;
+  assert.equal(evaluate, '  ▸ evaluate  (10s)');
+  assert.ok(!lines.join('\n').includes('fineTune'), lines.join('\n'));
+  // Its own activity, with epochs in its heartbeat, gets a bar and an ETA at the pace so far.
+  s.activities = [{ activity: 'evaluateRepresentation', attempt: 1, details: { epoch: 5, epochs: 20 } }];
+  const own = renderFrame(s, new Date('2025-01-01T00:01:40.000Z')).find((l) => l.includes('evaluate'))!;
+  assert.match(
+    own,
+    /▸ evaluate +█{6}░{18} +25\.0 % {2}epoch 5\/20 {2}evaluateRepresentation {2}ETA 30s {2}\(10s\)$/,
+  );
 });
 
 test('renderFrame marks the stage a failed run stopped in, and says when no worker answers', () => {
