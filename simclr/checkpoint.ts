@@ -408,3 +408,21 @@ export async function restorePretrainer(
     throw err;
   }
 }
+
+/**
+ * Warm start: loads the encoder and projection-head weights of `key` (a checkpoint of another run)
+ * into a fresh pretrainer, whose optimiser state and step stay at zero, so the new run follows its
+ * own learning-rate schedule from the learned weights. The architecture (model config and image
+ * shape) must be the one the checkpoint was written for; anything else may differ.
+ */
+export async function warmStartPretrainer(store: BlobStore, key: string, pretrainer: Pretrainer): Promise<void> {
+  const manifest = await readCheckpointManifest(store, key);
+  const now = JSON.parse(JSON.stringify(checkpointConfig(pretrainer.options))) as Record<string, unknown>;
+  const diff = [
+    ...differences(manifest.config.model, now.model, 'model'),
+    ...differences(manifest.config.imageShape, now.imageShape, 'imageShape'),
+  ];
+  if (diff.length > 0) throw new CheckpointMismatchError(key, diff);
+  await loadWeightsInto(store, joinKey(key, 'encoder'), pretrainer.encoder);
+  await loadWeightsInto(store, joinKey(key, 'head'), pretrainer.head.model);
+}

@@ -11,4 +11,7 @@ export const SA_EPOCH = defineSearchAttributeKey('SimclrEpoch', SearchAttributeT
 export const SA_LOSS = defineSearchAttributeKey('SimclrLoss', SearchAttributeType.DOUBLE);
 export const SA_TOP1 = defineSearchAttributeKey('SimclrTop1', SearchAttributeType.DOUBLE);
 
-export const ALL_SEARCH_ATTRIBUTES = [SA_EXPERIMENT, SA_STAGE, SA_EPOCH, SA_LOSS, SA_TOP1];
+/** The schedule a run belongs to (workflows/retrain.ts sets it on the retrain run and its experiment). */
+export const SA_SCHEDULE = defineSearchAttributeKey('SimclrSchedule', SearchAttributeType.KEYWORD);
+
+export const ALL_SEARCH_ATTRIBUTES = [SA_EXPERIMENT, SA_STAGE, SA_EPOCH, SA_LOSS, SA_TOP1, SA_SCHEDULE];
