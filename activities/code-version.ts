@@ -10,7 +10,11 @@ const ROOT = resolve(__dirname, '..');
 let cached: string | undefined;
 
 function git(args: string[]): string {
-  return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  return execFileSync('git', args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).trim();
 }
 
 export function codeVersion(): string {

@@ -7,11 +7,7 @@
 import { fingerprint } from '../config/fingerprint';
 import { experimentSchema } from '../config/schema';
 import { scheduleKeys } from '../storage/layout';
-import {
-  readCurrentModel,
-  readScheduledRuns,
-  writeJson,
-} from '../storage/schedule-records';
+import { readCurrentModel, readScheduledRuns, writeJson } from '../storage/schedule-records';
 import type {
   CurrentModel,
   Lineage,

@@ -67,7 +67,13 @@ export interface ComparedRun {
 /** Differences under half a hundredth of a point read as "same" (the numbers are shown to two decimals). */
 const SAME_POINTS = 0.005;
 
-function row(metric: string, current: number, parent: number, higherIsBetter = true, scale = 100): ComparisonRow {
+function row(
+  metric: string,
+  current: number,
+  parent: number,
+  higherIsBetter = true,
+  scale = 100,
+): ComparisonRow {
   const deltaPoints = (current - parent) * scale;
   const gain = higherIsBetter ? deltaPoints : -deltaPoints;
   const verdict = Math.abs(deltaPoints) < SAME_POINTS ? 'same' : gain > 0 ? 'better' : 'worse';

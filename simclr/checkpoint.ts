@@ -415,7 +415,11 @@ export async function restorePretrainer(
  * own learning-rate schedule from the learned weights. The architecture (model config and image
  * shape) must be the one the checkpoint was written for; anything else may differ.
  */
-export async function warmStartPretrainer(store: BlobStore, key: string, pretrainer: Pretrainer): Promise<void> {
+export async function warmStartPretrainer(
+  store: BlobStore,
+  key: string,
+  pretrainer: Pretrainer,
+): Promise<void> {
   const manifest = await readCheckpointManifest(store, key);
   const now = JSON.parse(JSON.stringify(checkpointConfig(pretrainer.options))) as Record<string, unknown>;
   const diff = [

@@ -34,7 +34,10 @@ export async function readPromotions(store: BlobStore, schedule: string): Promis
 }
 
 /** The schedule's current model, or undefined before its first promotion. */
-export async function readCurrentModel(store: BlobStore, schedule: string): Promise<CurrentModel | undefined> {
+export async function readCurrentModel(
+  store: BlobStore,
+  schedule: string,
+): Promise<CurrentModel | undefined> {
   const key = scheduleKeys(schedule).current;
   return (await store.exists(key)) ? readJson<CurrentModel>(store, key) : undefined;
 }

@@ -4,7 +4,8 @@
  * (the SimclrEpoch search attribute of its pretrain loop), start time.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { SA_EPOCH, SA_STAGE, SA_TOP1 } from '../../workflows/search-attributes';
+import type { Lineage } from '../../contracts/retrain';
+import { SA_EPOCH, SA_SCHEDULE, SA_STAGE, SA_TOP1 } from '../../workflows/search-attributes';
 import {
   COMMON_OPTIONS,
   parseCommand,
@@ -32,6 +33,9 @@ export interface ExperimentRow {
   top1: number | null;
   startTime: string;
   closeTime: string | null;
+  /** A run of a schedule: its lineage (the memo its retrain workflow started it with). */
+  schedule: string | null;
+  lineage: Lineage | null;
 }
 
 /** The latest run of each of the newest `limit` experiments. */
@@ -61,6 +65,8 @@ export async function listExperiments(client: Client, limit: number): Promise<Ex
         top1: wf.typedSearchAttributes.get(SA_TOP1) ?? null,
         startTime: wf.startTime.toISOString(),
         closeTime: wf.closeTime?.toISOString() ?? null,
+        schedule: wf.typedSearchAttributes.get(SA_SCHEDULE) ?? null,
+        lineage: (wf.memo?.lineage as Lineage | undefined) ?? null,
       };
     }),
   );
@@ -83,9 +89,19 @@ export async function run(argv: string[], out: Output): Promise<number> {
         `no experiments in namespace '${session.target.namespace}' yet: start one with 'simclr run <experiment.yaml>'`,
       );
     else {
+      // Lineage columns only when a run of a schedule is listed.
+      const lineage = rows.some((r) => r.lineage);
       out.line(
         table(
-          ['ID', 'STATUS', 'STAGE', 'EPOCH', 'TOP-1', 'STARTED'],
+          [
+            'ID',
+            'STATUS',
+            'STAGE',
+            'EPOCH',
+            'TOP-1',
+            'STARTED',
+            ...(lineage ? ['SCHEDULE', 'PARENT', 'DATASET', 'CODE'] : []),
+          ],
           rows.map((r) => [
             r.id,
             r.status.toLowerCase(),
@@ -93,6 +109,14 @@ export async function run(argv: string[], out: Output): Promise<number> {
             r.epoch === null ? '–' : String(r.epoch),
             r.top1 === null ? '–' : percent(r.top1),
             formatTimestamp(new Date(r.startTime)),
+            ...(lineage
+              ? [
+                  r.lineage?.schedule ?? r.schedule ?? '–',
+                  r.lineage?.parentRun ?? '–',
+                  r.lineage?.datasetId ?? '–',
+                  r.lineage?.codeVersion.replace(/^git:(\w{10})\w*/, '$1') ?? '–',
+                ]
+              : []),
           ]),
           ['left', 'left', 'left', 'right', 'right', 'left'],
         ),
