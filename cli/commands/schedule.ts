@@ -525,6 +525,7 @@ export async function run(argv: string[], out: Output): Promise<number> {
     scheduleWhen(values, verb === 'create');
     overlapPolicy(values.overlap);
     tolerancePoints(values.tolerance);
+    for (const flag of ['warm-start', 'pause-on-failure', 'force'] as const) toggle(values, flag);
   }
   const session = await connectTemporal(resolveTarget(values));
   try {

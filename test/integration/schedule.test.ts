@@ -1,0 +1,243 @@
+/**
+ * Scheduled retraining end to end, as a user drives it: `simclr schedule create` makes a real Temporal
+ * Schedule (dev server) whose action is the `retrain` workflow; real workers in this process train a
+ * tiny real experiment. The first trigger trains and promotes; the second, with nothing changed, is
+ * skipped and says why (in its result and in `schedule describe`); a forced trigger retrains,
+ * warm-starting from the first run's checkpoint, with its lineage and the comparison with the first run
+ * in its report, and a promotion decision listed by `simclr models`. Every verb answers --json; a bad
+ * flag combination is one line and exit 2.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporalTarget } from '../../infra/temporal-connection';
+import type { RunReport } from '../../report/report';
+import { reportKeys } from '../../storage/layout';
+import { startWorkers, type WorkersHandle } from '../../workers/run-workers';
+import type { PromotionDecision, RetrainResult } from '../../contracts';
+import { parseJsonOutput, ROOT, runSimclr, type CliResult } from '../helpers/cli';
+import { startTestTemporal } from '../helpers/temporal';
+
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'retrain-small.yaml');
+
+let temporal: TestWorkflowEnvironment;
+let workers: WorkersHandle | undefined;
+let home: string;
+const savedEnv = { ...process.env };
+
+before(async () => {
+  temporal = await startTestTemporal();
+  home = mkdtempSync(join(tmpdir(), 'simclr-schedule-'));
+  // The workers here and the CLI share the filesystem store under $SIMCLR_HOME.
+  process.env.SIMCLR_HOME = home;
+  delete process.env.SIMCLR_STORE;
+  workers = await startWorkers({
+    queues: ['cpu', 'gpu'],
+    target: temporalTarget({ address: temporal.address }),
+  });
+});
+
+after(async () => {
+  await workers?.shutdown();
+  await temporal?.teardown();
+  rmSync(home, { recursive: true, force: true });
+  process.env = savedEnv;
+});
+
+const simclr = (args: string[], timeoutMs = 60_000) =>
+  runSimclr(args, { home, address: temporal.address, timeoutMs });
+
+function ok(r: CliResult, what: string): Record<string, unknown> {
+  assert.equal(r.code, 0, `${what}: ${r.stdout}\n${r.stderr}`);
+  return parseJsonOutput(r);
+}
+
+test('bad flag combinations are one line and exit 2, before any server is asked', async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ['schedule', 'create', 'x', '--config', FIXTURE, '--cron', '0 3 * * *', '--every', '24h'],
+      /either --cron or --every/,
+    ],
+    [['schedule', 'create', 'x', '--config', FIXTURE], /--cron .* or --every/],
+    [
+      ['schedule', 'create', 'x', '--config', FIXTURE, '--every', '24h', '--overlap', 'sometimes'],
+      /--overlap 'sometimes'/,
+    ],
+    [['schedule', 'create', 'x', '--config', FIXTURE, '--every', 'daily'], /--every 'daily'/],
+    [['schedule', 'trigger', 'x', '--cron', '0 3 * * *'], /schedule trigger does not take --cron/],
+    [['schedule', 'update', 'x', '--warm-start', '--no-warm-start'], /--warm-start or --no-warm-start/],
+  ];
+  for (const [args, message] of cases) {
+    // An address nothing listens on: a usage error must not need the server.
+    const r = await runSimclr(args, { home, address: '127.0.0.1:1' });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  }
+});
+
+test('a schedule trains, skips an unchanged second run with the reason, and a forced run warm-starts and is judged for promotion', async () => {
+  const created = ok(
+    await simclr([
+      'schedule',
+      'create',
+      'nightly',
+      '--config',
+      FIXTURE,
+      '--every',
+      '24h',
+      '--warm-start',
+      '--json',
+    ]),
+    'create',
+  );
+  assert.equal(created.schedule, 'nightly');
+  assert.equal(created.overlap, 'skip');
+  assert.deepEqual(created.options, { warmStart: true, force: false, promotionTolerancePoints: 0.5 });
+  const again = await simclr(['schedule', 'create', 'nightly', '--config', FIXTURE, '--every', '24h']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already exists/);
+
+  // First run: trains, and its encoder is the schedule's first model.
+  const first = ok(
+    await simclr(['schedule', 'trigger', 'nightly', '--wait', '--json'], 300_000),
+    'trigger 1',
+  );
+  const r1 = first.result as RetrainResult;
+  assert.equal(r1.status, 'completed', JSON.stringify(r1));
+  assert.match(r1.reason, /first run/);
+  assert.equal(r1.lineage.parentRun, undefined);
+  assert.match(r1.lineage.codeVersion, /^git:[0-9a-f]{40}/);
+  assert.equal(r1.promotion?.promoted, true);
+  const firstId = r1.experimentId!;
+  assert.match(firstId, /^nightly-\d{8}-\d{6}$/);
+
+  // Second run, nothing changed: skipped, saying why.
+  const second = ok(
+    await simclr(['schedule', 'trigger', 'nightly', '--wait', '--json'], 120_000),
+    'trigger 2',
+  );
+  const r2 = second.result as RetrainResult;
+  assert.equal(r2.status, 'skipped');
+  assert.match(r2.reason, new RegExp(`unchanged since the last successful run ${firstId}`));
+  assert.equal(r2.experimentId, undefined);
+
+  // Forced: retrains, warm-starting from the first run's checkpoint, compared with it and judged.
+  const third = ok(
+    await simclr(['schedule', 'trigger', 'nightly', '--force', '--wait', '--json'], 300_000),
+    'trigger 3',
+  );
+  const r3 = third.result as RetrainResult;
+  assert.equal(r3.status, 'completed', JSON.stringify(r3));
+  assert.equal(r3.lineage.trigger, 'manual');
+  assert.equal(r3.lineage.parentRun, firstId);
+  assert.match(r3.lineage.warmStartFrom ?? '', new RegExp(`^experiments/${firstId}/checkpoints/step-`));
+  assert.equal(r3.lineage.datasetId, r1.lineage.datasetId);
+  assert.equal(r3.lineage.configHash, r1.lineage.configHash);
+  const promotion = r3.promotion!;
+  assert.equal(promotion.previous?.experimentId, firstId);
+  assert.equal(promotion.promoted, promotion.deltaPoints! >= -0.5, promotion.reason);
+
+  // The report of the forced run: its lineage, the comparison with the first run, the promotion.
+  const store = join(home, 'store');
+  const report = JSON.parse(
+    readFileSync(join(store, reportKeys(r3.experimentId!).reportJson), 'utf8'),
+  ) as RunReport;
+  assert.equal(report.lineage?.parentRun, firstId);
+  const linear = report.lineage?.comparison?.find((c) => c.metric === 'linear evaluation top-1');
+  assert.ok(linear, JSON.stringify(report.lineage));
+  assert.equal(linear.parent, r1.linearTop1);
+  assert.equal(
+    linear.verdict,
+    linear.deltaPoints > 0.005 ? 'better' : linear.deltaPoints < -0.005 ? 'worse' : 'same',
+  );
+  assert.equal(report.lineage?.promotion?.promoted, promotion.promoted);
+  const html = readFileSync(join(store, reportKeys(r3.experimentId!).reportHtml), 'utf8');
+  assert.match(html, /<h2>Lineage<\/h2>/);
+  assert.match(html, new RegExp(`Previous run \\(${firstId}\\)`));
+
+  // describe: the skipped run with its reason; models: both decisions; list: the lineage.
+  const described = ok(await simclr(['schedule', 'describe', 'nightly', '--json']), 'describe');
+  const runs = described.runs as { outcome: string; reason: string }[];
+  assert.equal(runs.length, 3);
+  assert.ok(
+    runs.some((r) => r.outcome === 'skipped' && /unchanged/.test(r.reason)),
+    JSON.stringify(runs),
+  );
+  // `models` reads the store, not Temporal.
+  const models = ok(await runSimclr(['models', 'nightly', '--json'], { home }), 'models');
+  const decisions = models.promotions as PromotionDecision[];
+  assert.deepEqual(
+    decisions.map((d) => d.experimentId),
+    [firstId, r3.experimentId],
+  );
+  assert.equal(
+    (models.current as { experimentId: string }).experimentId,
+    promotion.promoted ? r3.experimentId : firstId,
+  );
+  const listed = ok(await simclr(['list', '--json']), 'list');
+  const rows = listed.experiments as {
+    id: string;
+    schedule: string | null;
+    lineage: { parentRun?: string } | null;
+  }[];
+  const row = rows.find((r) => r.id === r3.experimentId);
+  assert.equal(row?.schedule, 'nightly');
+  assert.equal(row?.lineage?.parentRun, firstId);
+  const human = await simclr(['list']);
+  assert.match(human.stdout, /SCHEDULE\s+PARENT/);
+
+  // The other verbs, each with one JSON document.
+  assert.equal(
+    ok(await simclr(['schedule', 'pause', 'nightly', '--note', 'maintenance', '--json']), 'pause').paused,
+    true,
+  );
+  assert.equal(ok(await simclr(['schedule', 'describe', 'nightly', '--json']), 'describe').paused, true);
+  assert.equal(ok(await simclr(['schedule', 'unpause', 'nightly', '--json']), 'unpause').paused, false);
+  const updated = ok(
+    await simclr([
+      'schedule',
+      'update',
+      'nightly',
+      '--cron',
+      '0 3 * * *',
+      '--no-warm-start',
+      '--overlap',
+      'buffer-one',
+      '--tolerance',
+      '1',
+      '--json',
+    ]),
+    'update',
+  );
+  assert.equal(updated.overlap, 'buffer-one');
+  assert.deepEqual(updated.options, { warmStart: false, force: false, promotionTolerancePoints: 1 });
+  assert.match(String(updated.when), /calendar/);
+  const listedSchedules = ok(await simclr(['schedule', 'list', '--json']), 'schedule list');
+  assert.deepEqual(
+    (listedSchedules.schedules as { schedule: string }[]).map((s) => s.schedule),
+    ['nightly'],
+  );
+  // A backfill of a window without a 03:00 in it starts nothing, and says what it asked.
+  const backfill = ok(
+    await simclr([
+      'schedule',
+      'backfill',
+      'nightly',
+      '--from',
+      '2026-01-01T04:00:00Z',
+      '--to',
+      '2026-01-01T05:00:00Z',
+      '--json',
+    ]),
+    'backfill',
+  );
+  assert.equal(backfill.from, '2026-01-01T04:00:00.000Z');
+  assert.equal(ok(await simclr(['schedule', 'delete', 'nightly', '--json']), 'delete').deleted, true);
+  const gone = await simclr(['schedule', 'describe', 'nightly', '--json']);
+  assert.equal(gone.code, 1);
+  assert.match(JSON.parse(gone.stdout).error, /no schedule named 'nightly'/);
+});
