@@ -14,6 +14,7 @@ import {
   type ScheduleHandle,
   type ScheduleOptionsAction,
   type ScheduleSpec,
+  type ScheduleUpdateOptions,
 } from '@temporalio/client';
 import { webUiUrl } from '../../infra/temporal-connection';
 import { retrain } from '../../workflows/retrain';
@@ -290,8 +291,7 @@ async function update(session: TemporalSession, name: string, values: Values, ou
           promotionTolerancePoints: tolerance ?? old.options.promotionTolerancePoints,
         },
       };
-      return {
-        ...prev,
+      const updated: ScheduleUpdateOptions = {
         spec: when ? specOf(when) : prev.spec,
         action: actionOf(name, input),
         policies: {
@@ -304,7 +304,8 @@ async function update(session: TemporalSession, name: string, values: Values, ou
           note: prev.state.note,
           remainingActions: prev.state.remainingActions,
         },
-      } as never;
+      };
+      return updated;
     }),
   );
   return describe(session, name, out, `updated schedule ${name}`);
@@ -420,11 +421,14 @@ async function trigger(session: TemporalSession, name: string, values: Values, o
   if (values.force) {
     // A forced run is started directly, marked 'manual' in its input: Temporal's trigger has no way to mark one.
     const workflowId = `${retrainWorkflowId(name)}-manual-${since.toISOString().replace(/\.\d+Z$/, 'Z')}`;
+    const manual = { ...input, trigger: 'manual' as const };
     const h = await session.client.workflow.start(retrain, {
-      ...actionOf(name, { ...input, trigger: 'manual' }),
       workflowId,
       taskQueue: CPU_QUEUE,
-    } as never);
+      args: [manual],
+      typedSearchAttributes: [{ key: SA_SCHEDULE, value: name }],
+      staticSummary: `SimCLR retraining '${name}' of ${input.config.name}, forced by hand`,
+    });
     run = { workflowId, runId: h.firstExecutionRunId };
   } else {
     // The schedule's own overlap policy (the SDK's default for a trigger would be allow-all).
