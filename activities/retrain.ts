@@ -90,26 +90,30 @@ export async function planRetrain(input: PlanRetrainInput): Promise<RetrainPlan>
 /**
  * Promotes the run's encoder to the schedule's current model when its linear top-1 is not worse than
  * the current model's by more than the tolerance (percentage points); records the decision either way.
- * Idempotent: a retried call finds its own decision and returns it.
+ * The decision is written first and CURRENT.json after it, so a retried call (after a crash between the
+ * two) finds the decision, returns it, and completes a promotion CURRENT.json does not show yet.
  */
 export async function promoteEncoder(input: PromoteEncoderInput): Promise<PromotionDecision> {
   return guard(async () => {
     const store = await activityStore();
     const keys = scheduleKeys(input.schedule);
     const recordKey = keys.promotion(input.experimentId);
-    if (await store.exists(recordKey))
-      return JSON.parse((await store.get(recordKey)).toString('utf8')) as PromotionDecision;
     const current = await readCurrentModel(store, input.schedule);
+    if (await store.exists(recordKey)) {
+      const decided = JSON.parse((await store.get(recordKey)).toString('utf8')) as PromotionDecision;
+      if (decided.promoted && (!current || current.promotedAt < decided.decidedAt))
+        await writeJson(store, keys.current, currentModelOf(decided));
+      return decided;
+    }
     const top1 = (v: number) => `${(v * 100).toFixed(2)} %`;
     const deltaPoints = current ? (input.linearTop1 - current.linearTop1) * 100 : undefined;
     const promoted = deltaPoints === undefined || deltaPoints >= -input.tolerancePoints;
-    const signed = (d: number) => `${d >= 0 ? '+' : ''}${d.toFixed(2)} points`;
+    const signed = (d: number) => `${d >= 0 ? '+' : '−'}${Math.abs(d).toFixed(2)} points`;
     const reason = !current
       ? `first model of the schedule (linear top-1 ${top1(input.linearTop1)})`
-      : `linear top-1 ${top1(input.linearTop1)} against ${top1(current.linearTop1)} of ${current.experimentId} ` +
-        `(${signed(deltaPoints!)}; tolerance ${input.tolerancePoints} points): ` +
-        (promoted ? 'promoted' : 'refused, the current model stays');
-    const now = new Date().toISOString();
+      : `linear top-1 ${top1(input.linearTop1)} against ${top1(current.linearTop1)} of the current model ` +
+        `${current.experimentId} (${signed(deltaPoints!)}, tolerance ${input.tolerancePoints} points)` +
+        (promoted ? '' : ': the current model stays');
     const decision: PromotionDecision = {
       schedule: input.schedule,
       experimentId: input.experimentId,
@@ -120,22 +124,24 @@ export async function promoteEncoder(input: PromoteEncoderInput): Promise<Promot
       deltaPoints,
       tolerancePoints: input.tolerancePoints,
       checkpoint: input.checkpoint,
-      decidedAt: now,
+      decidedAt: new Date().toISOString(),
     };
-    if (promoted) {
-      const next: CurrentModel = {
-        experimentId: input.experimentId,
-        checkpoint: input.checkpoint,
-        linearTop1: input.linearTop1,
-        promotedAt: now,
-      };
-      await writeJson(store, keys.current, next);
-    }
-    // The decision last: a retry after a crash between the two writes decides again, the same way.
     await writeJson(store, recordKey, decision);
-    log().info(`${input.schedule}: ${input.experimentId} ${reason}`);
+    if (promoted) await writeJson(store, keys.current, currentModelOf(decision));
+    log().info(
+      `${input.schedule}: ${input.experimentId} ${promoted ? 'promoted' : 'not promoted'}: ${reason}`,
+    );
     return decision;
   });
+}
+
+function currentModelOf(d: PromotionDecision): CurrentModel {
+  return {
+    experimentId: d.experimentId,
+    checkpoint: d.checkpoint,
+    linearTop1: d.linearTop1,
+    promotedAt: d.decidedAt,
+  };
 }
 
 /** Records a completed run of the schedule: the lineage and results the next run compares with. */

@@ -252,7 +252,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
       'done',
       `linear top-1 ${percent(pretrained.linear.top1)}` +
         linearBaselinesNote(baseline, baselines) +
-        (promotion ? `\n\npromotion: ${promotion.reason}` : '') +
+        (promotion ? `\n\n${promotion.promoted ? 'promoted' : 'not promoted'}: ${promotion.reason}` : '') +
         `\n\nreport: ${report.storeLocation}/${report.reportHtmlKey}`,
     );
     return results;

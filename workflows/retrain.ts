@@ -70,7 +70,9 @@ export async function retrain(input: RetrainInput): Promise<RetrainResult> {
   const report = `${results.storeLocation}/${results.reportHtmlKey}`;
   setCurrentDetails(
     `**${schedule}** — ${experimentId} completed: linear top-1 ${percent(results.pretrained.linear.top1)}` +
-      (results.promotion ? `\n\npromotion: ${results.promotion.reason}` : '') +
+      (results.promotion
+        ? `\n\n${results.promotion.promoted ? 'promoted' : 'not promoted'}: ${results.promotion.reason}`
+        : '') +
       `\n\nreport: ${report}`,
   );
   return {
