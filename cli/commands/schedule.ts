@@ -186,23 +186,56 @@ function actionOf(name: string, input: RetrainInput): ScheduleOptionsAction {
   };
 }
 
-/** A schedule's spec in words: 'every 24h', 'cron 0 3 * * *' (as Temporal stores it: a calendar). */
-function describeSpec(d: Pick<ScheduleDescription, 'spec'>): string {
+/** A schedule's spec in words: 'every 24h', 'cron "0 3 * * *"' (Temporal returns a cron as a calendar). */
+export function describeSpec(d: Pick<ScheduleDescription, 'spec'>): string {
   const parts: string[] = [];
-  for (const i of d.spec.intervals ?? []) {
-    const ms = Number(i.every);
-    const unit =
-      ms % 86_400_000 === 0
-        ? [86_400_000, 'd']
-        : ms % 3_600_000 === 0
-          ? [3_600_000, 'h']
-          : ms % 60_000 === 0
-            ? [60_000, 'm']
-            : [1000, 's'];
-    parts.push(`every ${ms / (unit[0] as number)}${unit[1]}`);
-  }
-  for (const c of d.spec.calendars ?? []) parts.push(`calendar ${JSON.stringify(c)}`);
+  for (const i of d.spec.intervals ?? []) parts.push(`every ${intervalText(Number(i.every))}`);
+  for (const c of d.spec.calendars ?? []) parts.push(calendarText(c));
   return parts.join('; ') || '(no times)';
+}
+
+/** 86400000 → '24h', 172800000 → '2d', 1800000 → '30m'. */
+function intervalText(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ];
+  // Whole days from two on; a day reads as 24h, the way `--every 24h` wrote it.
+  const [size, unit] = units.find(([u, n]) => ms % u === 0 && (n !== 'd' || ms >= 2 * u)) ?? [1, 'ms'];
+  return `${ms / size}${unit}`;
+}
+
+type CalendarRanges = { start: number | string; end?: number | string; step?: number }[];
+
+/** A calendar as a cron line (`second` first when it is not 0): '*' for a field's full range. */
+function calendarText(c: NonNullable<ScheduleDescription['spec']['calendars']>[number]): string {
+  const full: Record<string, [number | string, number | string]> = {
+    dayOfMonth: [1, 31],
+    month: ['JANUARY', 'DECEMBER'],
+    dayOfWeek: ['SUNDAY', 'SATURDAY'],
+  };
+  const field = (name: string, ranges: CalendarRanges | undefined): string => {
+    if (!ranges || ranges.length === 0) return '*';
+    return ranges
+      .map((r) => {
+        const end = r.end ?? r.start;
+        if (full[name] && r.start === full[name][0] && end === full[name][1] && (r.step ?? 1) === 1)
+          return '*';
+        const short = (v: number | string) =>
+          typeof v === 'string' ? v.slice(0, 3).toLowerCase() : String(v);
+        return (
+          (end === r.start ? short(r.start) : `${short(r.start)}-${short(end)}`) +
+          ((r.step ?? 1) > 1 ? `/${r.step}` : '')
+        );
+      })
+      .join(',');
+  };
+  const cal = c as unknown as Record<string, CalendarRanges | undefined>;
+  const second = field('second', cal.second);
+  const cron = ['minute', 'hour', 'dayOfMonth', 'month', 'dayOfWeek'].map((f) => field(f, cal[f])).join(' ');
+  return `cron "${second === '0' ? '' : `${second} `}${cron}"`;
 }
 
 /** The runs of a schedule, newest first, with their outcome (skipped and why, or the experiment's results). */

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { overlapFlag, overlapPolicy, scheduleWhen, tolerancePoints } from '../../cli/schedule-options';
 import { CliError } from '../../cli/output';
+import { describeSpec } from '../../cli/commands/schedule';
 import { compareRuns, describeDelta } from '../../report/lineage';
 import { scheduleKeys } from '../../storage/layout';
 
@@ -61,4 +62,30 @@ test("a schedule's records live under models/<schedule>/ and its name is one key
   assert.equal(keys.current, 'models/nightly/CURRENT.json');
   assert.throws(() => scheduleKeys('a/b'), /schedule name 'a\/b'/);
   assert.throws(() => keys.run('x/y'), /one key segment/);
+});
+
+test('a schedule spec reads as the flags wrote it: every 24h, a cron line for the calendar Temporal returns', () => {
+  assert.equal(describeSpec({ spec: { intervals: [{ every: 86_400_000 }] } }), 'every 24h');
+  assert.equal(
+    describeSpec({ spec: { intervals: [{ every: 7 * 86_400_000 }, { every: 1_800_000 }] } }),
+    'every 7d; every 30m',
+  );
+  // The calendar of `--cron "0 3 * * *"`, as describe() returned it from the dev server.
+  const calendar = {
+    second: [{ start: 0, end: 0, step: 1 }],
+    minute: [{ start: 0, end: 0, step: 1 }],
+    hour: [{ start: 3, end: 3, step: 1 }],
+    dayOfMonth: [{ start: 1, end: 31, step: 1 }],
+    month: [{ start: 'JANUARY', end: 'DECEMBER', step: 1 }],
+    year: [],
+    dayOfWeek: [{ start: 'SUNDAY', end: 'SATURDAY', step: 1 }],
+    comment: '',
+  };
+  assert.equal(describeSpec({ spec: { calendars: [calendar] } } as never), 'cron "0 3 * * *"');
+  const weekdays = {
+    ...calendar,
+    minute: [{ start: 0, end: 59, step: 15 }],
+    dayOfWeek: [{ start: 'MONDAY', end: 'FRIDAY', step: 1 }],
+  };
+  assert.equal(describeSpec({ spec: { calendars: [weekdays] } } as never), 'cron "0-59/15 3 * * mon-fri"');
 });
