@@ -125,6 +125,14 @@ test('a schedule trains, skips an unchanged second run with the reason, and a fo
   assert.equal(r2.status, 'skipped');
   assert.match(r2.reason, new RegExp(`unchanged since the last successful run ${firstId}`));
   assert.equal(r2.experimentId, undefined);
+  // The web UI shows why: the skipped run's current details (the SDK's metadata query, which the UI reads).
+  const metadata = await temporal.client.workflow
+    .getHandle(String(second.workflowId))
+    .query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  assert.match(
+    metadata.currentDetails ?? '',
+    /\*\*nightly\*\* — skipped: dataset \w+ and config \w+ are unchanged/,
+  );
 
   // Forced: retrains, warm-starting from the first run's checkpoint, compared with it and judged.
   const third = ok(
