@@ -9,10 +9,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { temporal as proto } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { temporalTarget } from '../../infra/temporal-connection';
 import type { RunReport } from '../../report/report';
 import { reportKeys } from '../../storage/layout';
@@ -22,6 +24,9 @@ import { parseJsonOutput, ROOT, runSimclr, type CliResult } from '../helpers/cli
 import { startTestTemporal } from '../helpers/temporal';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'retrain-small.yaml');
+/** Histories of a trained and a skipped retrain run and of a scheduled experiment (with its promotion). */
+const RECORDED = join(ROOT, 'test', 'fixtures', 'recorded-retrain-histories.json');
+const History = proto.api.history.v1.History;
 
 let temporal: TestWorkflowEnvironment;
 let workers: WorkersHandle | undefined;
@@ -199,6 +204,23 @@ test('a schedule trains, skips an unchanged second run with the reason, and a fo
   const human = await simclr(['list']);
   assert.match(human.stdout, /SCHEDULE\s+PARENT/);
 
+  // Determinism: the retrain runs (trained, skipped) and the scheduled experiment replay against today's code;
+  // SIMCLR_RECORD_HISTORY=1 keeps them as the fixture the next test replays after later changes.
+  const recorded = [
+    { workflowId: String(first.workflowId), history: await historyOf(String(first.workflowId)) },
+    { workflowId: String(second.workflowId), history: await historyOf(String(second.workflowId)) },
+    { workflowId: r3.experimentId!, history: await historyOf(r3.experimentId!) },
+  ];
+  for (const { workflowId, history } of recorded)
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, workflowId);
+  if (process.env.SIMCLR_RECORD_HISTORY) {
+    const json = recorded.map((r) => ({
+      workflowId: r.workflowId,
+      history: Buffer.from(History.encode(r.history).finish()).toString('base64'),
+    }));
+    writeFileSync(RECORDED, JSON.stringify(json, null, 2) + '\n'); // prettier's layout
+  }
+
   // The other verbs, each with one JSON document.
   assert.equal(
     ok(await simclr(['schedule', 'pause', 'nightly', '--note', 'maintenance', '--json']), 'pause').paused,
@@ -250,3 +272,21 @@ test('a schedule trains, skips an unchanged second run with the reason, and a fo
   assert.equal(gone.code, 1);
   assert.match(JSON.parse(gone.stdout).error, /no schedule named 'nightly'/);
 });
+
+const historyOf = (workflowId: string) => temporal.client.workflow.getHandle(workflowId).fetchHistory();
+
+test(
+  'recorded retrain histories replay against the current workflow code',
+  { skip: !existsSync(RECORDED) },
+  async () => {
+    const recorded = JSON.parse(readFileSync(RECORDED, 'utf8')) as { workflowId: string; history: string }[];
+    assert.equal(recorded.length, 3);
+    for (const { workflowId, history } of recorded) {
+      await Worker.runReplayHistory(
+        { workflowsPath: require.resolve('../../workflows') },
+        History.decode(Buffer.from(history, 'base64')),
+        workflowId,
+      );
+    }
+  },
+);

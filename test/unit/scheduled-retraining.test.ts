@@ -65,9 +65,16 @@ test("a schedule's records live under models/<schedule>/ and its name is one key
 });
 
 test('a schedule spec reads as the flags wrote it: every 24h, a cron line for the calendar Temporal returns', () => {
-  assert.equal(describeSpec({ spec: { intervals: [{ every: 86_400_000 }] } }), 'every 24h');
+  assert.equal(describeSpec({ spec: { intervals: [{ every: 86_400_000, offset: 0 }] } }), 'every 24h');
   assert.equal(
-    describeSpec({ spec: { intervals: [{ every: 7 * 86_400_000 }, { every: 1_800_000 }] } }),
+    describeSpec({
+      spec: {
+        intervals: [
+          { every: 7 * 86_400_000, offset: 0 },
+          { every: 1_800_000, offset: 0 },
+        ],
+      },
+    }),
     'every 7d; every 30m',
   );
   // The calendar of `--cron "0 3 * * *"`, as describe() returned it from the dev server.
