@@ -158,7 +158,16 @@ async function expected<T>(name: string, body: () => Promise<T>): Promise<T> {
       throw new CliError(
         `a schedule named '${name}' already exists: change it with 'simclr schedule update ${name}'`,
       );
-    const msg = firstLine(err);
+    // The server's reason is in the cause of the SDK's ServiceError ('Failed to create schedule').
+    const cause = (err as { cause?: unknown }).cause;
+    const msg = cause
+      ? `${firstLine(err)}: ${firstLine(cause).replace(/^\d+ [A-Z_]+: /, '')}`
+      : firstLine(err);
+    if (/search attribute/i.test(msg))
+      throw new CliError(
+        `${msg}; register it: temporal operator search-attribute create --name ${SA_SCHEDULE.name} --type Keyword ` +
+          `(a dev server started by 'simclr services up' has it)`,
+      );
     if (/invalid|malformed|parse/i.test(msg)) throw new CliError(`schedule '${name}': ${msg}`, EXIT_USAGE);
     throw err;
   }

@@ -13,8 +13,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { temporal as proto } from '@temporalio/proto';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
+import { findBinary } from '../../infra/binaries';
 import { temporalTarget } from '../../infra/temporal-connection';
 import type { RunReport } from '../../report/report';
 import { reportKeys } from '../../storage/layout';
@@ -271,6 +272,31 @@ test('a schedule trains, skips an unchanged second run with the reason, and a fo
   const gone = await simclr(['schedule', 'describe', 'nightly', '--json']);
   assert.equal(gone.code, 1);
   assert.match(JSON.parse(gone.stdout).error, /no schedule named 'nightly'/);
+});
+
+test('a Temporal without the SimclrSchedule search attribute: create says how to register it, in one line', async () => {
+  const path = findBinary('temporal');
+  const bare = await TestWorkflowEnvironment.createLocal({
+    server: {
+      ...(path ? { executable: { type: 'existing-path' as const, path } } : {}),
+      ip: '127.0.0.1',
+      extraArgs: ['--log-level', 'error'],
+    },
+  });
+  try {
+    const r = await runSimclr(['schedule', 'create', 'nightly', '--config', FIXTURE, '--every', '24h'], {
+      home,
+      address: bare.address,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^simclr: .*SimclrSchedule.*register it: temporal operator search-attribute create --name SimclrSchedule --type Keyword/,
+    );
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  } finally {
+    await bare.teardown();
+  }
 });
 
 const historyOf = (workflowId: string) => temporal.client.workflow.getHandle(workflowId).fetchHistory();
