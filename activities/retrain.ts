@@ -5,7 +5,9 @@
  * (`recordScheduledRun`). Everything they read or write is under models/<schedule>/ (storage/layout.ts).
  */
 import { fingerprint } from '../config/fingerprint';
+import { resolveExperiment } from '../config/resolve';
 import { experimentSchema } from '../config/schema';
+import { readCheckpointManifest, warmStartDifferences } from '../simclr/checkpoint';
 import { scheduleKeys } from '../storage/layout';
 import { readCurrentModel, readScheduledRuns, writeJson } from '../storage/schedule-records';
 import type {
@@ -75,11 +77,25 @@ export async function planRetrain(input: PlanRetrainInput): Promise<RetrainPlan>
     let warm = '';
     if (input.options.warmStart && parent) {
       const latest = await latestCheckpoint(store, parent.experimentId);
-      if (latest) {
+      // A new architecture cannot take the old weights: this run starts fresh, and says so.
+      const resolved = resolveExperiment(input.config, {
+        imageSize: plan.imageSize,
+        channels: plan.channels,
+      });
+      const size = { height: plan.imageSize, width: plan.imageSize, channels: plan.channels };
+      const misfit =
+        latest &&
+        warmStartDifferences((await readCheckpointManifest(store, latest.key)).config, {
+          model: resolved.model,
+          imageShape: size,
+        });
+      if (latest && misfit?.length === 0) {
         lineage.warmStartFrom = latest.key;
         warm = `; warm start from ${latest.key}`;
       } else {
-        warm = `; no warm start: ${parent.experimentId} has no checkpoint left in ${store.location}`;
+        warm = latest
+          ? `; no warm start: the architecture changed since ${parent.experimentId} (${misfit!.join(', ')})`
+          : `; no warm start: ${parent.experimentId} has no checkpoint left in ${store.location}`;
         log().warn(warm.slice(2));
       }
     }

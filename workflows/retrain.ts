@@ -14,22 +14,21 @@ import { SA_EXPERIMENT, SA_SCHEDULE } from './search-attributes';
 import type { RetrainInput, RetrainResult } from '../contracts';
 
 /** A workflow id as a run's experiment id: one key segment of letters, digits, '.', '_' and '-'. */
-function experimentIdOf(schedule: string, workflowId: string, startTime: Date): string {
-  // A schedule's runs are `<schedule>-<ISO time>` (Temporal appends the time); a forced trigger's carry `manual`.
+function experimentIdOf(schedule: string, workflowId: string, startTime: Date, manual: boolean): string {
+  // A schedule's runs are `retrain-<schedule>-<ISO time>` (Temporal appends the time), as are forced ones.
   const m = /-(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(workflowId);
   const stamp = m
     ? `${m[1]}${m[2]}${m[3]}-${m[4]}${m[5]}${m[6]}`
     : startTime.toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\..*$/, '');
-  const manual = /-manual-/.test(workflowId) ? '-manual' : '';
-  return `${schedule}-${stamp}${manual}`;
+  return `${schedule}-${stamp}${manual ? '-manual' : ''}`;
 }
 
 export async function retrain(input: RetrainInput): Promise<RetrainResult> {
   const { schedule, config, options } = input;
   const { cpu } = activityProxies(config.orchestration);
   const info = workflowInfo();
-  const experimentId = experimentIdOf(schedule, info.workflowId, info.startTime);
   const trigger = input.trigger ?? 'schedule';
+  const experimentId = experimentIdOf(schedule, info.workflowId, info.startTime, trigger === 'manual');
   upsertSearchAttributes([{ key: SA_SCHEDULE, value: schedule }]);
   setCurrentDetails(`**${schedule}** — checking the dataset and config against the last successful run`);
 
@@ -57,6 +56,10 @@ export async function retrain(input: RetrainInput): Promise<RetrainResult> {
     ],
     memo: { lineage: plan.lineage },
     staticSummary: `SimCLR retrain of schedule ${schedule}: ${plan.reason}`,
+  }).catch((err: unknown) => {
+    // The run fails with its experiment (the schedule pauses on it with --pause-on-failure); say which.
+    setCurrentDetails(`**${schedule}** — ${experimentId} failed: ${innermostMessage(err)}`);
+    throw err;
   });
   await cpu.recordScheduledRun({
     experimentId,
@@ -85,4 +88,11 @@ export async function retrain(input: RetrainInput): Promise<RetrainResult> {
     promotion: results.promotion,
     report,
   };
+}
+
+/** The innermost message of a child's failure (ChildWorkflowFailure → ApplicationFailure → …). */
+function innermostMessage(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && (e as { cause?: unknown }).cause instanceof Error) e = (e as Error).cause;
+  return e instanceof Error ? e.message : String(e);
 }

@@ -25,6 +25,8 @@ import { parseJsonOutput, ROOT, runSimclr, type CliResult } from '../helpers/cli
 import { startTestTemporal } from '../helpers/temporal';
 
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'retrain-small.yaml');
+/** The same with a narrower encoder: no checkpoint of FIXTURE's runs can warm-start it. */
+const NARROW = join(ROOT, 'test', 'fixtures', 'retrain-narrow.yaml');
 /** Histories of a trained and a skipped retrain run and of a scheduled experiment (with its promotion). */
 const RECORDED = join(ROOT, 'test', 'fixtures', 'recorded-retrain-histories.json');
 const History = proto.api.history.v1.History;
@@ -221,6 +223,21 @@ test('a schedule trains, skips an unchanged second run with the reason, and a fo
     }));
     writeFileSync(RECORDED, JSON.stringify(json, null, 2) + '\n'); // prettier's layout
   }
+
+  // A new architecture: the config changed, so it trains, but no checkpoint fits it: no warm start, and why.
+  ok(await simclr(['schedule', 'update', 'nightly', '--config', NARROW, '--json']), 'update config');
+  const fourth = ok(
+    await simclr(['schedule', 'trigger', 'nightly', '--wait', '--json'], 300_000),
+    'trigger 4',
+  );
+  const r4 = fourth.result as RetrainResult;
+  assert.equal(r4.status, 'completed', JSON.stringify(r4));
+  assert.equal(r4.lineage.parentRun, r3.experimentId);
+  assert.equal(r4.lineage.warmStartFrom, undefined);
+  assert.match(
+    r4.reason,
+    /config changed .* no warm start: the architecture changed since .*model\.widthMultiplier: 1 → 0\.5/,
+  );
 
   // The other verbs, each with one JSON document.
   assert.equal(
