@@ -8,6 +8,7 @@ import { deleteAugmentations, precomputeAugmentations } from './augment';
 import { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
 import { preparePretraining } from './pretrain';
 import { writeExperimentReport } from './report';
+import { planRetrain, promoteEncoder, recordScheduledRun } from './retrain';
 import { findCompletedExperiments, writeSweepReport } from './sweep';
 
 export const cpuActivities: CpuActivities = {
@@ -21,4 +22,7 @@ export const cpuActivities: CpuActivities = {
   writeExperimentReport,
   findCompletedExperiments,
   writeSweepReport,
+  planRetrain,
+  promoteEncoder,
+  recordScheduledRun,
 };

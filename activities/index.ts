@@ -1,6 +1,6 @@
 /**
- * Every activity, and the two sets the workers register: data work (and the sweep's bookkeeping and
- * report) on `simclr-cpu` (./cpu.ts), training and evaluation on `simclr-gpu` (./gpu.ts).
+ * Every activity, and the two sets the workers register: data work (and the sweep's and the schedule's
+ * bookkeeping and reports) on `simclr-cpu` (./cpu.ts), training and evaluation on `simclr-gpu` (./gpu.ts).
  */
 export { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
 export { deleteAugmentations, precomputeAugmentations } from './augment';
@@ -8,5 +8,6 @@ export { preparePretraining, pretrainEpoch } from './pretrain';
 export { evaluateRepresentation, fineTune, supervisedBaseline } from './evaluate';
 export { writeExperimentReport } from './report';
 export { findCompletedExperiments, writeSweepReport } from './sweep';
+export { planRetrain, promoteEncoder, recordScheduledRun } from './retrain';
 export { cpuActivities } from './cpu';
 export { gpuActivities } from './gpu';

@@ -9,6 +9,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { resolveExperiment, type ResolvedExperiment } from '../config/resolve';
 import type { ExperimentConfig } from '../config/schema';
 import { appendMetrics, metric, metricsChunk, readMetrics, type MetricRecord } from '../report/metrics';
+import { warmStartPretrainer } from '../simclr/checkpoint';
 import { knnEvaluation } from '../simclr/evaluate/knn';
 import { extractFeatures } from '../simclr/evaluate/features';
 import type { ImageShape } from '../simclr/images';
@@ -169,6 +170,11 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
     let state: TrainingState = startKey
       ? await loadPretrainer(store, startKey, resolved, shape, S)
       : newPretrainer(resolved, shape, S);
+    if (!startKey && input.warmStartFrom) {
+      // A scheduled retrain: the previous run's weights, this run's fresh optimiser and schedule.
+      await warmStartPretrainer(store, input.warmStartFrom, state.pretrainer);
+      log().info(`${experimentId} warm-starts from ${input.warmStartFrom}`);
+    }
     const trainer = state.pretrainer;
     try {
       const first = epoch * S;

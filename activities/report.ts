@@ -6,8 +6,10 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetrics } from '../report/metrics';
-import { writeReport } from '../report/report';
-import { experimentKey } from '../storage/layout';
+import { compareRuns, type ComparisonRow } from '../report/lineage';
+import { parseRunReport, writeReport } from '../report/report';
+import type { BlobStore } from '../storage/blob-store';
+import { experimentKey, reportKeys } from '../storage/layout';
 import { tensorBoardAvailable, writeTensorBoard } from '../report/tensorboard';
 import { sumPretrainTime } from '../report/time-breakdown';
 import { activeBackend } from '../simclr/backend';
@@ -15,6 +17,32 @@ import type { WriteReportInput, WriteReportOutput } from '../contracts/report';
 import { activityStore, guard, log } from './context';
 
 export type { WriteReportInput, WriteReportOutput } from '../contracts/report';
+
+/** This run's results against those in its parent run's report.json (undefined without one). */
+async function parentComparison(
+  store: BlobStore,
+  input: WriteReportInput,
+): Promise<ComparisonRow[] | undefined> {
+  const parent = input.lineage?.parentRun;
+  if (!parent) return undefined;
+  const key = reportKeys(parent).reportJson;
+  if (!(await store.exists(key))) {
+    log().warn(`no report of the parent run ${parent} in ${store.location}: the lineage has no comparison`);
+    return undefined;
+  }
+  const previous = parseRunReport(JSON.parse((await store.get(key)).toString('utf8')), key);
+  if (!previous.results) return undefined;
+  const last = input.pretrain[input.pretrain.length - 1];
+  return compareRuns(
+    {
+      linear: input.pretrained.linear,
+      knn: input.pretrained.knn,
+      fineTune: input.fineTune,
+      finalLoss: last?.meanLoss,
+    },
+    { ...previous.results, finalLoss: previous.pretrain?.finalLoss },
+  );
+}
 
 export async function writeExperimentReport(input: WriteReportInput): Promise<WriteReportOutput> {
   return guard(async () => {
@@ -27,6 +55,11 @@ export async function writeExperimentReport(input: WriteReportInput): Promise<Wr
     const trainedOn =
       input.pretrain.map((p) => p.backend).find(Boolean) ?? activeBackend()?.name ?? 'unknown';
     const metrics = await readMetrics(store, input.experimentId);
+    const lineage = input.lineage && {
+      ...input.lineage,
+      promotion: input.promotion,
+      comparison: await parentComparison(store, input),
+    };
     const keys = await writeReport(
       store,
       input.experimentId,
@@ -68,6 +101,7 @@ export async function writeExperimentReport(input: WriteReportInput): Promise<Wr
             scratchFineTune: input.baselines.scratchFineTune,
           },
         },
+        lineage,
       },
       metrics,
     );

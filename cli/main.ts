@@ -53,6 +53,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
     summary: 'run experiments over a grid (or a preset) and compare them in one report',
     load: () => require('./commands/sweep'),
   },
+  schedule: {
+    summary: 'scheduled retraining on Temporal Schedules: create, list, describe, trigger, pause, ...',
+    load: () => require('./commands/schedule'),
+  },
+  models: {
+    summary: "a schedule's promoted encoders (and refused ones) and its current model",
+    load: () => require('./commands/models'),
+  },
   gc: {
     summary: "remove what no open run needs: closed runs' views and old checkpoints, interrupted writes",
     load: () => require('./commands/gc'),

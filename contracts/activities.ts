@@ -26,6 +26,13 @@ import type {
 import type { PrepareInput, PrepareResult, PretrainEpochInput, PretrainEpochResult } from './pretrain';
 import type { WriteReportInput, WriteReportOutput } from './report';
 import type {
+  PlanRetrainInput,
+  PromoteEncoderInput,
+  PromotionDecision,
+  RetrainPlan,
+  ScheduledRunRecord,
+} from './retrain';
+import type {
   CompletedExperiment,
   FindCompletedInput,
   WriteSweepReportInput,
@@ -45,6 +52,10 @@ export interface CpuActivities {
   writeExperimentReport(input: WriteReportInput): Promise<WriteReportOutput>;
   findCompletedExperiments(input: FindCompletedInput): Promise<CompletedExperiment[]>;
   writeSweepReport(input: WriteSweepReportInput): Promise<WriteSweepReportOutput>;
+  /** Scheduled retraining: skip or train, with the run's lineage (activities/retrain.ts). */
+  planRetrain(input: PlanRetrainInput): Promise<RetrainPlan>;
+  promoteEncoder(input: PromoteEncoderInput): Promise<PromotionDecision>;
+  recordScheduledRun(input: ScheduledRunRecord): Promise<void>;
 }
 
 /** `simclr-gpu`: pretraining epochs, fine-tuning and evaluation (one at a time per GPU). */

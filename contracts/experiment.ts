@@ -8,6 +8,7 @@ import type { ExperimentConfig } from '../config/schema';
 import type { DatasetManifest } from './dataset';
 import type { BaselineResults, FineTuneResult, RepresentationEval } from './evaluate';
 import type { PretrainEpochResult } from './pretrain';
+import type { Lineage, PromotionDecision } from './retrain';
 
 export interface StageTiming {
   stage: Stage;
@@ -40,6 +41,11 @@ export interface ExperimentInput {
    * every activity checks that its worker uses this store (workflows/store-header.ts).
    */
   store?: StoreRef;
+  /**
+   * A run of a schedule (workflows/retrain.ts): where it came from (warm start included), and the
+   * tolerance its encoder's promotion to the schedule's current model is judged with.
+   */
+  retrain?: { lineage: Lineage; tolerancePoints: number };
 }
 
 export interface ExperimentResults {
@@ -52,6 +58,8 @@ export interface ExperimentResults {
   reportKey: string;
   reportHtmlKey: string;
   storeLocation: string;
+  /** A run of a schedule: whether its encoder became the schedule's current model. */
+  promotion?: PromotionDecision;
 }
 
 /** The answer to the `progress` query of the experiment workflow. */
@@ -87,6 +95,8 @@ export interface PretrainLoopInput {
   checkpoint?: string;
   history: PretrainEpochResult[];
   augmentationWaitMs: number;
+  /** Warm start: the first epoch (without `checkpoint`) starts from this checkpoint's weights. */
+  warmStartFrom?: string;
 }
 
 export interface PretrainLoopProgress {

@@ -13,5 +13,6 @@ export * from './experiment';
 export * from './pretrain';
 export * from './queues';
 export * from './report';
+export * from './retrain';
 export * from './store';
 export * from './sweep';

@@ -30,6 +30,11 @@ export interface PretrainEpochInput {
   stepsPerEpoch: number;
   /** The checkpoint the epoch starts from (undefined: fresh initialisation at epoch 0). */
   checkpoint?: string;
+  /**
+   * Warm start (a scheduled retrain): without `checkpoint`, epoch 0 starts from the encoder and head
+   * weights of this checkpoint of another run, with a fresh optimiser and schedule.
+   */
+  warmStartFrom?: string;
 }
 
 /** Heartbeat details of pretrainEpoch: enough to resume a retried attempt. */

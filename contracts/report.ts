@@ -7,6 +7,7 @@ import type { DatasetManifest } from './dataset';
 import type { BaselineResults, FineTuneResult, RepresentationEval } from './evaluate';
 import type { StageTiming } from './experiment';
 import type { PretrainEpochResult } from './pretrain';
+import type { Lineage, PromotionDecision } from './retrain';
 
 export interface WriteReportInput {
   experimentId: string;
@@ -23,6 +24,9 @@ export interface WriteReportInput {
   fineTune: FineTuneResult[];
   /** Raw pixels, supervised upper bound, training from scratch; absent in runs that predate them. */
   baselines?: BaselineResults;
+  /** A run of a schedule: its lineage (the report compares it with its parent run) and promotion. */
+  lineage?: Lineage;
+  promotion?: PromotionDecision;
 }
 
 export interface WriteReportOutput {

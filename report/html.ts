@@ -10,6 +10,7 @@
  */
 import { formatFraction } from './charts';
 import { compareWithBaselines, type ComparableResults } from './comparisons';
+import { describeDelta } from './lineage';
 import type { RunReport, RunResults } from './report';
 import { CHART_WIDTH } from './svg';
 import { pretrainTimeSection } from './time-breakdown';
@@ -125,6 +126,38 @@ function header(report: RunReport): string {
   </dl>
   ${report.error ? `<h3>Error</h3><div class="error">${e(report.error)}</div>` : ''}
 </header>`;
+}
+
+/** Where a scheduled run came from, how it compares with the previous run, and its promotion. */
+function lineageSection(report: RunReport): string {
+  const l = report.lineage;
+  if (!l) return '';
+  const comparison = l.comparison?.length
+    ? `<table>
+<thead><tr><th>Result</th><th class="n">This run</th><th class="n">Previous run (${e(l.parentRun ?? '')})</th><th class="n">Change</th></tr></thead>
+<tbody>
+${l.comparison
+  .map((r) => {
+    const loss = r.metric.includes('loss');
+    const v = (x: number) => (loss ? x.toFixed(4) : pct(x));
+    return `<tr><td>${e(r.metric)}</td><td class="n">${v(r.current)}</td><td class="n">${v(r.parent)}</td><td class="n ${r.verdict === 'better' ? 'good' : r.verdict === 'worse' ? 'bad' : ''}">${e(describeDelta(r))}</td></tr>`;
+  })
+  .join('\n')}
+</tbody></table>`
+    : `<p class="note">${l.parentRun ? `No comparison: the report of ${e(l.parentRun)} is not in the store.` : 'The first run of the schedule: nothing to compare with.'}</p>`;
+  const p = l.promotion;
+  return `
+<h2>Lineage</h2>
+<dl class="meta">
+  <dt>Schedule</dt><dd><code>${e(l.schedule)}</code> (${l.trigger === 'manual' ? 'forced by hand' : 'scheduled run'})</dd>
+  <dt>Previous run</dt><dd>${l.parentRun ? `<code>${e(l.parentRun)}</code>` : '<span class="note">none</span>'}</dd>
+  <dt>Dataset</dt><dd><code>${e(l.datasetId)}</code></dd>
+  <dt>Config hash</dt><dd><code>${e(l.configHash)}</code></dd>
+  <dt>Code version</dt><dd><code>${e(l.codeVersion)}</code></dd>
+  <dt>Warm start</dt><dd>${l.warmStartFrom ? `from <code>${e(l.warmStartFrom)}</code>` : 'no (fresh initialisation)'}</dd>
+  <dt>Promotion</dt><dd>${p ? `<strong>${p.promoted ? 'promoted' : 'refused'}</strong>: ${e(p.reason)}` : '<span class="note">not decided</span>'}</dd>
+</dl>
+${comparison}`;
 }
 
 function resultsSection(report: RunReport): string {
@@ -357,6 +390,7 @@ export function renderReportHtml(
 <body>
 <main>
 ${header(report)}
+${lineageSection(report)}
 ${resultsSection(report)}
 ${baselinesSection(report)}
 ${chartsSection(charts)}

@@ -10,6 +10,7 @@
  * ```
  */
 import { z } from 'zod';
+import { lineageReportSchema } from './lineage';
 import { experimentSchema } from '../config/schema';
 import type { BlobStore } from '../storage/blob-store';
 import { renderReportCharts } from './charts';
@@ -134,6 +135,8 @@ export const runReportSchema = z.object({
   pretrain: pretrainSummarySchema.optional(),
   /** Absent while running or when the run failed before evaluation. */
   results: resultsSchema.optional(),
+  /** A run of a schedule: where it came from, its comparison with the parent run, its promotion. */
+  lineage: lineageReportSchema.optional(),
 });
 
 export type RunReport = z.infer<typeof runReportSchema>;

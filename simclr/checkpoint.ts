@@ -408,3 +408,46 @@ export async function restorePretrainer(
     throw err;
   }
 }
+
+/**
+ * What keeps a checkpoint from warm-starting a model: the differences (`path: saved → now`) of the
+ * architecture, its model config and image shape, between the checkpoint's config (its manifest) and
+ * the new run's. Empty when it fits; the optimiser, schedule and seed may differ.
+ */
+export function warmStartDifferences(
+  saved: Record<string, unknown>,
+  now: Pick<PretrainerOptions, 'model' | 'imageShape'>,
+): string[] {
+  const want = JSON.parse(
+    JSON.stringify({
+      model: now.model,
+      imageShape: {
+        height: now.imageShape.height,
+        width: now.imageShape.width,
+        channels: now.imageShape.channels,
+      },
+    }),
+  ) as Record<string, unknown>;
+  return [
+    ...differences(saved.model, want.model, 'model'),
+    ...differences(saved.imageShape, want.imageShape, 'imageShape'),
+  ];
+}
+
+/**
+ * Warm start: loads the encoder and projection-head weights of `key` (a checkpoint of another run)
+ * into a fresh pretrainer, whose optimiser state and step stay at zero, so the new run follows its
+ * own learning-rate schedule from the learned weights. The architecture must be the one the
+ * checkpoint was written for (warmStartDifferences); anything else may differ.
+ */
+export async function warmStartPretrainer(
+  store: BlobStore,
+  key: string,
+  pretrainer: Pretrainer,
+): Promise<void> {
+  const manifest = await readCheckpointManifest(store, key);
+  const diff = warmStartDifferences(manifest.config, pretrainer.options);
+  if (diff.length > 0) throw new CheckpointMismatchError(key, diff);
+  await loadWeightsInto(store, joinKey(key, 'encoder'), pretrainer.encoder);
+  await loadWeightsInto(store, joinKey(key, 'head'), pretrainer.head.model);
+}

@@ -16,7 +16,9 @@
  * experiments/<id>/tensorboard/…                             TensorBoard event files
  * sweeps/<sweepId>/report.json | report.html                 the sweep report (report/sweep-report.ts), json last
  * sweeps/<sweepId>/charts/<name>.png                         its charts
- * models/…                                                   reserved for exported encoders
+ * models/<schedule>/runs/<experimentId>.json                 a completed run of a schedule: lineage, results
+ * models/<schedule>/promotions/<experimentId>.json           the promotion (or refusal) of that run's encoder
+ * models/<schedule>/CURRENT.json                             the schedule's current model (written last)
  * ```
  * A sweep's variants are experiments of their own: experiments/<sweepId>.<variant>/ (contracts/sweep.ts).
  */
@@ -90,6 +92,31 @@ export function reportKeys(experimentId: string) {
     reportHtml: experimentKey(experimentId, 'report.html'),
     charts: `${experimentPrefix(experimentId)}/charts/`,
     tensorboard: `${experimentPrefix(experimentId)}/tensorboard/`,
+  };
+}
+
+// --- models (scheduled retraining) ---------------------------------------------------------------
+
+/** The key prefix of one schedule's models (`models/<schedule>`); the name must be a single key segment. */
+export const schedulePrefix = (schedule: string) => rootPrefix('models', 'schedule name', schedule);
+
+/**
+ * The keys of a schedule's records (contracts/retrain.ts): one record per completed run (the lineage
+ * the next run starts from), one per promotion decision, and the pointer to the current model.
+ */
+export function scheduleKeys(schedule: string) {
+  const prefix = schedulePrefix(schedule);
+  const segment = (what: string, id: string) => {
+    if (id === '' || id.includes('/'))
+      throw new InvalidKeyError(`${prefix}/${what}/${id}`, `experiment id '${id}' must be one key segment`);
+    return validateKey(`${prefix}/${what}/${id}.json`);
+  };
+  return {
+    runs: `${prefix}/runs/`,
+    run: (experimentId: string) => segment('runs', experimentId),
+    promotions: `${prefix}/promotions/`,
+    promotion: (experimentId: string) => segment('promotions', experimentId),
+    current: validateKey(`${prefix}/CURRENT.json`),
   };
 }
 

@@ -32,6 +32,7 @@ import {
   type ExperimentResults,
   type FineTuneResult,
   type PretrainEpochResult,
+  type PromotionDecision,
   type RepresentationEval,
   type ShardResult,
   type Stage,
@@ -47,6 +48,12 @@ export const BASELINES_PATCH = 'evaluation-baselines';
  * (gpuStoppable); executions that started before it replay with `gpu`, which did not wait.
  */
 export const GPU_STOP_ON_CANCEL_PATCH = 'gpu-stop-on-cancel';
+
+/**
+ * The patch id from which a run of a schedule (input.retrain) promotes its encoder before the report;
+ * executions that started before it have no `retrain` input and replay without the activity.
+ */
+export const RETRAIN_PROMOTION_PATCH = 'retrain-promotion';
 
 /** ' (random init 58.4 %, raw pixels 81.5 %, supervised 82.9 %)' for the closing details; '' without baselines. */
 function linearBaselinesNote(randomInit?: RepresentationEval, baselines?: BaselineResults): string {
@@ -167,6 +174,7 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
           // A resumed run carries the epochs of the earlier run(s), so its report shows the whole run.
           history: prep.history ?? [],
           augmentationWaitMs: 0,
+          warmStartFrom: prep.checkpoint ? undefined : input.retrain?.lineage.warmStartFrom,
         },
       ],
     });
@@ -258,6 +266,17 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
     }
 
     enter('report');
+    // A run of a schedule: its encoder becomes the schedule's current model, or the refusal says why.
+    let promotion: PromotionDecision | undefined;
+    if (input.retrain && patched(RETRAIN_PROMOTION_PATCH)) {
+      promotion = await summarized('promote the encoder').cpu.promoteEncoder({
+        schedule: input.retrain.lineage.schedule,
+        experimentId,
+        checkpoint,
+        linearTop1: pretrained.linear.top1,
+        tolerancePoints: input.retrain.tolerancePoints,
+      });
+    }
     const report = await summarized('write the report').cpu.writeExperimentReport({
       experimentId,
       workflowId: workflowInfo().workflowId,
@@ -272,13 +291,16 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
       baseline,
       fineTune,
       baselines,
+      lineage: input.retrain?.lineage,
+      promotion,
     });
-    const results: ExperimentResults = { pretrained, baseline, fineTune, baselines, ...report };
+    const results: ExperimentResults = { pretrained, baseline, fineTune, baselines, ...report, promotion };
     progress.results = results;
     enter(
       'done',
       `linear top-1 ${percent(pretrained.linear.top1)}` +
         linearBaselinesNote(baseline, baselines) +
+        (promotion ? `\n\n${promotion.promoted ? 'promoted' : 'not promoted'}: ${promotion.reason}` : '') +
         `\n\nreport: ${report.storeLocation}/${report.reportHtmlKey}`,
     );
     return results;

@@ -2,3 +2,4 @@
 export { experiment, progressQuery } from './experiment';
 export { pretrainLoop, pretrainProgressQuery } from './pretrain-loop';
 export { sweep, sweepProgressQuery } from './sweep';
+export { retrain } from './retrain';

@@ -67,6 +67,8 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
       epoch,
       stepsPerEpoch: input.stepsPerEpoch,
       checkpoint: state.checkpoint,
+      // Only the first epoch of a warm-started run has no checkpoint of its own.
+      warmStartFrom: state.checkpoint ? undefined : input.warmStartFrom,
     });
     // A malformed reply fails the run, naming the field, instead of a TypeError that wedges it.
     const result = checkedEpochResult(reply, epoch);

@@ -5,6 +5,7 @@
  * become a visibility query (../list-query.ts), which --json also returns for the web UI's filter bar.
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Lineage } from '../../contracts/retrain';
 import { SA_EPOCH, SA_SCHEDULE, SA_STAGE, SA_TOP1 } from '../../workflows/search-attributes';
 import {
   COMMON_OPTIONS,
@@ -41,6 +42,8 @@ export interface ExperimentRow {
   top1: number | null;
   startTime: string;
   closeTime: string | null;
+  /** A run of a schedule: its lineage (the memo its retrain workflow started it with). */
+  lineage: Lineage | null;
 }
 
 /** The latest run of each of the newest `limit` experiments that pass `filters`. */
@@ -75,6 +78,7 @@ export async function listExperiments(
         top1: wf.typedSearchAttributes.get(SA_TOP1) ?? null,
         startTime: wf.startTime.toISOString(),
         closeTime: wf.closeTime?.toISOString() ?? null,
+        lineage: (wf.memo?.lineage as Lineage | undefined) ?? null,
       };
     }),
   );
@@ -113,9 +117,19 @@ export async function run(argv: string[], out: Output): Promise<number> {
           : `no experiments in namespace '${session.target.namespace}' yet: start one with 'simclr run <experiment.yaml>'`,
       );
     else {
+      // Lineage columns only when a run of a schedule is listed.
+      const lineage = rows.some((r) => r.lineage);
       out.line(
         table(
-          ['ID', 'STATUS', 'STAGE', 'EPOCH', 'TOP-1', 'STARTED'],
+          [
+            'ID',
+            'STATUS',
+            'STAGE',
+            'EPOCH',
+            'TOP-1',
+            'STARTED',
+            ...(lineage ? ['SCHEDULE', 'PARENT', 'DATASET', 'CODE'] : []),
+          ],
           rows.map((r) => [
             r.id,
             r.status.toLowerCase(),
@@ -123,6 +137,14 @@ export async function run(argv: string[], out: Output): Promise<number> {
             r.epoch === null ? '–' : String(r.epoch),
             r.top1 === null ? '–' : percent(r.top1),
             formatTimestamp(new Date(r.startTime)),
+            ...(lineage
+              ? [
+                  r.lineage?.schedule ?? r.schedule ?? '–',
+                  r.lineage?.parentRun ?? '–',
+                  r.lineage?.datasetId ?? '–',
+                  r.lineage?.codeVersion.replace(/^git:(\w{10})\w*/, '$1') ?? '–',
+                ]
+              : []),
           ]),
           ['left', 'left', 'left', 'right', 'right', 'left'],
         ),

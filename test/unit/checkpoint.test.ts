@@ -16,6 +16,7 @@ import {
   readCheckpointManifest,
   restorePretrainer,
   saveCheckpoint,
+  warmStartPretrainer,
 } from '../../simclr/checkpoint';
 import { Rng } from '../../simclr/rng';
 import { FsBlobStore } from '../../storage/fs-store';
@@ -228,6 +229,26 @@ describe('pretraining checkpoints', () => {
       f.dispose();
     } finally {
       p.dispose();
+    }
+  });
+
+  it('warm start takes the weights of another run, keeps its own optimiser at step 0, and refuses another architecture', async () => {
+    const parent = createPretrainer(options());
+    const child = createPretrainer({ ...options(), seed: 4 });
+    const wider = createPretrainer(
+      options({ model: { encoder: 'resnet-mini', widthMultiplier: 0.5, head: { outputDim: 16 } } }),
+    );
+    try {
+      await train(parent, 3);
+      const key = await saveCheckpoint(store, 'warm-parent/checkpoints', parent);
+      assert.ok(maxAbsDiff(snapshot(parent), snapshot(child)) > 0.01, 'other seed, other weights');
+      // Another learning-rate schedule is fine: only the architecture must match.
+      await warmStartPretrainer(store, key, child);
+      assert.equal(maxAbsDiff(snapshot(parent), snapshot(child)), 0);
+      assert.equal(child.globalStep, 0);
+      await assert.rejects(warmStartPretrainer(store, key, wider), CheckpointMismatchError);
+    } finally {
+      [parent, child, wider].forEach((p) => p.dispose());
     }
   });
 });
