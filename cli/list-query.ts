@@ -4,7 +4,7 @@
  * --dataset, each ANDed with the experiment workflow type.
  */
 import { SA_DATASET, SA_ENCODER, SA_SCHEDULE, SA_STAGE } from '../workflows/search-attributes';
-import type { Stage } from '../contracts';
+import { STAGES, type Stage } from '../contracts';
 import { CliError, EXIT_USAGE } from './output';
 
 export interface ListFilters {
@@ -16,18 +16,7 @@ export interface ListFilters {
   dataset?: string;
 }
 
-export const STAGE_NAMES: Stage[] = [
-  'validate',
-  'shard',
-  'pretrain',
-  'finetune',
-  'evaluate',
-  'baselines',
-  'report',
-  'done',
-  'failed',
-  'cancelled',
-];
+export const STAGE_NAMES: readonly Stage[] = STAGES;
 
 /** --status values and the ExecutionStatus each names. */
 export const STATUS_NAMES: Record<string, string> = {

@@ -5,20 +5,12 @@
  */
 import type { Client } from '@temporalio/client';
 import type { TemporalTarget } from '../infra/temporal-connection';
-import type { Stage } from '../contracts';
+import { WORK_STAGES, type Stage } from '../contracts';
 import { formatDuration, percent, progressBar, truncate } from './format';
 import { takeSnapshot, type ActivityState, type RunSnapshot } from './snapshot';
 
 /** The stages of an experiment, in order (workflows/experiment.ts). */
-export const STAGES: Stage[] = [
-  'validate',
-  'shard',
-  'pretrain',
-  'finetune',
-  'evaluate',
-  'baselines',
-  'report',
-];
+export const STAGES: readonly Stage[] = WORK_STAGES;
 
 /**
  * The activities each stage runs (workflows/experiment.ts, workflows/pretrain-loop.ts). The view shows

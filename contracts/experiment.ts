@@ -17,17 +17,21 @@ export interface StageTiming {
   seconds?: number;
 }
 
-export type Stage =
-  | 'validate'
-  | 'shard'
-  | 'pretrain'
-  | 'finetune'
-  | 'evaluate'
-  | 'baselines'
-  | 'report'
-  | 'done'
-  | 'failed'
-  | 'cancelled';
+/** The stages an experiment runs through, in order (workflows/experiment.ts). */
+export const WORK_STAGES = [
+  'validate',
+  'shard',
+  'pretrain',
+  'finetune',
+  'evaluate',
+  'baselines',
+  'report',
+] as const;
+
+/** Every value of the SimclrStage search attribute: the work stages, then how the run ended. */
+export const STAGES = [...WORK_STAGES, 'done', 'failed', 'cancelled'] as const;
+
+export type Stage = (typeof STAGES)[number];
 
 export interface ExperimentInput {
   experimentId: string;
