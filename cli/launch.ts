@@ -12,13 +12,13 @@ import { storeIdentity, type StoreRef } from '../storage/store-id';
 import { DEFAULT_PORTS, servicesUp, type ServicePorts } from '../infra/services';
 import { webUiUrl, type TemporalFlags, type TemporalTarget } from '../infra/temporal-connection';
 import { experiment } from '../workflows/experiment';
-import { SA_ENCODER, SA_EXPERIMENT, SA_STAGE } from '../workflows/search-attributes';
+import { SA_ENCODER, SA_EXPERIMENT, SA_SCHEDULE, SA_STAGE } from '../workflows/search-attributes';
 import { CPU_QUEUE, type ExperimentInput } from '../contracts';
 import { connectTemporal, resolveTarget, type TemporalSession } from './connect';
 import { followToEnd } from './follow';
 import { CliError, EXIT_OK, EXIT_USAGE, type Output } from './output';
 import { ownsServices, startOwned } from './owned-services';
-import { runMemo, staticDetailsOf, summaryOf } from './run-metadata';
+import { runMemo, staticDetailsOf, summaryOf } from '../workflows/run-metadata';
 import { EXPERIMENT_WORKFLOW_TYPE } from './snapshot';
 import { installWorkerRuntime } from './worker-runtime';
 
@@ -94,8 +94,10 @@ async function startRun(session: TemporalSession, input: LaunchRequest['input'])
         { key: SA_EXPERIMENT, value: id },
         { key: SA_STAGE, value: 'validate' },
         { key: SA_ENCODER, value: input.config.model.encoder },
+        // A resumed run of a schedule stays the schedule's (simclr resume carries its lineage).
+        ...(input.retrain ? [{ key: SA_SCHEDULE, value: input.retrain.lineage.schedule }] : []),
       ],
-      memo: runMemo(input),
+      memo: input.retrain ? { ...runMemo(input), lineage: input.retrain.lineage } : runMemo(input),
       staticSummary: summaryOf(input),
       staticDetails: staticDetailsOf(input),
       // A finished experiment keeps its id; only a failed, cancelled, terminated or timed-out one runs again (resume).

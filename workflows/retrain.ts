@@ -11,7 +11,8 @@ import { activityProxies } from './activity-proxies';
 import { percent } from './activity-results';
 import { experiment } from './experiment';
 import { SA_EXPERIMENT, SA_SCHEDULE } from './search-attributes';
-import type { RetrainInput, RetrainResult } from '../contracts';
+import type { ExperimentInput, RetrainInput, RetrainResult } from '../contracts';
+import { runMemo, staticDetailsOf } from './run-metadata';
 
 /** A workflow id as a run's experiment id: one key segment of letters, digits, '.', '_' and '-'. */
 function experimentIdOf(schedule: string, workflowId: string, startTime: Date, manual: boolean): string {
@@ -39,23 +40,24 @@ export async function retrain(input: RetrainInput): Promise<RetrainResult> {
   }
 
   setCurrentDetails(`**${schedule}** — training ${experimentId}: ${plan.reason}`);
+  const childInput: ExperimentInput = {
+    experimentId,
+    config,
+    store: input.store,
+    webUiUrl: input.webUiBase ? `${input.webUiBase}${encodeURIComponent(experimentId)}` : undefined,
+    retrain: { lineage: plan.lineage, tolerancePoints: options.promotionTolerancePoints },
+  };
   const results = await executeChild(experiment, {
     workflowId: experimentId,
-    args: [
-      {
-        experimentId,
-        config,
-        store: input.store,
-        webUiUrl: input.webUiBase ? `${input.webUiBase}${encodeURIComponent(experimentId)}` : undefined,
-        retrain: { lineage: plan.lineage, tolerancePoints: options.promotionTolerancePoints },
-      },
-    ],
+    args: [childInput],
     typedSearchAttributes: [
       { key: SA_EXPERIMENT, value: experimentId },
       { key: SA_SCHEDULE, value: schedule },
     ],
-    memo: { lineage: plan.lineage },
+    // The memo and details of any experiment (workflows/run-metadata.ts), and where it came from.
+    memo: { ...runMemo(childInput), lineage: plan.lineage },
     staticSummary: `SimCLR retrain of schedule ${schedule}: ${plan.reason}`,
+    staticDetails: staticDetailsOf(childInput),
   }).catch((err: unknown) => {
     // The run fails with its experiment (the schedule pauses on it with --pause-on-failure); say which.
     setCurrentDetails(`**${schedule}** — ${experimentId} failed: ${innermostMessage(err)}`);

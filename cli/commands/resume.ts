@@ -78,6 +78,8 @@ export async function run(argv: string[], out: Output): Promise<number> {
         config: prev.config,
         resume: true,
         ...(prev.store ? { store: prev.store } : {}),
+        // A scheduled run keeps its lineage: its report says where it came from and it is still promoted.
+        ...(prev.retrain ? { retrain: prev.retrain } : {}),
       },
       embedded,
       detach: values.detach ?? false,

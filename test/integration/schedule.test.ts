@@ -119,6 +119,11 @@ test('a schedule trains, skips an unchanged second run with the reason, and a fo
   assert.equal(r1.promotion?.promoted, true);
   const firstId = r1.experimentId!;
   assert.match(firstId, /^nightly-\d{8}-\d{6}$/);
+  // In the web UI the scheduled experiment carries what a CLI-started one does, and its lineage.
+  const memo = (await temporal.client.workflow.getHandle(firstId).describe()).memo ?? {};
+  assert.deepEqual(Object.keys(memo).sort(), ['config', 'dataset', 'lineage']);
+  assert.equal((memo.lineage as { schedule: string }).schedule, 'nightly');
+  assert.equal((memo.config as { encoder: string }).encoder, 'resnet-mini');
 
   // Second run, nothing changed: skipped, saying why.
   const second = ok(
