@@ -7,17 +7,9 @@
  */
 import type { MetricRecord } from '../report/metrics';
 import { checkpointKey } from '../simclr/checkpoint';
-import type { PretrainEpochResult, PretrainEpochTime } from '../contracts';
+import type { PretrainEpochResult } from '../contracts';
 import { checkpointsPrefix } from './training-state';
-
-const TIME_RECORDS: [string, keyof PretrainEpochTime][] = [
-  ['time_setup_s', 'setupSeconds'],
-  ['time_views_s', 'viewsSeconds'],
-  ['time_steps_s', 'stepsSeconds'],
-  ['time_checkpoint_s', 'checkpointSeconds'],
-  ['time_knn_s', 'knnSeconds'],
-  ['time_metrics_s', 'metricsSeconds'],
-];
+import { timeFromRecords } from './epoch-time';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -50,22 +42,7 @@ export function pretrainHistoryFromMetrics(
     if (losses.length === 0) continue;
     const accuracies = perStep(pretrain, epoch, 'contrastive_acc');
     const last = (name: string) => pretrain.filter((r) => r.epoch === epoch && r.name === name).pop()?.value;
-    const timed = pretrain.filter((r) => r.epoch === epoch && r.name.startsWith('time_'));
-    let time: PretrainEpochTime | undefined;
-    if (timed.length) {
-      time = {
-        setupSeconds: 0,
-        viewsSeconds: 0,
-        stepsSeconds: 0,
-        checkpointSeconds: 0,
-        knnSeconds: 0,
-        metricsSeconds: 0,
-      };
-      for (const r of timed) {
-        const part = TIME_RECORDS.find(([name]) => name === r.name)?.[1];
-        if (part) time[part] += r.value;
-      }
-    }
+    const time = timeFromRecords(pretrain.filter((r) => r.epoch === epoch));
     const globalStep = (epoch + 1) * stepsPerEpoch;
     history.push({
       epoch,

@@ -22,11 +22,11 @@ import type {
   PrepareResult,
   PretrainEpochInput,
   PretrainEpochResult,
-  PretrainEpochTime,
   PretrainHeartbeat,
 } from '../contracts/pretrain';
 import { augmentationId, loadViews } from './augment';
 import { epochStatsMetrics, recoverEpochStats, type EpochStats } from './epoch-stats';
+import { epochTime, timeRecords } from './epoch-time';
 import { pretrainHistoryFromMetrics } from './pretrain-history';
 import {
   checkpointsPrefix,
@@ -186,14 +186,7 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       const startStep = trainer.globalStep;
       /** The checkpoint is the epoch's last step: no step is left, only the end-of-epoch work. */
       const resumedAtEnd = startStep === first + S;
-      const time: PretrainEpochTime = {
-        setupSeconds: since(t0),
-        viewsSeconds: 0,
-        stepsSeconds: 0,
-        checkpointSeconds: 0,
-        knnSeconds: 0,
-        metricsSeconds: 0,
-      };
+      const time = epochTime(since(t0));
 
       /** This attempt's last step heartbeat: what a retry resumes from. */
       let lastBeat: PretrainHeartbeat | undefined;
@@ -340,18 +333,6 @@ export async function pretrainEpoch(input: PretrainEpochInput): Promise<Pretrain
       state = undefined as unknown as TrainingState;
     }
   });
-}
-
-/** The epoch's time breakdown as metric records: pretrain/time_<part>_s (seconds). */
-export function timeRecords(time: PretrainEpochTime, at: { epoch: number; step: number }): MetricRecord[] {
-  return [
-    metric('pretrain', 'time_setup_s', time.setupSeconds, at),
-    metric('pretrain', 'time_views_s', time.viewsSeconds, at),
-    metric('pretrain', 'time_steps_s', time.stepsSeconds, at),
-    metric('pretrain', 'time_checkpoint_s', time.checkpointSeconds, at),
-    metric('pretrain', 'time_knn_s', time.knnSeconds, at),
-    metric('pretrain', 'time_metrics_s', time.metricsSeconds, at),
-  ];
 }
 
 /**
