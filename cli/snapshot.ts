@@ -87,7 +87,11 @@ export interface RunSnapshot {
   results?: ExperimentResults;
   failure?: string;
   webUiUrl?: string;
-  /** True when the run is open but no worker answered the progress query in time. */
+  /**
+   * True when the run is open and no worker polls its task queue. A worker that polls but answers the
+   * progress query late (a CPU-bound training step holds its event loop) is busy, not missing: the
+   * view then shows the stage from the search attribute and the activities' heartbeats instead.
+   */
   noWorker: boolean;
 }
 
@@ -258,7 +262,7 @@ export async function takeSnapshot(client: Client, target: TemporalTarget, id: s
     return snap;
   }
   if (!progress) {
-    snap.noWorker = true;
+    snap.noWorker = !worker;
     return snap;
   }
   if (progress.stage === 'pretrain') {
