@@ -401,15 +401,23 @@ export function checkK8s(
   const problems: string[] = [];
   const byKind = (kind: string) => docs.filter((d) => d.doc.kind === kind);
   const config = new Map<string, Record<string, string>>();
+  const configFile = new Map<string, string>();
   for (const d of [...byKind('ConfigMap'), ...byKind('Secret')]) {
     const kv = check(keyValues, d.doc, d.file, problems);
     if (!kv) continue;
     const data = { ...kv.data, ...kv.stringData };
     config.set(`${kv.kind}/${kv.metadata.name}`, data);
+    configFile.set(`${kv.kind}/${kv.metadata.name}`, d.file);
+  }
+  /** The ConfigMaps and Secrets the workers take their environment from: every key is one the code reads. */
+  const envChecked = new Set<string>();
+  const checkEnvSource = (ref: string, data: Record<string, string>) => {
+    if (envChecked.has(ref)) return;
+    envChecked.add(ref);
     for (const key of Object.keys(data))
       if (!codeEnv.has(key))
-        problems.push(`${d.file}: ${kv.kind} ${kv.metadata.name}: ${key}: no code reads it`);
-  }
+        problems.push(`${configFile.get(ref)}: ${ref.replace('/', ' ')}: ${key}: no code reads it`);
+  };
   const namespaceSetting = Object.values(Object.fromEntries(config)).find(
     (c) => c.TEMPORAL_NAMESPACE,
   )?.TEMPORAL_NAMESPACE;
@@ -439,7 +447,10 @@ export function checkK8s(
         : `Secret/${from.secretRef?.name}`;
       const data = config.get(ref);
       if (!data) problems.push(`${at}: envFrom ${ref} is not among the resources`);
-      else for (const k of Object.keys(data)) env.add(k);
+      else {
+        checkEnvSource(ref, data);
+        for (const k of Object.keys(data)) env.add(k);
+      }
     }
     for (const e of c.env ?? []) {
       env.add(e.name);

@@ -5,9 +5,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { ROOT } from '../helpers/cli';
 import {
   checkCompose,
@@ -122,6 +123,34 @@ describe('infra/k8s', () => {
     assert.match(overlay, /path: \/spec\/triggers\/0\/authenticationRef/);
     assert.match(overlay, /TEMPORAL_API_KEY: /);
   });
+
+  // kubectl's built-in kustomize renders offline: the overlays' patches applied, the checks run on the result.
+  const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status === 0;
+  for (const dir of [K8S_BASE, K8S_CLOUD])
+    test(
+      `${dir.slice(ROOT.length + 1)} rendered by kubectl kustomize passes`,
+      { skip: !kubectl && 'kubectl is not on PATH' },
+      () => {
+        const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        const docs = parseAllDocuments(r.stdout).map((d) => ({
+          file: `kustomize ${dir.slice(ROOT.length + 1)}`,
+          doc: d.toJSON() as Doc,
+        }));
+        assert.deepEqual(checkK8s(docs, new Map(), codeEnv), []);
+        for (const d of docs)
+          assert.equal(
+            d.doc.metadata.namespace ?? 'simclr',
+            'simclr',
+            `${d.doc.kind} ${d.doc.metadata.name}`,
+          );
+        if (dir === K8S_CLOUD) {
+          assert.ok(!docs.some((d) => d.doc.kind === 'Job'), 'no self-hosted set-up Job on Temporal Cloud');
+          for (const so of docs.filter((d) => d.doc.kind === 'ScaledObject'))
+            assert.deepEqual(so.doc.spec.triggers[0].authenticationRef, { name: 'simclr-temporal-cloud' });
+        }
+      },
+    );
 
   test('fails on a ScaledObject watching another queue than its Deployment serves', () => {
     const { docs, images } = k8s();
