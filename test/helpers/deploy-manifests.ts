@@ -31,7 +31,12 @@ export const SETUP_SCRIPT = join(K8S_BASE, 'setup-temporal.sh');
 
 const QUEUE_OF_CLASS: Record<string, string> = { cpu: CPU_QUEUE, gpu: GPU_QUEUE };
 /** Env that the images or the platform set for reasons outside the project's code. */
-const PLATFORM_ENV = new Set(['NODE_ENV', 'NVIDIA_VISIBLE_DEVICES', 'NVIDIA_DRIVER_CAPABILITIES']);
+const PLATFORM_ENV = new Set([
+  'NODE_ENV',
+  'NVIDIA_VISIBLE_DEVICES',
+  'NVIDIA_DRIVER_CAPABILITIES',
+  'LD_LIBRARY_PATH',
+]);
 /** What every worker needs to reach Temporal and the store, and to be probed. */
 const REQUIRED_WORKER_ENV = [
   'TEMPORAL_ADDRESS',
@@ -632,6 +637,13 @@ export function checkDockerfile(
       problems.push(`${at}: CMD must be ["worker", "--queue", "${target}"]`);
   }
   const gpu = stages.find((x) => x.name === 'gpu');
+  // The CUDA libraries of the wheel's nvidia-* packages, found by the loader (README, GPU workers).
+  const cudaLibs = /^ARG CUDA_PIP_LIBS=(\S+)/m.exec(text)?.[1].split(':') ?? [];
+  for (const pkg of ['cuda_runtime', 'cublas', 'cudnn'])
+    if (!cudaLibs.includes(`/opt/nvidia/${pkg}/lib`))
+      problems.push(`${where}: ARG CUDA_PIP_LIBS does not list /opt/nvidia/${pkg}/lib`);
+  if (gpu && !gpu.lines.some((l) => /^ENV\s.*LD_LIBRARY_PATH=\$\{CUDA_PIP_LIBS\}/.test(l)))
+    problems.push(`${where}: target gpu: LD_LIBRARY_PATH does not start with the CUDA_PIP_LIBS folders`);
   if (gpu && !/^nvidia\/cuda:12\.[\d.]+-(runtime|cudnn-runtime)-/.test(gpu.from))
     problems.push(`${where}: target gpu: FROM '${gpu.from}' is not a CUDA 12 runtime image`);
   return problems;

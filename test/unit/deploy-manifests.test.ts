@@ -250,18 +250,20 @@ describe('infra/docker/Dockerfile', () => {
     assert.deepEqual(checkDockerignore(readFileSync(join(ROOT, '.dockerignore'), 'utf8')), []);
   });
 
-  test('fails on a root user, an unpinned base, a missing health check, a CMD on the wrong queue', () => {
+  test('fails on a root user, an unpinned base, a missing health check, a CMD on the wrong queue, a CUDA library folder left out', () => {
     const text = dockerfile()
       .replace('ARG NODE_IMAGE=node:20.20.2-bookworm-slim', 'ARG NODE_IMAGE=node:latest')
       .replace(/USER 10001:10001\n(EXPOSE 8080\n# Loading CUDA)/, 'USER root\n$1')
       .replace(/HEALTHCHECK [^\n]*--start-period=120s[^\n]*\n[^\n]*\n/, '')
-      .replace('CMD ["worker", "--queue", "gpu"]', 'CMD ["worker", "--queue", "cpu"]');
+      .replace('CMD ["worker", "--queue", "gpu"]', 'CMD ["worker", "--queue", "cpu"]')
+      .replace(':/opt/nvidia/cudnn/lib', '');
     const problems = checkDockerfile(text, undefined, codeEnv);
     for (const re of [
       /FROM 'node:latest' is not pinned/,
       /target gpu: runs as root/,
       /target cpu: no HEALTHCHECK/,
       /target gpu: CMD must be/,
+      /CUDA_PIP_LIBS does not list \/opt\/nvidia\/cudnn\/lib/,
     ])
       assert.ok(
         problems.some((p) => re.test(p)),
