@@ -21,6 +21,8 @@ export default tseslint.config(
         URL: 'readonly',
         require: 'readonly',
         __dirname: 'readonly',
+        fetch: 'readonly',
+        AbortSignal: 'readonly',
       },
     },
   },

@@ -86,10 +86,14 @@ rm -rf "$pkg_dir/deps" && mkdir -p "$pkg_dir/deps"
 ln -s "$unpacked/lib" "$pkg_dir/deps/lib"
 ln -s "$unpacked/include" "$pkg_dir/deps/include"
 
-# 4. The binding, compiled against the system Node headers.
-log "compiling the native binding (N-API v$napi_build)"
+# 4. The binding, compiled against the headers of the node that runs this (/usr for a Debian or NodeSource
+#    package, /usr/local in the official Node images: infra/docker/Dockerfile).
+node_dir="$(node -p 'require("path").resolve(process.execPath, "../..")')"
+[ -f "$node_dir/include/node/node_api.h" ] || {
+  echo "setup-tensorflow: no Node headers under $node_dir/include/node (Debian: apt-get install libnode-dev)" >&2; exit 1; }
+log "compiling the native binding (N-API v$napi_build, Node headers from $node_dir)"
 node_gyp="$here/node_modules/.bin/node-gyp"
-(cd "$pkg_dir" && "$node_gyp" rebuild --silent --nodedir=/usr \
+(cd "$pkg_dir" && "$node_gyp" rebuild --silent --nodedir="$node_dir" \
   --module_name=tfjs_binding --module_path="$pkg_dir/lib/napi-v$napi_build" --napi_build_version="$napi_build" >/dev/null)
 [ -f "$binding" ] || { echo "setup-tensorflow: the build did not produce $binding" >&2; exit 1; }
 rm -rf "$pkg_dir/build"

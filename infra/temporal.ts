@@ -12,7 +12,7 @@ import { requireBinary } from './binaries';
 import { stopProcess, tailOf } from './process';
 
 /** The dev server's spelling of each search attribute type (`--search-attribute Key=Type`). */
-const DEV_SERVER_TYPE_NAMES: Record<string, string> = {
+export const DEV_SERVER_TYPE_NAMES: Record<string, string> = {
   [SearchAttributeType.KEYWORD]: 'Keyword',
   [SearchAttributeType.TEXT]: 'Text',
   [SearchAttributeType.INT]: 'Int',

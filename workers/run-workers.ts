@@ -3,12 +3,7 @@
  * report) on `simclr-cpu`; `gpu` serves training and evaluation on `simclr-gpu`, one activity at a time
  * (one training activity per GPU). Embedded mode runs both in one process.
  */
-import {
-  NativeConnection,
-  Worker,
-  bundleWorkflowCode,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { NativeConnection, Worker, type State } from '@temporalio/worker';
 import type { TemporalTarget } from '../infra/temporal-connection';
 import { cpuActivities } from '../activities/cpu';
 import { gpuActivities } from '../activities/gpu';
@@ -16,6 +11,7 @@ import { activityInterceptors } from '../activities/interceptors';
 import { describeThreads, resolveThreads } from '../simclr/kernels/threads';
 import { tuneHeapForTraining } from './heap';
 import { CPU_QUEUE, GPU_QUEUE } from '../contracts/queues';
+import { workflowBundleFor } from './workflow-bundle';
 
 export type QueueClass = 'cpu' | 'gpu';
 
@@ -24,6 +20,13 @@ export interface WorkersHandle {
   shutdown(): Promise<void>;
   /** Resolves when every worker has stopped; rejects if one fails. */
   done: Promise<void>;
+  /** Each worker's task queue and SDK state (RUNNING, DRAINING, ...), for the health endpoint. */
+  states(): WorkerState[];
+}
+
+export interface WorkerState {
+  taskQueue: string;
+  state: State;
 }
 
 export interface StartWorkersOptions {
@@ -35,28 +38,6 @@ export interface StartWorkersOptions {
   /** Concurrent training activities on the GPU queue (default 1: one per GPU). */
   gpuConcurrency?: number;
 }
-
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-
-/** The workflow code, bundled once per process. */
-function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
-    // The experiment's store identity, carried to every activity as a header (workflows/store-header.ts).
-    workflowInterceptorModules: [require.resolve('../workflows/store-header')],
-    logger: quietBundlerLogger,
-  });
-  return bundle;
-}
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => console.warn(m),
-  error: (m: string) => console.error(m),
-};
 
 export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHandle> {
   const log = opts.log ?? (() => undefined);
@@ -77,18 +58,19 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHa
   });
   const workers: Worker[] = [];
   if (opts.queues.includes('cpu')) {
+    const bundle = await workflowBundleFor();
     workers.push(
       await Worker.create({
         connection,
         namespace: opts.target.namespace,
         taskQueue: CPU_QUEUE,
-        workflowBundle: await workflowBundle(),
+        workflowBundle: bundle.option,
         activities: cpuActivities,
         interceptors: { activity: activityInterceptors },
         maxConcurrentActivityTaskExecutions: opts.cpuConcurrency ?? cores,
       }),
     );
-    log(`worker: serving workflows and data activities on '${CPU_QUEUE}'`);
+    log(`worker: serving workflows (${bundle.source}) and data activities on '${CPU_QUEUE}'`);
   }
   if (opts.queues.includes('gpu')) {
     workers.push(
@@ -116,5 +98,6 @@ export async function startWorkers(opts: StartWorkersOptions): Promise<WorkersHa
       await done.catch(() => undefined);
     },
     done,
+    states: () => workers.map((w) => ({ taskQueue: w.options.taskQueue, state: w.getState() })),
   };
 }

@@ -3,7 +3,9 @@
  * kill or restart any one of them. A Temporal dev server on a SQLite file (restartable on the same
  * database and ports), a MinIO (restartable on the same data folder and port), and `simclr worker`
  * processes (`node bin/simclr worker --queue cpu|gpu`) whose store is s3://<bucket> on that MinIO, as a
- * user sets them up with `simclr services up` and one worker per resource class.
+ * user sets them up with `simclr services up` and one worker per resource class. The workers run the
+ * workflows from a bundle built ahead of time (SIMCLR_WORKFLOW_BUNDLE, infra/build-workflow-bundle.ts),
+ * as the container images do.
  *
  * @example
  *   const lab = await startLab();
@@ -12,7 +14,7 @@
  *   await lab.restartTemporal();
  *   await lab.stop();
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,8 +34,8 @@ export interface WorkerProcess {
   queue: QueueName;
   pid: number;
   logFile: string;
-  /** SIGKILL (default) or another signal; resolves once the process has exited. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** SIGKILL (default) or another signal; resolves once the process has exited, with how it ended. */
+  kill(signal?: NodeJS.Signals): Promise<string>;
   /** The worker's output so far (its own notes and the activities' logs). */
   log(): string;
 }
@@ -115,7 +117,14 @@ export async function startLab(): Promise<Lab> {
     });
     connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
+    const bundle = join(dir, 'workflow-bundle.js');
+    const built = spawnSync(process.execPath, ['--import', 'tsx', 'infra/build-workflow-bundle.ts', bundle], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    if (built.status !== 0) throw new Error(`building the workflow bundle failed:\n${built.stderr}`);
     const env = {
+      SIMCLR_WORKFLOW_BUNDLE: bundle,
       SIMCLR_HOME: join(dir, 'home'),
       SIMCLR_STORE: `s3://${BUCKET}`,
       SIMCLR_S3_ENDPOINT: minio.endpoint,
@@ -177,10 +186,10 @@ async function spawnWorker(
     closeSync(out);
   }
   let exit: string | undefined;
-  const exited = new Promise<void>((done) =>
+  const exited = new Promise<string>((done) =>
     child.once('exit', (code, signal) => {
       exit = signal ? `killed by ${signal}` : `exited with ${code}`;
-      done();
+      done(exit);
     }),
   );
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
@@ -191,7 +200,7 @@ async function spawnWorker(
     log,
     kill: async (signal = 'SIGKILL') => {
       if (exit === undefined) child.kill(signal);
-      await exited;
+      return exited;
     },
   };
   // Bundling the workflows and loading TensorFlow take a while on a loaded machine.

@@ -151,6 +151,29 @@ export async function completedAttempts(
   return out;
 }
 
+/**
+ * Per pretrainEpoch attempt of `epoch` that wrote its step records (a finished epoch, or one stopped by
+ * a cancel or a drain): the step it started from → the last step it trained.
+ */
+export async function stepsTrained(
+  store: BlobStore,
+  id: string,
+  epoch: number,
+): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const { key } of await store.list(`experiments/${id}/metrics/`)) {
+    const m = /\/pretrain-from-(\d+)-(\d+)\.jsonl$/.exec(key);
+    if (!m || Number(m[2]) !== epoch) continue;
+    const steps = (await store.get(key))
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => (JSON.parse(l) as { step?: number }).step ?? 0);
+    out.set(Number(m[1]), Math.max(...steps));
+  }
+  return out;
+}
+
 /** The steps each pretrainEpoch attempt that finished its epoch started from (metrics chunk `pretrain-from-<step>-<epoch>`). */
 export async function epochStarts(store: BlobStore, id: string): Promise<Map<number, number>> {
   const starts = new Map<number, number>();

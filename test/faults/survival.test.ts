@@ -33,6 +33,7 @@ import {
   finalWeights,
   lastPretrainHeartbeat,
   pretrainCancelRequested,
+  stepsTrained,
   latestPointer,
   startRun,
   viewNames,
@@ -170,6 +171,50 @@ test('SIGKILL of the gpu worker mid-epoch: a new worker resumes the epoch from t
     `run ${seconds.toFixed(0)} s; ` +
       `gpu SIGKILL at step ${killedAt} (checkpoint ${committedAtKill} committed, last heartbeat at the server: ` +
       `step ${beat?.step} naming ${beat?.checkpoint}): resumed at ${resumedAt}, ${redone} steps redone (interval ${N})`,
+  );
+});
+
+test('SIGTERM of the gpu worker mid-epoch (a Kubernetes drain): it checkpoints where it stops and nothing is redone', async (t) => {
+  const id = 'gpu-drain';
+  await begin(id);
+  await whenTrue(`${id} checkpoint ${EPOCH1_CHECKPOINT}`, () =>
+    checkpointCommitted(lab, id, EPOCH1_CHECKPOINT),
+  );
+  // What the kubelet does to a pod that is scaled in or evicted: SIGTERM, then SIGKILL after
+  // terminationGracePeriodSeconds (infra/k8s/gpu-worker.yaml); this drain must fit in it.
+  const t0 = Date.now();
+  const exit = await gpu.kill('SIGTERM');
+  const drainSeconds = (Date.now() - t0) / 1000;
+  assert.equal(exit, 'exited with 0', gpu.log().slice(-3000));
+  assert.match(gpu.log(), /SIGTERM: draining/);
+  const drainedAt = await newestCommitted(id);
+  assert.ok(
+    drainedAt >= EPOCH1_CHECKPOINT && drainedAt <= 2 * S,
+    `the newest checkpoint after the drain is in epoch 1: step ${drainedAt}`,
+  );
+  gpu = await lab.startWorker('gpu');
+  const seconds = await assertCompletedLikeReference(id);
+
+  // The drained attempt stopped at a step boundary and wrote its checkpoint there (activities/pretrain.ts),
+  // before the process exited; the retry on the new worker resumed from it.
+  const trained = await stepsTrained(lab.store, id, 1);
+  assert.equal(
+    trained.get(S),
+    drainedAt,
+    `the drained attempt's last step is the checkpoint: ${JSON.stringify([...trained])}`,
+  );
+  const resumedAt = (await epochStarts(lab.store, id)).get(1);
+  assert.equal(resumedAt, drainedAt, 'epoch 1 resumed from the drain checkpoint: no step redone');
+  const attempts = (await completedAttempts(lab.client, `${id}/pretrain`)).filter(
+    (a) => a.type === 'pretrainEpoch',
+  );
+  assert.ok(
+    attempts.some((a) => a.attempt > 1),
+    `the drained epoch was retried: ${JSON.stringify(attempts)}`,
+  );
+  t.diagnostic(
+    `run ${seconds.toFixed(0)} s; gpu SIGTERM once checkpoint ${EPOCH1_CHECKPOINT} was committed: drained in ` +
+      `${drainSeconds.toFixed(1)} s, stopped at step ${drainedAt} with a checkpoint there; resumed there (0 steps redone)`,
   );
 });
 
