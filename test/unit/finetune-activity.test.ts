@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { experimentSchema, type ExperimentConfig } from '../../config/schema';
 import { resolveExperiment } from '../../config/resolve';
 import { activityStore } from '../../activities/context';
-import { loadSplit } from '../../activities/dataset';
+import { gatherImages } from '../../activities/split-reads';
 import { fineTune as fineTuneActivity } from '../../activities/evaluate';
 import { stepsPerEpoch } from '../../activities/pretrain';
 import { loadPretrainer } from '../../activities/training-state';
@@ -68,8 +68,8 @@ async function byHand(fromHeadLayer: number): Promise<number[]> {
   const state = await loadPretrainer(store, checkpoint, resolved, shape, stepsPerEpoch(config, dataset));
   const stages = state.pretrainer.head.headStages();
   try {
-    const train = await loadSplit(store, dataset, 'train');
-    const test = await loadSplit(store, dataset, 'test');
+    const train = await gatherImages(store, dataset, 'train');
+    const test = await gatherImages(store, dataset, 'test');
     const r = await fineTune({
       encoder: state.pretrainer.encoder,
       headStages: stages,
