@@ -6,11 +6,12 @@
  *
  * History bound (BOUNDED_HISTORY_PATCH; config/history-bounds.ts): the inputs carry a DatasetRef, not
  * the manifest, and an epoch's views are precomputed by at most 32 activities (ranges of shards), so
- * an epoch adds at most ~250 events and ~0.2 MB (config and summary in each input) whatever the
- * dataset size. A run continues as new after pretrain.epochsPerRun epochs, or after the epoch during
- * which it passed 4,000 events or 4 MB, so every run stays under 5,000 events and 5 MB; at ImageNet
- * size (626 shards, 100 epochs) the runs measure under 1.9 MB and 4,800 events (README "History size",
- * test/integration/history-scale.test.ts).
+ * an epoch adds about 125 events and 80 KB (each input is the ~1.3 KB config and references) whatever
+ * the dataset size. A run continues as new after pretrain.epochsPerRun epochs (25), or after the epoch
+ * during which it passed 4,000 events or 4 MB, so every run stays under 5,000 events and 5 MB. At
+ * ImageNet size (626 train shards, 100 epochs) each of the 4 runs measures 2.0 MB and 3,000-3,150
+ * events (README "History size", test/integration/history-scale.test.ts); before the bound, its first
+ * workflow task alone scheduled 1,252 precompute inputs of ~68 KB each (~83 MB).
  */
 import {
   continueAsNew,
@@ -27,7 +28,7 @@ import { checkedEpochResult } from './activity-results';
 import { epochDoneSignal, WEB_UI_PATCH, type EpochDone } from './progress-signal';
 import { detailsText, pretrainLine } from './run-details';
 import { SA_EPOCH, SA_EXPERIMENT, SA_LOSS, SA_STAGE } from './search-attributes';
-import { BOUNDED_HISTORY_PATCH, rangeLabel, shardRanges } from './shard-ranges';
+import { BOUNDED_HISTORY_PATCH, rangeText, shardRanges } from './shard-ranges';
 import { HISTORY_BOUNDS } from '../config/history-bounds';
 import {
   shardCount,
@@ -61,7 +62,7 @@ export async function pretrainLoop(input: PretrainLoopInput): Promise<PretrainLo
     const jobs: Promise<unknown>[] = [];
     if (bounded) {
       for (const range of shardRanges(shards)) {
-        const { cpu } = summarized(`augment epoch ${epoch + 1}/${epochs}, ${rangeLabel(range, shards)}`);
+        const { cpu } = summarized(`augment epoch ${epoch + 1}/${epochs}, shard ${rangeText(range, shards)}`);
         jobs.push(cpu.precomputeAugmentationRange({ config, dataset, augmentationId, epoch, shards: range }));
       }
     } else {

@@ -27,9 +27,7 @@ export function shardRanges(
   return ranges;
 }
 
-/** 'shards 21-40/626' (1-based, inclusive), or 'shard 3/5' for a range of one. */
-export function rangeLabel(range: ShardRange, shards: number): string {
-  return range.to - range.from === 1
-    ? `shard ${range.to}/${shards}`
-    : `shards ${range.from + 1}-${range.to}/${shards}`;
+/** '21-40/626' (1-based, inclusive) for activity summaries, or '3/5' for a range of one (as before ranges). */
+export function rangeText(range: ShardRange, shards: number): string {
+  return range.to - range.from === 1 ? `${range.to}/${shards}` : `${range.from + 1}-${range.to}/${shards}`;
 }
