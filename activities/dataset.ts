@@ -15,7 +15,6 @@ import { manifestKey, readManifest, writeManifest } from '../storage/manifest';
 import type { BlobStore } from '../storage/blob-store';
 import type {
   CommitShardsInput,
-  DatasetInput,
   DatasetManifest,
   DatasetPlan,
   DatasetRef,
@@ -27,7 +26,7 @@ import type {
 } from '../contracts/dataset';
 import { shardingPlanOf } from '../contracts/dataset';
 import { activityStore, guard, heartbeat, log, progressHeartbeat } from './context';
-import { datasetManifest, datasetRefOf, forgetDatasetManifest } from './dataset-manifests';
+import { datasetRefOf, forgetDatasetManifest } from './dataset-manifests';
 import { locateSource } from './dataset-source';
 import { intactShard, readShard } from './shard-objects';
 

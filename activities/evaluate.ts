@@ -14,7 +14,7 @@ import { extractFeatures, type FeatureSet } from '../simclr/evaluate/features';
 import { fineTune as fineTuneEncoder } from '../simclr/evaluate/finetune';
 import { knnEvaluation } from '../simclr/evaluate/knn';
 import { linearEvaluation } from '../simclr/evaluate/linear';
-import { pixelDimension, pixelFeatures } from '../simclr/evaluate/pixels';
+import { pixelFeatures } from '../simclr/evaluate/pixels';
 import type { ImageShape } from '../simclr/images';
 import type { DatasetManifest } from '../contracts/dataset';
 import type {
