@@ -104,22 +104,27 @@ async function representations(
   const store = await activityStore();
   const { dataset } = input;
   const shape = shapeOf(dataset);
-  const read = (split: 'train' | 'test') => (done: number, total: number) =>
-    progressOrStop({ encoder: source, stage: `${split} features (shards)`, done, total });
+  const reads = progressHeartbeat({ encoder: source });
+  const progress = (split: 'train' | 'test') => ({
+    onShard: reads(`read ${split} shards`),
+    onImages: (done: number, total: number) =>
+      progressOrStop({ encoder: source, stage: `${split} features`, done, total }),
+  });
   if (source === 'pixels') {
     const pixels = (p: Uint8Array, n: number) => pixelFeatures(p, n, shape);
     return {
-      train: await splitFeatures(store, dataset, 'train', pixels, read('train')),
-      test: await splitFeatures(store, dataset, 'test', pixels, read('test')),
+      train: await splitFeatures(store, dataset, 'train', pixels, progress('train')),
+      test: await splitFeatures(store, dataset, 'test', pixels, progress('test')),
     };
   }
   const state = await encoderFor(input, source === 'pretrained' ? input.checkpoint : undefined);
   try {
     const enc = state.pretrainer.encoder;
-    const features = (p: Uint8Array, n: number) => extractFeatures(enc, p, n, shape, 512);
+    const features = (p: Uint8Array, n: number, onImages: (done: number) => void) =>
+      extractFeatures(enc, p, n, shape, 512, onImages);
     return {
-      train: await splitFeatures(store, dataset, 'train', features, read('train')),
-      test: await splitFeatures(store, dataset, 'test', features, read('test')),
+      train: await splitFeatures(store, dataset, 'train', features, progress('train')),
+      test: await splitFeatures(store, dataset, 'test', features, progress('test')),
     };
   } finally {
     state.pretrainer.dispose();

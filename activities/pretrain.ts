@@ -377,16 +377,16 @@ async function knnMonitor(
   };
   const encoder = state.pretrainer.encoder;
   // Shard by shard: only the features of a split are held, never its pixels.
-  const features = (pixels: Uint8Array, count: number) =>
-    extractFeatures(encoder, pixels, count, shape, FEATURE_BATCH);
-  const train = await splitFeatures(
-    store,
-    dataset,
-    'train',
-    features,
-    progress('knn: train features (shards)'),
-  );
-  const test = await splitFeatures(store, dataset, 'test', features, progress('knn: test features (shards)'));
+  const features = (pixels: Uint8Array, count: number, onImages: (done: number) => void) =>
+    extractFeatures(encoder, pixels, count, shape, FEATURE_BATCH, onImages);
+  const train = await splitFeatures(store, dataset, 'train', features, {
+    onShard: progress('knn: read train shards'),
+    onImages: progress('knn: train features'),
+  });
+  const test = await splitFeatures(store, dataset, 'test', features, {
+    onShard: progress('knn: read test shards'),
+    onImages: progress('knn: test features'),
+  });
   const r = await knnEvaluation(train, test, config.evaluation.knn, {
     numClasses: dataset.classNames.length,
     onProgress: progress('knn: votes'),

@@ -14,33 +14,46 @@ import type { FeatureSet } from '../simclr/evaluate/features';
 import type { BlobStore } from '../storage/blob-store';
 import { splitShards } from './dataset';
 
-/** Called after each shard with the number of shards done and the total. */
+/** Called with the units done (shards read, images through the encoder) and the total. */
 export type ShardProgress = (done: number, total: number) => void;
 
 /**
- * The representation of every image of a split, computed shard by shard by `featuresOf` (row-major
- * [count, dim]); only the features of the whole split are held, never its pixels.
+ * How `splitFeatures` computes one shard's features (row-major [count, dim]), reporting the images done
+ * within the shard through `onImages` (one heartbeat per feature batch).
+ */
+export type ShardFeatures = (
+  pixels: Uint8Array,
+  count: number,
+  onImages: (done: number) => void,
+) => Promise<Float32Array> | Float32Array;
+
+/**
+ * The representation of every image of a split, computed shard by shard by `featuresOf`; only the
+ * features of the whole split are held, never its pixels. `progress.onShard` is told of each shard
+ * read, `progress.onImages` of the split's images done (as featuresOf reports them).
  */
 export async function splitFeatures(
   store: BlobStore,
   manifest: DatasetManifest,
   split: Split,
-  featuresOf: (pixels: Uint8Array, count: number) => Promise<Float32Array> | Float32Array,
-  onShard?: ShardProgress,
+  featuresOf: ShardFeatures,
+  progress: { onShard?: ShardProgress; onImages?: ShardProgress } = {},
 ): Promise<FeatureSet & { count: number }> {
   const count = manifest.splits[split].count;
   const labels = new Int32Array(count);
   let features = new Float32Array(0);
   let dim = 0;
   for await (const shard of splitShards(store, manifest, split)) {
-    const f = await featuresOf(shard.pixels, shard.count);
+    progress.onShard?.(shard.index + 1, shard.total);
+    const f = await featuresOf(shard.pixels, shard.count, (done) =>
+      progress.onImages?.(shard.offset + done, count),
+    );
     if (shard.index === 0) {
       dim = shard.count ? f.length / shard.count : 0;
       features = new Float32Array(count * dim);
     }
     features.set(f, shard.offset * dim);
     labels.set(shard.labels, shard.offset);
-    onShard?.(shard.index + 1, shard.total);
   }
   return { features, labels, dim, count };
 }
