@@ -9,7 +9,7 @@
  * an epoch adds about 125 events and 80 KB (each input is the ~1.3 KB config and references) whatever
  * the dataset size. A run continues as new after pretrain.epochsPerRun epochs (25), or after the epoch
  * during which it passed 4,000 events or 4 MB, so every run stays under 5,000 events and 5 MB. At
- * ImageNet size (626 train shards, 100 epochs) each of the 4 runs measures 2.0 MB and 3,000-3,150
+ * ImageNet size (626 train shards, 100 epochs) each of the 4 runs measures 2.0 MB and 3,000-3,160
  * events (README "History size", test/integration/history-scale.test.ts); before the bound, its first
  * workflow task alone scheduled 1,252 precompute inputs of ~68 KB each (~83 MB).
  */
