@@ -88,11 +88,14 @@ export async function precomputeAugmentationRange(
     const dataset = await datasetManifest(await activityStore(), input.dataset);
     let images = 0;
     let reused = 0;
+    // A heartbeat per shard too: checking intact views (kept, nothing computed) reads all of them.
+    const perShard = progressHeartbeat({ epoch, shards })(`augment epoch ${epoch} shards`);
+    perShard(0, shards.to - shards.from);
     for (let shard = shards.from; shard < shards.to; shard++) {
-      const progress = progressHeartbeat({ epoch, shard, shards });
-      const r = await writeViews({ ...input, dataset, shard }, progress);
+      const r = await writeViews({ ...input, dataset, shard }, progressHeartbeat({ epoch, shard, shards }));
       images += r.count;
       if (r.skipped) reused++;
+      perShard(shard + 1 - shards.from, shards.to - shards.from);
     }
     return { epoch, shards, images, reused, ms: Date.now() - t0 };
   });

@@ -221,8 +221,12 @@ export async function shardDatasetRange(input: ShardRangeInput): Promise<ShardRa
     const source = lazySource(config);
     let images = 0;
     let skipped = 0;
+    // A heartbeat per shard too: checking an intact shard (kept, no decoding) reads all of it.
+    const report = progressHeartbeat({ split, shards })(`shard ${split} range`);
+    report(0, shards.to - shards.from);
     for (let shard = shards.from; shard < shards.to; shard++) {
       const r = await writeShard(store, source, plan, split, shard);
+      report(shard + 1 - shards.from, shards.to - shards.from);
       images += r.count;
       skipped += r.skipped.length;
     }
