@@ -35,7 +35,7 @@ import {
   progressHeartbeat,
 } from './context';
 import { datasetManifest } from './dataset-manifests';
-import { gatherImages, splitFeatures, splitLabels } from './split-reads';
+import { gatherImages, splitFeatures, splitLabels, splitParts } from './split-reads';
 import { loadPretrainer, newPretrainer, type TrainingState } from './training-state';
 import { stepsPerEpoch } from './pretrain';
 
@@ -204,7 +204,7 @@ async function trainClassifier(
     const labels = await splitLabels(store, dataset, 'train', progress('read train labels'));
     const indices = run.indices(labels);
     const train = await gatherImages(store, dataset, 'train', indices, progress('read the labelled images'));
-    const test = await gatherImages(store, dataset, 'test', undefined, progress('read test shards'));
+    const test = splitParts(store, dataset, 'test', progress('read test shards'));
     const shape = shapeOf(dataset);
     const { epochs } = run.settings;
     let lastLoss: number | undefined;
@@ -214,7 +214,7 @@ async function trainClassifier(
       config: run.settings,
       train: { ...train, shape },
       trainIndices: Int32Array.from({ length: train.count }, (_, i) => i),
-      test: { ...test, shape },
+      test,
       seed: config.seed,
       numClasses: dataset.classNames.length,
       onEpoch: (_epoch, loss) => (lastLoss = loss),

@@ -11,6 +11,7 @@
  */
 import type { DatasetManifest, Split } from '../contracts/dataset';
 import type { FeatureSet } from '../simclr/evaluate/features';
+import type { LabelledParts } from '../simclr/evaluate/finetune';
 import type { BlobStore } from '../storage/blob-store';
 import { splitShards } from './dataset';
 
@@ -117,4 +118,27 @@ export async function gatherImages(
     onShard?.(shard.index + 1, shard.total);
   }
   return { pixels, labels, count };
+}
+
+/**
+ * A split as fine-tuning scores it (simclr/evaluate/finetune.ts LabelledParts): its shards one at a
+ * time, read again at each scoring, never one buffer of the whole split.
+ */
+export function splitParts(
+  store: BlobStore,
+  manifest: DatasetManifest,
+  split: Split,
+  onShard?: ShardProgress,
+): LabelledParts {
+  const side = manifest.imageSize;
+  return {
+    count: manifest.splits[split].count,
+    shape: { height: side, width: side, channels: manifest.channels },
+    parts: async function* () {
+      for await (const shard of splitShards(store, manifest, split)) {
+        onShard?.(shard.index + 1, shard.total);
+        yield { pixels: shard.pixels, labels: shard.labels, count: shard.count };
+      }
+    },
+  };
 }
