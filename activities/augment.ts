@@ -10,10 +10,17 @@ import { augmentBatch, type AugmentParams } from '../simclr/augment';
 import { encodeShard } from '../simclr/datasets/shard-format';
 import type { BlobStore } from '../storage/blob-store';
 import { augmentEpochPrefix, augmentShardKey } from '../storage/layout';
-import type { DeleteAugmentationsInput, PrecomputeInput, PrecomputeResult } from '../contracts/augment';
+import type {
+  DeleteAugmentationsInput,
+  PrecomputeInput,
+  PrecomputeRangeInput,
+  PrecomputeRangeResult,
+  PrecomputeResult,
+} from '../contracts/augment';
 import type { DatasetManifest } from '../contracts/dataset';
 import { activityStore, guard, log, progressHeartbeat } from './context';
 import { readDatasetShard } from './dataset';
+import { datasetManifest } from './dataset-manifests';
 import { intactShard, readShard } from './shard-objects';
 
 /** The resolved augmentation parameters of an experiment on its dataset. */
@@ -65,6 +72,33 @@ type ProgressReporter = (stage: string) => (done: number, total?: number) => voi
  */
 export async function precomputeAugmentations(input: PrecomputeInput): Promise<PrecomputeResult> {
   return guard(() => writeViews(input, progressHeartbeat({ epoch: input.epoch, shard: input.shard })));
+}
+
+/**
+ * The views of one epoch for shards [from, to), each as precomputeAugmentations writes it (intact views
+ * are kept), heartbeating the shard it is at: the pretrain loop's bounded fan-out gives each activity a
+ * range when an epoch has more shards than HISTORY_BOUNDS.maxActivitiesPerFanOut (config/history-bounds.ts).
+ */
+export async function precomputeAugmentationRange(
+  input: PrecomputeRangeInput,
+): Promise<PrecomputeRangeResult> {
+  return guard(async () => {
+    const t0 = Date.now();
+    const { epoch, shards } = input;
+    const dataset = await datasetManifest(await activityStore(), input.dataset);
+    let images = 0;
+    let reused = 0;
+    // A heartbeat per shard too: checking intact views (kept, nothing computed) reads all of them.
+    const perShard = progressHeartbeat({ epoch, shards })(`augment epoch ${epoch} shards`);
+    perShard(0, shards.to - shards.from);
+    for (let shard = shards.from; shard < shards.to; shard++) {
+      const r = await writeViews({ ...input, dataset, shard }, progressHeartbeat({ epoch, shard, shards }));
+      images += r.count;
+      if (r.skipped) reused++;
+      perShard(shard + 1 - shards.from, shards.to - shards.from);
+    }
+    return { epoch, shards, images, reused, ms: Date.now() - t0 };
+  });
 }
 
 /** precomputeAugmentations' body, with the caller's heartbeats (pretraining keeps its resume point in them). */

@@ -4,8 +4,15 @@
  * contract (contracts/activities.ts), so a missing, extra or mistyped activity does not compile.
  */
 import type { CpuActivities } from '../contracts/activities';
-import { deleteAugmentations, precomputeAugmentations } from './augment';
-import { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
+import { deleteAugmentations, precomputeAugmentationRange, precomputeAugmentations } from './augment';
+import {
+  commitDataset,
+  commitDatasetShards,
+  inspectDataset,
+  readDatasetManifest,
+  shardDataset,
+  shardDatasetRange,
+} from './dataset';
 import { preparePretraining } from './pretrain';
 import { writeExperimentReport } from './report';
 import { planRetrain, promoteEncoder, recordScheduledRun } from './retrain';
@@ -13,6 +20,9 @@ import { findCompletedExperiments, writeSweepReport } from './sweep';
 
 export const cpuActivities: CpuActivities = {
   inspectDataset,
+  shardDatasetRange,
+  commitDatasetShards,
+  precomputeAugmentationRange,
   shardDataset,
   commitDataset,
   readDatasetManifest,

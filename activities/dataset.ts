@@ -10,11 +10,23 @@ import { encodeShard, shardByteLength, type Shard } from '../simclr/datasets/sha
 import { checkDataFitsExperiment } from '../simclr/datasets/requirements';
 import { DatasetError, openSource, type DatasetSource } from '../simclr/datasets/source';
 import { CorruptObjectError, CorruptShardError } from '../contracts/errors';
-import { datasetPrefix, shardKey } from '../storage/layout';
+import { datasetPrefix, shardKey, shardStatsKey } from '../storage/layout';
 import { manifestKey, readManifest, writeManifest } from '../storage/manifest';
 import type { BlobStore } from '../storage/blob-store';
-import type { DatasetManifest, DatasetPlan, ShardResult, Split } from '../contracts/dataset';
+import type {
+  CommitShardsInput,
+  DatasetManifest,
+  DatasetPlan,
+  DatasetRef,
+  ShardingPlan,
+  ShardRangeInput,
+  ShardRangeResult,
+  ShardResult,
+  Split,
+} from '../contracts/dataset';
+import { shardingPlanOf } from '../contracts/dataset';
 import { activityStore, guard, heartbeat, log, progressHeartbeat } from './context';
+import { datasetRefOf, forgetDatasetManifest } from './dataset-manifests';
 import { locateSource } from './dataset-source';
 import { intactShard, readShard } from './shard-objects';
 
@@ -74,7 +86,8 @@ export async function inspectDataset(input: {
         train: { count: source.counts.train, shards: shards(source.counts.train) },
         test: { count: source.counts.test, shards: shards(source.counts.test) },
       },
-      committed,
+      committed: committed !== undefined,
+      ref: committed && datasetRefOf(committed),
     };
   });
 }
@@ -90,7 +103,7 @@ async function committedIntact(
   store: BlobStore,
   datasetId: string,
   shape: DatasetSource['shape'],
-): Promise<boolean> {
+): Promise<DatasetManifest | undefined> {
   let manifest: DatasetManifest | undefined;
   try {
     manifest = await readManifest<DatasetManifest>(store, datasetPrefix(datasetId));
@@ -98,9 +111,9 @@ async function committedIntact(
     if (!(err instanceof CorruptObjectError)) throw err;
     log().warn(`${err.message}: sharding dataset ${datasetId} again`);
     await store.delete(err.key);
-    return false;
+    return undefined;
   }
-  if (!manifest) return false;
+  if (!manifest) return undefined;
   const sizes = new Map((await store.list(`${datasetPrefix(datasetId)}/`)).map((o) => [o.key, o.size]));
   const labelled = manifest.classNames.length > 0;
   const damaged: string[] = [];
@@ -116,9 +129,9 @@ async function committedIntact(
       }
     }
   }
-  if (damaged.length === 0) return true;
+  if (damaged.length === 0) return manifest;
   await uncommitDataset(store, datasetId, damaged);
-  return false;
+  return undefined;
 }
 
 /**
@@ -132,6 +145,7 @@ export async function uncommitDataset(
 ): Promise<void> {
   for (const key of shardKeys) await store.delete(statsKeyOf(key));
   await store.delete(manifestKey(datasetPrefix(datasetId)));
+  forgetDatasetManifest(store, datasetId);
 }
 
 /**
@@ -191,43 +205,84 @@ export async function shardDataset(input: {
 }): Promise<ShardResult> {
   return guard(async () => {
     const { config, plan, split, shard } = input;
-    const store = await activityStore();
-    const key = shardKey(plan.datasetId, split, shard);
-    const statsKey = statsKeyOf(key);
-    const done = await committedShard(store, key, statsKey);
-    if (done) return done;
-    const { source } = await open(config);
-    const start = shard * plan.shardSize;
-    const count = Math.min(plan.shardSize, plan.splits[split].count - start);
-    heartbeat({ split, shard, start, count });
-    // One heartbeat per image: a shard of 2,048 large JPEGs takes minutes to decode.
-    const read = await source.readRange(
-      split,
-      start,
-      count,
-      progressHeartbeat({ split, shard })(`decode ${split} shard ${shard}`),
-    );
-    await store.put(
-      key,
-      encodeShard({
-        count: read.count,
-        shape: source.shape,
-        pixels: read.pixels,
-        labels: source.labelled ? read.labels : undefined,
-      }),
-    );
-    const result: ShardResult = {
-      split,
-      shard,
-      key,
-      count: read.count,
-      perClass: perClassCounts(read.labels, plan.classNames.length),
-      skipped: read.skipped,
-    };
-    // The stats file is the shard's commit marker: written after its data.
-    await store.put(statsKey, JSON.stringify(result));
-    return result;
+    return writeShard(await activityStore(), lazySource(config), shardingPlanOf(plan), split, shard);
   });
+}
+
+/**
+ * Decodes and writes shards [from, to) of one split, each as shardDataset does (an intact shard is
+ * kept), opening the source once. Returns counts: each shard's result, with its skipped files, is its
+ * commit marker in the store, which commitDatasetShards reads.
+ */
+export async function shardDatasetRange(input: ShardRangeInput): Promise<ShardRangeResult> {
+  return guard(async () => {
+    const { config, plan, split, shards } = input;
+    const store = await activityStore();
+    const source = lazySource(config);
+    let images = 0;
+    let skipped = 0;
+    // A heartbeat per shard too: checking an intact shard (kept, no decoding) reads all of it.
+    const report = progressHeartbeat({ split, shards })(`shard ${split} range`);
+    report(0, shards.to - shards.from);
+    for (let shard = shards.from; shard < shards.to; shard++) {
+      const r = await writeShard(store, source, plan, split, shard);
+      report(shard + 1 - shards.from, shards.to - shards.from);
+      images += r.count;
+      skipped += r.skipped.length;
+    }
+    return { split, shards, images, skipped };
+  });
+}
+
+/** The source, opened on first use only (every shard of a range may be written already). */
+function lazySource(config: ExperimentConfig): () => Promise<DatasetSource> {
+  let source: Promise<DatasetSource> | undefined;
+  return () => (source ??= open(config).then((o) => o.source));
+}
+
+/** One shard of the plan: the result of an intact earlier write, or decoded and written now. */
+async function writeShard(
+  store: BlobStore,
+  openSourceOnce: () => Promise<DatasetSource>,
+  plan: ShardingPlan,
+  split: Split,
+  shard: number,
+): Promise<ShardResult> {
+  const key = shardKey(plan.datasetId, split, shard);
+  const statsKey = statsKeyOf(key);
+  const done = await committedShard(store, key, statsKey);
+  if (done) return done;
+  const source = await openSourceOnce();
+  const start = shard * plan.shardSize;
+  const count = Math.min(plan.shardSize, plan.splits[split].count - start);
+  heartbeat({ split, shard, start, count });
+  // One heartbeat per image: a shard of 2,048 large JPEGs takes minutes to decode.
+  const read = await source.readRange(
+    split,
+    start,
+    count,
+    progressHeartbeat({ split, shard })(`decode ${split} shard ${shard}`),
+  );
+  await store.put(
+    key,
+    encodeShard({
+      count: read.count,
+      shape: source.shape,
+      pixels: read.pixels,
+      labels: source.labelled ? read.labels : undefined,
+    }),
+  );
+  const result: ShardResult = {
+    split,
+    shard,
+    key,
+    count: read.count,
+    perClass: perClassCounts(read.labels, plan.classCount),
+    skipped: read.skipped,
+  };
+  // The stats file is the shard's commit marker: written after its data.
+  await store.put(statsKey, JSON.stringify(result));
+  return result;
 }
 
 /** Writes the dataset manifest (last), which makes the dataset visible to training. */
@@ -236,42 +291,79 @@ export async function commitDataset(input: {
   plan: DatasetPlan;
   shards: ShardResult[];
 }): Promise<DatasetManifest> {
+  return guard(async () => writeDatasetManifest(input.config, shardingPlanOf(input.plan), input.shards));
+}
+
+/**
+ * Commits a dataset whose shards shardDatasetRange wrote: reads each shard's commit marker (its counts
+ * and skipped files) from the store, writes the manifest last and returns the reference the workflows
+ * carry. A shard without an intact marker fails the commit, naming it (the run shards it again).
+ */
+export async function commitDatasetShards(input: CommitShardsInput): Promise<DatasetRef> {
   return guard(async () => {
-    const { plan, config } = input;
-    // The files the listing left out (a README, a broken link) are reported with the undecodable ones.
-    const { source } = await open(config);
-    const split = (name: Split) => {
-      const shards = input.shards.filter((s) => s.split === name).sort((a, b) => a.shard - b.shard);
-      const perClass = new Array<number>(plan.classNames.length).fill(0);
-      for (const s of shards) s.perClass.forEach((n, c) => (perClass[c] += n));
-      return {
-        count: shards.reduce((a, s) => a + s.count, 0),
-        perClass,
-        shards: shards.map((s) => ({ key: s.key, count: s.count })),
-      };
-    };
-    const manifest: DatasetManifest = {
-      datasetId: plan.datasetId,
-      source: config.dataset.source,
-      format: plan.format,
-      imageSize: plan.imageSize,
-      channels: plan.channels,
-      classNames: plan.classNames,
-      shardSize: plan.shardSize,
-      splits: { train: split('train'), test: split('test') },
-      skipped: [...source.ignored, ...input.shards.flatMap((s) => s.skipped)],
-      createdAt: new Date().toISOString(),
-    };
-    if (manifest.splits.train.count < config.pretrain.batchSize) {
-      throw new DatasetError(
-        `dataset ${config.dataset.source}: only ${manifest.splits.train.count} training images could be decoded ` +
-          `(${manifest.skipped.length} skipped, e.g. ${manifest.skipped[0]?.file}: ${manifest.skipped[0]?.reason})`,
-      );
-    }
+    const { config, plan } = input;
     const store = await activityStore();
-    await writeManifest(store, datasetPrefix(plan.datasetId), manifest);
-    return manifest;
+    const shards: ShardResult[] = [];
+    const total = plan.splits.train.shards + plan.splits.test.shards;
+    const report = progressHeartbeat()('read shard markers');
+    for (const split of ['train', 'test'] as const) {
+      for (let shard = 0; shard < plan.splits[split].shards; shard++) {
+        const key = shardStatsKey(plan.datasetId, split, shard);
+        let marker: ShardResult;
+        try {
+          marker = JSON.parse((await store.get(key)).toString('utf8')) as ShardResult;
+        } catch (err) {
+          throw new Error(
+            `cannot commit dataset ${plan.datasetId}: shard marker ${key} in ${store.location}: ${(err as Error).message}`,
+          );
+        }
+        shards.push(marker);
+        report(shards.length, total);
+      }
+    }
+    return datasetRefOf(await writeDatasetManifest(config, plan, shards));
   });
+}
+
+/** Builds the manifest from every shard's result and writes it (last). */
+async function writeDatasetManifest(
+  config: ExperimentConfig,
+  plan: ShardingPlan,
+  results: ShardResult[],
+): Promise<DatasetManifest> {
+  // The files the listing left out (a README, a broken link) are reported with the undecodable ones.
+  const { source } = await open(config);
+  const split = (name: Split) => {
+    const shards = results.filter((s) => s.split === name).sort((a, b) => a.shard - b.shard);
+    const perClass = new Array<number>(plan.classCount).fill(0);
+    for (const s of shards) s.perClass.forEach((n, c) => (perClass[c] += n));
+    return {
+      count: shards.reduce((a, s) => a + s.count, 0),
+      perClass,
+      shards: shards.map((s) => ({ key: s.key, count: s.count })),
+    };
+  };
+  const manifest: DatasetManifest = {
+    datasetId: plan.datasetId,
+    source: config.dataset.source,
+    format: plan.format,
+    imageSize: plan.imageSize,
+    channels: plan.channels,
+    classNames: source.classNames,
+    shardSize: plan.shardSize,
+    splits: { train: split('train'), test: split('test') },
+    skipped: [...source.ignored, ...results.flatMap((s) => s.skipped)],
+    createdAt: new Date().toISOString(),
+  };
+  if (manifest.splits.train.count < config.pretrain.batchSize) {
+    throw new DatasetError(
+      `dataset ${config.dataset.source}: only ${manifest.splits.train.count} training images could be decoded ` +
+        `(${manifest.skipped.length} skipped, e.g. ${manifest.skipped[0]?.file}: ${manifest.skipped[0]?.reason})`,
+    );
+  }
+  const store = await activityStore();
+  await writeManifest(store, datasetPrefix(plan.datasetId), manifest);
+  return manifest;
 }
 
 export async function readDatasetManifest(input: { datasetId: string }): Promise<DatasetManifest> {
@@ -281,29 +373,36 @@ export async function readDatasetManifest(input: { datasetId: string }): Promise
   return m;
 }
 
+/** One verified shard of a split, as splitShards yields it. */
+export interface SplitShard {
+  /** The shard's position in the split (0-based) and the number of shards. */
+  index: number;
+  total: number;
+  /** The split index of the shard's first image. */
+  offset: number;
+  count: number;
+  pixels: Uint8Array;
+  /** One class index per image; -1 for an unlabelled dataset. */
+  labels: Int32Array;
+}
+
 /**
- * All images and labels of a split, concatenated from its verified shards (for evaluation); `onShard`
- * is called after each shard (heartbeats: a split of hundreds of shards is a long read).
+ * The shards of a split one at a time, verified, in order: a reader holds one shard (~300 MB at
+ * ImageNet size) rather than one buffer for the whole split, which no JS typed array can hold above
+ * ~4 GiB. The consumers (activities/split-reads.ts) keep what they need of each shard: features,
+ * labels, a labelled subset. A corrupt shard un-commits the dataset (readDatasetShard).
  */
-export async function loadSplit(
+export async function* splitShards(
   store: BlobStore,
   manifest: DatasetManifest,
   split: Split,
-  onShard?: (done: number, total: number) => void,
-): Promise<{ pixels: Uint8Array; labels: Int32Array; count: number }> {
-  const { count } = manifest.splits[split];
-  const bytes = manifest.imageSize * manifest.imageSize * manifest.channels;
-  const pixels = new Uint8Array(count * bytes);
-  const labels = new Int32Array(count);
-  let at = 0;
-  let done = 0;
-  for (const s of manifest.splits[split].shards) {
-    const shard = await readDatasetShard(store, manifest.datasetId, s);
-    pixels.set(shard.pixels, at * bytes);
-    if (shard.labels) labels.set(shard.labels, at);
-    else labels.fill(-1, at, at + shard.count);
-    at += shard.count;
-    onShard?.(++done, manifest.splits[split].shards.length);
+): AsyncGenerator<SplitShard> {
+  const entries = manifest.splits[split].shards;
+  let offset = 0;
+  for (const [index, entry] of entries.entries()) {
+    const shard = await readDatasetShard(store, manifest.datasetId, entry);
+    const labels = shard.labels ?? new Int32Array(shard.count).fill(-1);
+    yield { index, total: entries.length, offset, count: shard.count, pixels: shard.pixels, labels };
+    offset += shard.count;
   }
-  return { pixels, labels, count };
 }

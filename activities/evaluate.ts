@@ -14,7 +14,7 @@ import { extractFeatures, type FeatureSet } from '../simclr/evaluate/features';
 import { fineTune as fineTuneEncoder } from '../simclr/evaluate/finetune';
 import { knnEvaluation } from '../simclr/evaluate/knn';
 import { linearEvaluation } from '../simclr/evaluate/linear';
-import { pixelDimension, pixelFeatures } from '../simclr/evaluate/pixels';
+import { pixelFeatures } from '../simclr/evaluate/pixels';
 import type { ImageShape } from '../simclr/images';
 import type { DatasetManifest } from '../contracts/dataset';
 import type {
@@ -34,7 +34,8 @@ import {
   heartbeat,
   progressHeartbeat,
 } from './context';
-import { loadSplit } from './dataset';
+import { datasetManifest } from './dataset-manifests';
+import { gatherImages, splitFeatures, splitLabels, splitParts } from './split-reads';
 import { loadPretrainer, newPretrainer, type TrainingState } from './training-state';
 import { stepsPerEpoch } from './pretrain';
 
@@ -72,8 +73,18 @@ export function representationSource(input: EvalInput): RepresentationSource {
   return source;
 }
 
+/** An activity input with its dataset as the manifest (read from the store for a DatasetRef). */
+type WithManifest<T extends ExperimentRef> = T & { dataset: DatasetManifest };
+
+async function withManifest<T extends ExperimentRef>(input: T): Promise<WithManifest<T>> {
+  return { ...input, dataset: await datasetManifest(await activityStore(), input.dataset) };
+}
+
 /** The encoder (with its projection head): restored from `checkpoint`, or fresh from the experiment's seed. */
-async function encoderFor(input: ExperimentRef, checkpoint: string | undefined): Promise<TrainingState> {
+async function encoderFor(
+  input: WithManifest<ExperimentRef>,
+  checkpoint: string | undefined,
+): Promise<TrainingState> {
   const { config, dataset } = input;
   const resolved = resolveExperiment(config, { imageSize: dataset.imageSize, channels: dataset.channels });
   const shape = shapeOf(dataset);
@@ -82,41 +93,38 @@ async function encoderFor(input: ExperimentRef, checkpoint: string | undefined):
   return loadPretrainer(await activityStore(), checkpoint, resolved, shape, steps);
 }
 
-type Split = Awaited<ReturnType<typeof loadSplit>>;
-
-/** Train and test representations of `source`: encoder features (inference mode) or the raw pixels. */
+/**
+ * Train and test representations of `source`: encoder features (inference mode) or the raw pixels,
+ * computed shard by shard (only the features of a split are held, never its pixels).
+ */
 async function representations(
-  input: EvalInput,
+  input: WithManifest<EvalInput>,
   source: RepresentationSource,
-  train: Split,
-  test: Split,
 ): Promise<{ train: FeatureSet; test: FeatureSet }> {
-  const shape = shapeOf(input.dataset);
+  const store = await activityStore();
+  const { dataset } = input;
+  const shape = shapeOf(dataset);
+  const reads = progressHeartbeat({ encoder: source });
+  const progress = (split: 'train' | 'test') => ({
+    onShard: reads(`read ${split} shards`),
+    onImages: (done: number, total: number) =>
+      progressOrStop({ encoder: source, stage: `${split} features`, done, total }),
+  });
   if (source === 'pixels') {
-    const dim = pixelDimension(shape);
+    const pixels = (p: Uint8Array, n: number) => pixelFeatures(p, n, shape);
     return {
-      train: { features: pixelFeatures(train.pixels, train.count, shape), labels: train.labels, dim },
-      test: { features: pixelFeatures(test.pixels, test.count, shape), labels: test.labels, dim },
+      train: await splitFeatures(store, dataset, 'train', pixels, progress('train')),
+      test: await splitFeatures(store, dataset, 'test', pixels, progress('test')),
     };
   }
   const state = await encoderFor(input, source === 'pretrained' ? input.checkpoint : undefined);
   try {
     const enc = state.pretrainer.encoder;
-    const progress = (stage: string) => (done: number, total: number) =>
-      progressOrStop({ encoder: source, stage, done, total });
-    const trainF = await extractFeatures(
-      enc,
-      train.pixels,
-      train.count,
-      shape,
-      512,
-      progress('train features'),
-    );
-    const testF = await extractFeatures(enc, test.pixels, test.count, shape, 512, progress('test features'));
-    const dim = trainF.length / train.count;
+    const features = (p: Uint8Array, n: number, onImages: (done: number) => void) =>
+      extractFeatures(enc, p, n, shape, 512, onImages);
     return {
-      train: { features: trainF, labels: train.labels, dim },
-      test: { features: testF, labels: test.labels, dim },
+      train: await splitFeatures(store, dataset, 'train', features, progress('train')),
+      test: await splitFeatures(store, dataset, 'test', features, progress('test')),
     };
   } finally {
     state.pretrainer.dispose();
@@ -132,11 +140,9 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
     const which = representationSource(input);
     await activityBackend(input.config.backend);
     const store = await activityStore();
-    const { dataset, config } = input;
-    const progress = progressHeartbeat({ encoder: which });
-    const train = await loadSplit(store, dataset, 'train', progress('read train shards'));
-    const test = await loadSplit(store, dataset, 'test', progress('read test shards'));
-    const sets = await representations(input, which, train, test);
+    const full = await withManifest(input);
+    const { dataset, config } = full;
+    const sets = await representations(full, which);
     const numClasses = dataset.classNames.length;
     const linear = await linearEvaluation(sets.train, sets.test, config.evaluation.linear, {
       seed: config.seed,
@@ -182,21 +188,24 @@ interface TrainClassifierRun {
  * boundary when the activity is cancelled.
  */
 async function trainClassifier(
-  input: ExperimentRef,
+  ref: ExperimentRef,
   run: TrainClassifierRun,
 ): Promise<{ top1: number; top5: number; labelledImages: number }> {
-  await activityBackend(input.config.backend);
+  await activityBackend(ref.config.backend);
   const store = await activityStore();
+  const input = await withManifest(ref);
   const { dataset, config } = input;
   const state = await encoderFor(input, run.checkpoint);
   // The stages share the head's weights; they are disposed with it below.
   const headStages = run.settings.fromHeadLayer > 0 ? state.pretrainer.head.headStages() : [];
   try {
     const progress = progressHeartbeat({ stage: run.stage, ...run.tags });
-    const train = await loadSplit(store, dataset, 'train', progress('read train shards'));
-    const test = await loadSplit(store, dataset, 'test', progress('read test shards'));
+    // Shard by shard: the labels, then the labelled subset's images only (1 % of the labels: 1 % of the split).
+    const labels = await splitLabels(store, dataset, 'train', progress('read train labels'));
+    const indices = run.indices(labels);
+    const train = await gatherImages(store, dataset, 'train', indices, progress('read the labelled images'));
+    const test = splitParts(store, dataset, 'test', progress('read test shards'));
     const shape = shapeOf(dataset);
-    const indices = run.indices(train.labels);
     const { epochs } = run.settings;
     let lastLoss: number | undefined;
     const result = await fineTuneEncoder({
@@ -204,8 +213,8 @@ async function trainClassifier(
       headStages,
       config: run.settings,
       train: { ...train, shape },
-      trainIndices: indices,
-      test: { ...test, shape },
+      trainIndices: Int32Array.from({ length: train.count }, (_, i) => i),
+      test,
       seed: config.seed,
       numClasses: dataset.classNames.length,
       onEpoch: (_epoch, loss) => (lastLoss = loss),

@@ -2,8 +2,15 @@
  * Every activity, and the two sets the workers register: data work (and the sweep's and the schedule's
  * bookkeeping and reports) on `simclr-cpu` (./cpu.ts), training and evaluation on `simclr-gpu` (./gpu.ts).
  */
-export { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
-export { deleteAugmentations, precomputeAugmentations } from './augment';
+export {
+  commitDataset,
+  commitDatasetShards,
+  inspectDataset,
+  readDatasetManifest,
+  shardDataset,
+  shardDatasetRange,
+} from './dataset';
+export { deleteAugmentations, precomputeAugmentationRange, precomputeAugmentations } from './augment';
 export { preparePretraining, pretrainEpoch } from './pretrain';
 export { evaluateRepresentation, fineTune, supervisedBaseline } from './evaluate';
 export { writeExperimentReport } from './report';

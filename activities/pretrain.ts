@@ -48,7 +48,8 @@ import {
   previousHeartbeat,
   progressHeartbeat,
 } from './context';
-import { loadSplit } from './dataset';
+import { datasetManifest } from './dataset-manifests';
+import { splitFeatures } from './split-reads';
 
 export type { PrepareInput, PrepareResult, PretrainEpochInput } from '../contracts/pretrain';
 
@@ -67,11 +68,12 @@ export function stepsPerEpoch(config: ExperimentConfig, dataset: DatasetManifest
  */
 export async function preparePretraining(input: PrepareInput): Promise<PrepareResult> {
   return guard(async () => {
-    const steps = stepsPerEpoch(input.config, input.dataset);
-    // The experiment's own views (storage/layout.ts): no other run deletes them, a resume finds them.
-    const views = viewsIdOf(augmentationId(input.config, input.dataset), input.experimentId);
-    const base = { augmentationId: views, stepsPerEpoch: steps };
     const store = await activityStore();
+    const dataset = await datasetManifest(store, input.dataset);
+    const steps = stepsPerEpoch(input.config, dataset);
+    // The experiment's own views (storage/layout.ts): no other run deletes them, a resume finds them.
+    const views = viewsIdOf(augmentationId(input.config, dataset), input.experimentId);
+    const base = { augmentationId: views, stepsPerEpoch: steps };
     const latest = await latestCheckpoint(store, input.experimentId);
     if (!input.resume) {
       if (latest)
@@ -111,7 +113,7 @@ function trainShardCounts(dataset: DatasetManifest): number[] {
  */
 function storeViews(
   store: BlobStore,
-  input: PretrainEpochInput,
+  input: PretrainEpochInput & { dataset: DatasetManifest },
   resumePoint: () => PretrainHeartbeat | undefined,
 ): (shard: number) => Promise<Uint8Array> {
   const { config, dataset, epoch } = input;
@@ -142,13 +144,14 @@ const since = (t0: number): number => (performance.now() - t0) / 1000;
  * checkpoint every pretrain.checkpointEverySteps and at the end, stop on cancellation with a final
  * checkpoint, then the kNN monitor and the epoch's metrics chunk.
  */
-export async function pretrainEpoch(input: PretrainEpochInput): Promise<PretrainEpochResult> {
+export async function pretrainEpoch(ref: PretrainEpochInput): Promise<PretrainEpochResult> {
   return guard(async () => {
     const t0 = performance.now();
+    const backend = await activityBackend(ref.config.backend);
+    const store = await activityStore();
+    const input = { ...ref, dataset: await datasetManifest(store, ref.dataset) };
     const { experimentId, config, dataset, epoch } = input;
     const S = input.stepsPerEpoch;
-    const backend = await activityBackend(config.backend);
-    const store = await activityStore();
     const resolved: ResolvedExperiment = resolveExperiment(config, {
       imageSize: dataset.imageSize,
       channels: dataset.channels,
@@ -372,33 +375,22 @@ async function knnMonitor(
     width: dataset.imageSize,
     channels: dataset.channels,
   };
-  const train = await loadSplit(store, dataset, 'train', progress('knn: read train shards'));
-  const test = await loadSplit(store, dataset, 'test', progress('knn: read test shards'));
   const encoder = state.pretrainer.encoder;
-  const batch = FEATURE_BATCH;
-  const trainF = await extractFeatures(
-    encoder,
-    train.pixels,
-    train.count,
-    shape,
-    batch,
-    progress('knn: train features'),
-  );
-  const testF = await extractFeatures(
-    encoder,
-    test.pixels,
-    test.count,
-    shape,
-    batch,
-    progress('knn: test features'),
-  );
-  const dim = trainF.length / train.count;
-  const r = await knnEvaluation(
-    { features: trainF, labels: train.labels, dim },
-    { features: testF, labels: test.labels, dim },
-    config.evaluation.knn,
-    { numClasses: dataset.classNames.length, onProgress: progress('knn: votes') },
-  );
+  // Shard by shard: only the features of a split are held, never its pixels.
+  const features = (pixels: Uint8Array, count: number, onImages: (done: number) => void) =>
+    extractFeatures(encoder, pixels, count, shape, FEATURE_BATCH, onImages);
+  const train = await splitFeatures(store, dataset, 'train', features, {
+    onShard: progress('knn: read train shards'),
+    onImages: progress('knn: train features'),
+  });
+  const test = await splitFeatures(store, dataset, 'test', features, {
+    onShard: progress('knn: read test shards'),
+    onImages: progress('knn: test features'),
+  });
+  const r = await knnEvaluation(train, test, config.evaluation.knn, {
+    numClasses: dataset.classNames.length,
+    onProgress: progress('knn: votes'),
+  });
   return r.top1;
 }
 

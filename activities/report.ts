@@ -15,6 +15,7 @@ import { sumPretrainTime } from '../report/time-breakdown';
 import { activeBackend } from '../simclr/backend';
 import type { WriteReportInput, WriteReportOutput } from '../contracts/report';
 import { activityStore, guard, log } from './context';
+import { datasetManifest } from './dataset-manifests';
 
 export type { WriteReportInput, WriteReportOutput } from '../contracts/report';
 
@@ -74,7 +75,7 @@ export async function writeExperimentReport(input: WriteReportInput): Promise<Wr
         webUiUrl: input.webUiUrl,
         storeLocation: store.location,
         config: input.config,
-        dataset: input.dataset,
+        dataset: await datasetManifest(store, input.dataset),
         backend: { name: trainedOn, device: `CPU (${require('node:os').availableParallelism()} cores)` },
         timings,
         pretrain: {

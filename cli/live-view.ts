@@ -19,8 +19,15 @@ export const STAGES: readonly Stage[] = WORK_STAGES;
  */
 export const STAGE_ACTIVITIES: Partial<Record<Stage, string[]>> = {
   validate: ['inspectDataset'],
-  shard: ['shardDataset', 'commitDataset', 'readDatasetManifest'],
-  pretrain: ['preparePretraining', 'precomputeAugmentations', 'pretrainEpoch', 'deleteAugmentations'],
+  // The range activities since the bounded fan-out (workflows/shard-ranges.ts); the others for older runs.
+  shard: ['shardDatasetRange', 'commitDatasetShards', 'shardDataset', 'commitDataset', 'readDatasetManifest'],
+  pretrain: [
+    'preparePretraining',
+    'precomputeAugmentationRange',
+    'precomputeAugmentations',
+    'pretrainEpoch',
+    'deleteAugmentations',
+  ],
   finetune: ['fineTune'],
   evaluate: ['evaluateRepresentation'],
   baselines: ['evaluateRepresentation', 'fineTune', 'supervisedBaseline'],
@@ -58,7 +65,7 @@ export function stageDetail(s: RunSnapshot): { fraction?: number; etaSeconds?: n
     else if (
       p.step === undefined &&
       !epochRun &&
-      activities.some((a) => a.activity === 'precomputeAugmentations')
+      activities.some((a) => a.activity.startsWith('precomputeAugmentation'))
     ) {
       parts.push('waiting for augmentations');
     }

@@ -5,14 +5,24 @@
  * compile: `cpu.pretrainEpoch(...)` is a type error. The names are the activity types in workflow
  * histories: renaming one breaks the replay of recorded runs.
  */
-import type { DeleteAugmentationsInput, PrecomputeInput, PrecomputeResult } from './augment';
+import type {
+  DeleteAugmentationsInput,
+  PrecomputeInput,
+  PrecomputeRangeInput,
+  PrecomputeRangeResult,
+  PrecomputeResult,
+} from './augment';
 import type {
   CommitDatasetInput,
+  CommitShardsInput,
   DatasetManifest,
   DatasetPlan,
+  DatasetRef,
   InspectDatasetInput,
   ReadDatasetManifestInput,
   ShardDatasetInput,
+  ShardRangeInput,
+  ShardRangeResult,
   ShardResult,
 } from './dataset';
 import type {
@@ -42,6 +52,16 @@ import type {
 /** `simclr-cpu`: dataset, augmentation, pretraining bookkeeping, reports, the sweep's work. */
 export interface CpuActivities {
   inspectDataset(input: InspectDatasetInput): Promise<DatasetPlan>;
+  /** A range of shards of one split (the experiment's bounded fan-out; results are counts). */
+  shardDatasetRange(input: ShardRangeInput): Promise<ShardRangeResult>;
+  /** Builds the manifest from the shards' markers in the store; returns a reference, not the manifest. */
+  commitDatasetShards(input: CommitShardsInput): Promise<DatasetRef>;
+  /** One epoch's views of a range of shards (the pretrain loop's bounded fan-out). */
+  precomputeAugmentationRange(input: PrecomputeRangeInput): Promise<PrecomputeRangeResult>;
+  /**
+   * One shard, the manifest and one (epoch, shard): what runs started before the bounded fan-out
+   * (BOUNDED_HISTORY_PATCH) schedule; kept so that their in-flight histories still run to the end.
+   */
   shardDataset(input: ShardDatasetInput): Promise<ShardResult>;
   commitDataset(input: CommitDatasetInput): Promise<DatasetManifest>;
   readDatasetManifest(input: ReadDatasetManifestInput): Promise<DatasetManifest>;

@@ -3,8 +3,9 @@
  * to precompute ahead of training, and one consumed epoch to delete. Plain JSON, no secrets.
  */
 import type { ExperimentConfig } from '../config/schema';
-import type { DatasetManifest } from './dataset';
+import type { DatasetInput, DatasetManifest, ShardRange } from './dataset';
 
+/** One (epoch, shard), as the pretrain loop scheduled it before PrecomputeRangeInput existed. */
 export interface PrecomputeInput {
   config: ExperimentConfig;
   dataset: DatasetManifest;
@@ -21,8 +22,26 @@ export interface PrecomputeResult {
   ms: number;
 }
 
+/** One epoch's views of a range of shards (the pretrain loop's batched fan-out). */
+export interface PrecomputeRangeInput {
+  config: ExperimentConfig;
+  dataset: DatasetInput;
+  augmentationId: string;
+  epoch: number;
+  shards: ShardRange;
+}
+
+export interface PrecomputeRangeResult {
+  epoch: number;
+  shards: ShardRange;
+  images: number;
+  /** Shards whose views were already there (an earlier attempt or run wrote them). */
+  reused: number;
+  ms: number;
+}
+
 export interface DeleteAugmentationsInput {
-  dataset: DatasetManifest;
+  dataset: DatasetInput;
   augmentationId: string;
   epoch: number;
 }

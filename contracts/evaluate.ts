@@ -3,13 +3,13 @@
  * the accuracies that come back. Plain JSON, no secrets.
  */
 import type { ExperimentConfig } from '../config/schema';
-import type { DatasetManifest } from './dataset';
+import type { DatasetInput } from './dataset';
 
 /** The experiment and dataset an evaluation activity works on. */
 export interface ExperimentRef {
   experimentId: string;
   config: ExperimentConfig;
-  dataset: DatasetManifest;
+  dataset: DatasetInput;
 }
 
 /** Where an encoder's weights come from: a pretrained checkpoint, or the experiment's seed (random init). */

@@ -5,7 +5,7 @@
  */
 import type { StoreRef } from './store';
 import type { ExperimentConfig } from '../config/schema';
-import type { DatasetManifest } from './dataset';
+import type { DatasetInput } from './dataset';
 import type { BaselineResults, FineTuneResult, RepresentationEval } from './evaluate';
 import type { PretrainEpochResult } from './pretrain';
 import type { Lineage, PromotionDecision } from './retrain';
@@ -90,7 +90,7 @@ export interface ExperimentProgress {
 export interface PretrainLoopInput {
   experimentId: string;
   config: ExperimentConfig;
-  dataset: DatasetManifest;
+  dataset: DatasetInput;
   augmentationId: string;
   stepsPerEpoch: number;
   /** First epoch to run (0-based). */

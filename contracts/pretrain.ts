@@ -3,12 +3,12 @@
  * [cpu]), one epoch's input, heartbeat and result (`pretrainEpoch` [gpu]). Plain JSON, no secrets.
  */
 import type { ExperimentConfig } from '../config/schema';
-import type { DatasetManifest } from './dataset';
+import type { DatasetInput } from './dataset';
 
 export interface PrepareInput {
   experimentId: string;
   config: ExperimentConfig;
-  dataset: DatasetManifest;
+  dataset: DatasetInput;
   resume: boolean;
 }
 
@@ -24,7 +24,7 @@ export interface PrepareResult {
 export interface PretrainEpochInput {
   experimentId: string;
   config: ExperimentConfig;
-  dataset: DatasetManifest;
+  dataset: DatasetInput;
   augmentationId: string;
   epoch: number;
   stepsPerEpoch: number;

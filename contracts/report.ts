@@ -3,7 +3,7 @@
  * about the run, and the keys of the report it wrote. Plain JSON, no secrets.
  */
 import type { ExperimentConfig } from '../config/schema';
-import type { DatasetManifest } from './dataset';
+import type { DatasetInput } from './dataset';
 import type { BaselineResults, FineTuneResult, RepresentationEval } from './evaluate';
 import type { StageTiming } from './experiment';
 import type { PretrainEpochResult } from './pretrain';
@@ -15,7 +15,7 @@ export interface WriteReportInput {
   runId: string;
   webUiUrl?: string;
   config: ExperimentConfig;
-  dataset: DatasetManifest;
+  dataset: DatasetInput;
   stages: StageTiming[];
   pretrain: PretrainEpochResult[];
   augmentationWaitMs: number;

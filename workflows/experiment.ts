@@ -3,6 +3,12 @@
  * (each label fraction) → linear and kNN evaluation (pretrained and random-init baseline) → baselines
  * (raw pixels, supervised upper bound, training from scratch per label fraction) → report.
  * Orchestration only; every piece of work is a retryable activity (activities/).
+ *
+ * History bound (BOUNDED_HISTORY_PATCH): activities get a DatasetRef, never the manifest; sharding is at
+ * most 32 range activities per split plus one commit, whatever the dataset size. What grows is one
+ * epochDone signal per pretraining epoch (at most 4 events, ~1 KB) and the report's input with every
+ * epoch's result (~370 bytes each): 0.33 MB and 694 events at ImageNet size with 100 epochs, about
+ * 4,300 events and 2 MB at 1,000 epochs (README "History size").
  */
 import {
   ApplicationFailure,
@@ -24,9 +30,12 @@ import { pretrainLoop } from './pretrain-loop';
 import { epochDoneSignal, WEB_UI_PATCH } from './progress-signal';
 import { detailsText, pretrainLine } from './run-details';
 import { SA_DATASET, SA_ENCODER, SA_EXPERIMENT, SA_STAGE, SA_TOP1 } from './search-attributes';
+import { BOUNDED_HISTORY_PATCH, rangeText, shardRanges } from './shard-ranges';
 import {
+  shardingPlanOf,
   type BaselineResults,
-  type DatasetManifest,
+  type DatasetInput,
+  type DatasetPlan,
   type ExperimentInput,
   type ExperimentProgress,
   type ExperimentResults,
@@ -63,6 +72,36 @@ function linearBaselinesNote(randomInit?: RepresentationEval, baselines?: Baseli
     baselines?.supervised && `supervised ${percent(baselines.supervised.top1)}`,
   ].filter(Boolean);
   return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+/**
+ * The dataset as a DatasetRef, sharded first when it is not committed yet: at most
+ * HISTORY_BOUNDS.maxActivitiesPerFanOut shardDatasetRange activities per split (results are counts),
+ * then commitDatasetShards, which builds the manifest from the shard markers in the store. The
+ * history of this stage holds neither the shard list nor the skipped files, whatever the dataset size.
+ */
+async function shardBounded(
+  plan: DatasetPlan,
+  summarized: ReturnType<typeof activityProxies>['summarized'],
+  config: ExperimentInput['config'],
+): Promise<DatasetInput> {
+  if (plan.committed)
+    // A plan without `ref` comes from a worker that predates it: the manifest still works, only bigger.
+    return (
+      plan.ref ??
+      (await summarized('read the dataset manifest').cpu.readDatasetManifest({ datasetId: plan.datasetId }))
+    );
+  const sharding = shardingPlanOf(plan);
+  const jobs: Promise<unknown>[] = [];
+  for (const split of ['train', 'test'] as const) {
+    const shards = plan.splits[split].shards;
+    for (const range of shardRanges(shards)) {
+      const label = `shard ${split} ${rangeText(range, shards)}`;
+      jobs.push(summarized(label).cpu.shardDatasetRange({ config, plan: sharding, split, shards: range }));
+    }
+  }
+  await Promise.all(jobs);
+  return summarized('commit the dataset').cpu.commitDatasetShards({ config, plan: sharding });
 }
 
 export async function experiment(input: ExperimentInput): Promise<ExperimentResults> {
@@ -135,8 +174,10 @@ export async function experiment(input: ExperimentInput): Promise<ExperimentResu
       `dataset ${plan.datasetId}: ${plan.splits.train.count} train / ${plan.splits.test.count} test images`,
     );
     progress.datasetId = plan.datasetId;
-    let manifest: DatasetManifest;
-    if (plan.committed) {
+    let manifest: DatasetInput;
+    if (patched(BOUNDED_HISTORY_PATCH)) {
+      manifest = await shardBounded(plan, summarized, config);
+    } else if (plan.committed) {
       manifest = await cpu.readDatasetManifest({ datasetId: plan.datasetId });
     } else {
       const jobs: Promise<ShardResult>[] = [];

@@ -41,6 +41,16 @@ export interface LabelledImages {
   shape: ImageShape;
 }
 
+/**
+ * A labelled set read in parts (a dataset split, shard by shard), never as one buffer: a test split of
+ * ImageNet at 224 px is 7.5 GB, over what one typed array holds. `parts` is called for each scoring.
+ */
+export interface LabelledParts {
+  count: number;
+  shape: ImageShape;
+  parts: () => AsyncIterable<Omit<LabelledImages, 'shape'>>;
+}
+
 export interface FineTuneOptions {
   /** Pretrained encoder f(·): images [N, h, w, c] in [0, 1] → h [N, d]. Copied, never modified. */
   encoder: tf.LayersModel;
@@ -55,7 +65,8 @@ export interface FineTuneOptions {
   train: LabelledImages;
   /** The labelled subset (e.g. a class-balanced 1 % of the training set), indices into `train`. */
   trainIndices: ArrayLike<number>;
-  test: LabelledImages;
+  /** Scored after training (and before it with measureInitialAccuracy); whole, or in parts. */
+  test: LabelledImages | LabelledParts;
   /** Seeds the classifier's initialisation, the batch order and the crop/flip draws (an integer ≥ 0). */
   seed: number;
   /** Default: 1 + the largest label in train or test. */
@@ -101,7 +112,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     );
   }
   checkImages(train, 'train');
-  checkImages(test, 'test');
+  if (!('parts' in test)) checkImages(test, 'test');
   const shape = train.shape;
   if (
     shape.height !== test.shape.height ||
@@ -122,7 +133,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       `fineTune: encoder '${encoder.name}' takes inputs [${inputShape.join(', ')}] but the images are ${describe(shape)}`,
     );
   }
-  const numClasses = countClasses([train, test], options.numClasses);
+  const numClasses = countClasses('parts' in test ? [train] : [train, test], options.numClasses);
   const indices = Int32Array.from(options.trainIndices);
   if (indices.length === 0) throw new Error('fineTune: trainIndices is empty (no labelled images)');
   for (const i of indices) {
@@ -163,7 +174,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     const variables = net.trainableWeights.map((w) => w.read() as tf.Variable);
 
     const initialTop1 = options.measureInitialAccuracy
-      ? score(net, test, evalBatch, numClasses).top1
+      ? (await scoreSet(net, test, evalBatch, numClasses)).top1
       : undefined;
     const opt = createOptimizer(config.optimizer, {
       momentum,
@@ -222,7 +233,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       lossCurve.push(loss);
       options.onEpoch?.(epoch, loss);
     }
-    const { top1, top5 } = score(net, test, evalBatch, numClasses);
+    const { top1, top5 } = await scoreSet(net, test, evalBatch, numClasses);
     return {
       top1,
       top5,
@@ -260,8 +271,36 @@ export async function copyModel(model: tf.LayersModel): Promise<tf.LayersModel> 
   return copy;
 }
 
-/** Top-1 / top-5 of `model` (inference mode) on all of `set`. */
-function score(
+/** Top-1 / top-5 of `model` on a whole set, or on a set in parts (one part in memory at a time). */
+async function scoreSet(
+  model: tf.LayersModel,
+  set: LabelledImages | LabelledParts,
+  batchSize: number,
+  numClasses: number,
+): Promise<{ top1: number; top5: number }> {
+  if (!('parts' in set)) {
+    const hits = topKHits(model, set, batchSize, numClasses);
+    return { top1: hits.top1 / set.count, top5: hits.top5 / set.count };
+  }
+  let top1 = 0;
+  let top5 = 0;
+  let seen = 0;
+  for await (const part of set.parts()) {
+    const images = { ...part, shape: set.shape };
+    checkImages(images, 'test');
+    const hits = topKHits(model, images, batchSize, numClasses);
+    top1 += hits.top1;
+    top5 += hits.top5;
+    seen += part.count;
+    // Between parts: heartbeats and cancellation get through.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (seen !== set.count) throw new Error(`fineTune: the test parts hold ${seen} images, not ${set.count}`);
+  return { top1: top1 / seen, top5: top5 / seen };
+}
+
+/** How many images of `set` have their label in the top 1 / top 5 of `model` (inference mode). */
+function topKHits(
   model: tf.LayersModel,
   set: LabelledImages,
   batchSize: number,
@@ -290,7 +329,7 @@ function score(
       logits.dispose();
     }
   }
-  return { top1: top1 / set.count, top5: top5 / set.count };
+  return { top1, top5 };
 }
 
 function gatherImages(set: LabelledImages, indices: Int32Array): Uint8Array {

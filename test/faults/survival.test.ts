@@ -234,7 +234,7 @@ test('SIGKILL of the cpu worker during augmentation precompute: views recomputed
   const got = viewNames(views.digests);
   assert.deepEqual(got, referenceViews, 'every view has the digest of the undisturbed run');
   const attempts = (await completedAttempts(lab.client, `${id}/pretrain`)).filter(
-    (a) => a.type === 'precomputeAugmentations',
+    (a) => a.type === 'precomputeAugmentationRange',
   );
   assert.ok(
     attempts.some((a) => a.attempt > 1),

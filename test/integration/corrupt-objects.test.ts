@@ -16,13 +16,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { parseExperiment } from '../../config/load';
 import type { ExperimentConfig } from '../../config/schema';
 import { activityStore } from '../../activities/context';
-import {
-  commitDataset,
-  inspectDataset,
-  loadSplit,
-  readDatasetManifest,
-  shardDataset,
-} from '../../activities/dataset';
+import { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from '../../activities/dataset';
+import { gatherImages } from '../../activities/split-reads';
 import {
   augmentationId,
   augmentShardKey,
@@ -163,18 +158,18 @@ for (const [name, useStore] of stores) {
       const again = await datasetStage(config);
       assert.equal(again.resharded, true, 'the damaged commit is not trusted');
       await assertAsClean();
-      assert.equal((await loadSplit(store, again.manifest, 'train')).count, manifest.splits.train.count);
+      assert.equal((await gatherImages(store, again.manifest, 'train')).count, manifest.splits.train.count);
     });
 
     test('a bit-flipped dataset shard: the reader fails naming it, the next run rewrites it', async () => {
       const key = manifest.splits.test.shards[0].key;
       await damage(store, key, 'flip');
       // Same length: only the CRC tells, at the first read.
-      await assert.rejects(loadSplit(store, manifest, 'test'), isCorrupt(key));
+      await assert.rejects(gatherImages(store, manifest, 'test'), isCorrupt(key));
       const again = await datasetStage(config);
       assert.equal(again.resharded, true, 'the reader withdrew the commit');
       await assertAsClean();
-      assert.equal((await loadSplit(store, again.manifest, 'test')).count, manifest.splits.test.count);
+      assert.equal((await gatherImages(store, again.manifest, 'test')).count, manifest.splits.test.count);
     });
 
     test('a dataset shard corrupt under its commit marker is rewritten by shardDataset, not skipped', async () => {

@@ -15,7 +15,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { experimentSchema, type ExperimentConfig } from '../../config/schema';
 import { resolveExperiment } from '../../config/resolve';
 import { activityStore } from '../../activities/context';
-import { loadSplit } from '../../activities/dataset';
+import { gatherImages } from '../../activities/split-reads';
 import {
   evaluateRepresentation,
   fineTune as fineTuneActivity,
@@ -78,8 +78,8 @@ async function fromRandomInitByHand(learningRate: number, indices: 'fraction' | 
   const resolved = resolveExperiment(config, { imageSize: dataset.imageSize, channels: dataset.channels });
   const state = newPretrainer(resolved, shape(), stepsPerEpoch(config, dataset));
   try {
-    const train = await loadSplit(store, dataset, 'train');
-    const test = await loadSplit(store, dataset, 'test');
+    const train = await gatherImages(store, dataset, 'train');
+    const test = await gatherImages(store, dataset, 'test');
     const r = await fineTune({
       encoder: state.pretrainer.encoder,
       config: { ...config.fineTune, learningRate, epochs, fromHeadLayer: 0 },
@@ -103,8 +103,8 @@ describe('baseline activities', () => {
     const r = await evaluateRepresentation({ ...ref(), encoder: 'pixels' });
     assert.equal(r.encoder, 'pixels');
     const store = await activityStore();
-    const train = await loadSplit(store, dataset, 'train');
-    const test = await loadSplit(store, dataset, 'test');
+    const train = await gatherImages(store, dataset, 'train');
+    const test = await gatherImages(store, dataset, 'test');
     const dim = pixelDimension(shape());
     const trainSet = {
       features: pixelFeatures(train.pixels, train.count, shape()),

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { experimentSchema, type ExperimentConfig } from '../../config/schema';
 import { resolveExperiment } from '../../config/resolve';
 import { activityStore } from '../../activities/context';
-import { loadSplit } from '../../activities/dataset';
+import { gatherImages } from '../../activities/split-reads';
 import { fineTune as fineTuneActivity } from '../../activities/evaluate';
 import { stepsPerEpoch } from '../../activities/pretrain';
 import { loadPretrainer } from '../../activities/training-state';
@@ -44,7 +44,8 @@ before(async () => {
     dataset: {
       source: FASHION_MNIST,
       imageSize: 12,
-      shardSize: 128,
+      // Several shards per split: the activity reads the labelled subset and scores the test split shard by shard.
+      shardSize: 32,
       maxTrainImages: 160,
       maxTestImages: 100,
     },
@@ -61,15 +62,15 @@ after(async () => {
 });
 
 /** The same fine-tuning by hand on the restored checkpoint, from head layer `fromHeadLayer`. */
-async function byHand(fromHeadLayer: number): Promise<number[]> {
+async function byHand(fromHeadLayer: number): Promise<{ lossCurve: number[]; top1: number; top5: number }> {
   const store = await activityStore();
   const resolved = resolveExperiment(config, { imageSize: dataset.imageSize, channels: dataset.channels });
   const shape = { height: dataset.imageSize, width: dataset.imageSize, channels: dataset.channels };
   const state = await loadPretrainer(store, checkpoint, resolved, shape, stepsPerEpoch(config, dataset));
   const stages = state.pretrainer.head.headStages();
   try {
-    const train = await loadSplit(store, dataset, 'train');
-    const test = await loadSplit(store, dataset, 'test');
+    const train = await gatherImages(store, dataset, 'train');
+    const test = await gatherImages(store, dataset, 'test');
     const r = await fineTune({
       encoder: state.pretrainer.encoder,
       headStages: stages,
@@ -80,7 +81,7 @@ async function byHand(fromHeadLayer: number): Promise<number[]> {
       seed: config.seed,
       numClasses: dataset.classNames.length,
     });
-    return r.lossCurve;
+    return r;
   } finally {
     for (const s of stages) s.dispose();
     state.pretrainer.dispose();
@@ -111,12 +112,17 @@ describe('fineTune activity with fineTune.fromHeadLayer 1', () => {
     const fromEncoder = await byHand(0);
     assert.deepEqual(
       losses,
-      fromLayer1,
+      fromLayer1.lossCurve,
       'the activity fine-tunes from head layer 1 of the restored checkpoint',
     );
+    assert.deepEqual(
+      { top1: result.top1, top5: result.top5 },
+      { top1: fromLayer1.top1, top5: fromLayer1.top5 },
+      'scored shard by shard, the accuracies of the whole test split',
+    );
     assert.notDeepEqual(
-      fromEncoder,
-      fromLayer1,
+      fromEncoder.lossCurve,
+      fromLayer1.lossCurve,
       'control: fine-tuning from the encoder output gives other losses',
     );
   });

@@ -26,6 +26,7 @@ import {
   augmentationId,
   augmentParams,
   augmentShardKey,
+  precomputeAugmentationRange,
   precomputeAugmentations,
   shardOffsets,
 } from '../../activities/augment';
@@ -43,6 +44,7 @@ import type {
   DatasetManifest,
   DatasetPlan,
   PretrainEpochResult,
+  PrecomputeRangeResult,
   PretrainHeartbeat,
   ShardResult,
 } from '../../contracts';
@@ -235,6 +237,19 @@ test('precomputeAugmentations heartbeats every AUGMENT_IMAGES_PER_HEARTBEAT imag
     const stored = decodeShard(await store.get(augmentShardKey(dataset.datasetId, augId, 1, shard)));
     assert.deepEqual(stored.pixels, Buffer.concat([whole.view1, whole.view2]));
   }
+});
+
+test('precomputeAugmentationRange heartbeats every shard of its range, also those whose views it keeps', async () => {
+  assert.ok(dataset, 'the dataset of the earlier test');
+  const shards = { from: 0, to: dataset.splits.train.shards.length };
+  assert.ok(shards.to > 1, 'a range of several shards');
+  // Epoch 1's views were written by the previous test: every shard is checked and kept.
+  const input = { config, dataset, augmentationId: augmentationId(config, dataset), epoch: 1, shards };
+  const { result, beats } = await recordHeartbeats((env): Promise<PrecomputeRangeResult> =>
+    env.run(precomputeAugmentationRange, input),
+  );
+  assert.equal(result.reused, shards.to);
+  assertStageCovered(beats, 'augment epoch 1 shards', 1, shards.to);
 });
 
 test('evaluation heartbeats through shard reads, feature extraction, linear epochs and kNN votes', async () => {
