@@ -16,3 +16,4 @@ export * from './report';
 export * from './retrain';
 export * from './store';
 export * from './sweep';
+export * from './model-card';
