@@ -7,7 +7,7 @@
 # documents is its converter: `tensorflowjs_converter --input_format=tfjs_layers_model
 # --output_format=keras_saved_model model.json OUT/`, which rebuilds the Keras model in Python
 # TensorFlow (tf_keras) and saves it. That needs Python TensorFlow, so it is an optional install: about
-# 2 GB (tensorflow, tf-keras, jax, tensorflow-decision-forests: all required by the package).
+# 3 GB (tensorflow, tf-keras, jax, tensorflow-decision-forests: all required by the package).
 #
 # Usage: infra/setup-tfjs-converter.sh      (idempotent; prints the converter's path on its last line)
 # Env:   SIMCLR_CACHE (default ~/.cache/simclr), TFJS_CONVERTER_VERSION (default 4.22.0, the
@@ -22,23 +22,24 @@ converter="$venv/bin/tensorflowjs_converter"
 
 log() { echo "setup-tfjs-converter: $*" >&2; }
 
-if [ -x "$converter" ] && "$converter" --version >/dev/null 2>&1; then
+if [ -x "$converter" ] && TF_CPP_MIN_LOG_LEVEL=2 "$converter" --version >/dev/null 2>&1; then
   log "present ($converter)"
   echo "$converter"
   exit 0
 fi
 
 command -v "$python" >/dev/null || { log "$python not found: install Python 3.9-3.12 or set PYTHON"; exit 1; }
-mkdir -p "$cache/tfjs-converter"
-rm -rf "$venv.tmp"
-log "creating $venv with $("$python" --version 2>&1); installing tensorflowjs==$version from PyPI (~2 GB, minutes)"
-"$python" -m venv "$venv.tmp"
-"$venv.tmp/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
-"$venv.tmp/bin/pip" install --quiet --disable-pip-version-check "tensorflowjs==$version"
-# A venv's scripts name its absolute path: build it under .tmp, then fix the shebangs as it moves.
 rm -rf "$venv"
-mv "$venv.tmp" "$venv"
-grep -rlI --null "$venv.tmp" "$venv/bin" | xargs -0 -r sed -i "s|$venv.tmp|$venv|g"
-"$converter" --version >&2
+mkdir -p "$venv"
+log "creating $venv with $("$python" --version 2>&1); installing tensorflowjs==$version from PyPI (~3 GB, minutes)"
+# The install is complete when the converter runs (the check above); a failed one is removed.
+trap 'rm -rf "$venv"' ERR
+"$python" -m venv --prompt tfjs-converter "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
+# ydf pinned: tensorflow-decision-forests (a dependency of tensorflowjs) accepts any ydf >= 0.11, and
+# ydf >= 0.13 is generated with protobuf 6 while tensorflow 2.19 pins protobuf < 6, so importing the
+# converter fails ("Detected incompatible Protobuf Gencode/Runtime versions"); 0.12.0 fits protobuf 5.
+"$venv/bin/pip" install --quiet --disable-pip-version-check "tensorflowjs==$version" "ydf==0.12.0"
+TF_CPP_MIN_LOG_LEVEL=2 "$converter" --version >&2
 log "installed ($converter)"
 echo "$converter"

@@ -38,7 +38,7 @@ export function missingConverterMessage(env: NodeJS.ProcessEnv = process.env): s
     `a SavedModel needs TensorFlow.js' Python converter, and ${where}. ` +
     'tfjs-node cannot write SavedModels: it saves TensorFlow.js models only (model.json + weights.bin), ' +
     `so the export converts those with Python TensorFlow. Install the converter with \`${SETUP_SCRIPT}\` ` +
-    '(Python 3.9-3.12, about 2 GB into ~/.cache/simclr/tfjs-converter) or point SIMCLR_TFJS_CONVERTER ' +
+    '(Python 3.9-3.12, about 3 GB into ~/.cache/simclr/tfjs-converter) or point SIMCLR_TFJS_CONVERTER ' +
     'at a tensorflowjs_converter; or export with --format tfjs'
   );
 }

@@ -150,7 +150,7 @@ export function modelCardMarkdown(card: ModelCard): string {
       : ['- Data: unknown (the run has no report.json yet).']),
     `- Checkpoint: ${code(s.checkpoint)} in ${code(s.storeLocation)}, step ${s.globalStep}, epoch ${s.epoch}, written ${s.checkpointCreatedAt}.`,
     `- Config hash: ${code(s.configHash)}.`,
-    `- Code version: trained by ${card.codeVersion.training ? code(card.codeVersion.training) : 'unrecorded (only scheduled runs record it)'}, exported by ${code(card.codeVersion.export)}.`,
+    `- Code version: training ${card.codeVersion.training ? code(card.codeVersion.training) : 'not recorded (only scheduled runs record it)'}; export ${code(card.codeVersion.export)}.`,
     '',
     '## Evaluation',
     '',
