@@ -22,6 +22,8 @@ import { blobStoreIOHandler, readCheckpointManifest } from '../../simclr/checkpo
 import { decodeShard } from '../../simclr/datasets/shard-format';
 import { loadEncoder, resolveEncoderSource } from '../../simclr/encoder-source';
 import type { BlobStore } from '../../storage/blob-store';
+import { openStore } from '../../storage/open';
+import { withMinio } from '../helpers/minio';
 import { shapesPretrainFixture, shardedDatasetWithCheckpoint } from '../helpers/activity-fixture';
 import { parseJsonOutput, ROOT, runSimclr, type CliResult } from '../helpers/cli';
 
@@ -222,6 +224,25 @@ describe('simclr export', () => {
         loaded.model.dispose();
       }
     }
+  });
+
+  it('exports from MinIO the same model as from the filesystem store', async () => {
+    await withMinio(async (minio) => {
+      const s3 = await openStore('s3://exports', minio.env());
+      for (const { key } of await store.list(`experiments/${RUN}/`)) await s3.put(key, await store.get(key));
+      const out = join(work, 'from-minio');
+      const r = await simclr(['export', RUN, '--out', out, '--with-head'], {
+        ...minio.env(),
+        SIMCLR_STORE: 's3://exports',
+      });
+      assert.equal(r.code, 0, r.stderr);
+      const fromS3 = parseModelCard(JSON.parse(readFileSync(join(out, MODEL_CARD_JSON), 'utf8')));
+      assert.equal(fromS3.source.checkpoint, checkpoint);
+      assert.match(fromS3.source.storeLocation, /^s3:\/\/exports/);
+      assert.ok(!JSON.stringify(fromS3).includes(minio.secretKey), 'no credential in the card');
+      for (const file of ['encoder/model.json', 'encoder/weights.bin', 'head/weights.bin'])
+        assert.ok(readFileSync(join(out, file)).equals(readFileSync(join(dir, file))), file);
+    });
   });
 
   it('refuses bad input with errors that name it', async () => {
