@@ -9,9 +9,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
 import { activityStore } from '../../activities/context';
 import { MODEL_CARD_JSON, parseModelCard, type ModelCard } from '../../contracts/model-card';
 import type { DatasetManifest } from '../../contracts';
@@ -169,13 +172,14 @@ describe('simclr export', () => {
     assert.ok(md.includes(manifest.configHash));
   });
 
-  it('loads in a fresh process with plain @tensorflow/tfjs over HTTP (as a browser does): same h and z', async () => {
+  it('loads in a fresh process with plain @tensorflow/tfjs over HTTP (as a browser does): same h and z', async (t) => {
     const got = await loadInFreshProcess('http', dir);
     assert.equal(got.backend, 'cpu');
     assert.ok(!got.classes.some((c) => c.startsWith('Simclr')), got.classes.join(', '));
     assert.equal(got.h.length, count);
     const dh = maxRelativeDiff(expectedH, got.h);
     const dz = maxRelativeDiff(expectedZ, got.z!);
+    t.diagnostic(`plain tfjs (cpu): h differs by ${dh.toExponential(2)}, z by ${dz.toExponential(2)}`);
     assert.ok(dh <= TOLERANCE, `h differs by ${dh}`);
     assert.ok(dz <= TOLERANCE, `z differs by ${dz}`);
   });
@@ -186,6 +190,53 @@ describe('simclr export', () => {
     const dh = maxRelativeDiff(expectedH, got.h);
     assert.ok(dh <= TOLERANCE, `h differs by ${dh}`);
     assert.ok(maxRelativeDiff(expectedZ, got.z!) <= TOLERANCE);
+  });
+
+  it('loads in a real browser (headless Chromium, tf.min.js from a script tag): same h', async (t) => {
+    // A static site: the page, TensorFlow.js' browser bundle, the export folder and the test images.
+    const files: Record<string, string> = {
+      '/index.html': join(work, 'index.html'),
+      '/tf.min.js': join(ROOT, 'node_modules/@tensorflow/tfjs/dist/tf.min.js'),
+      '/pixels.bin': join(work, 'pixels.bin'),
+    };
+    writeFileSync(files['/index.html'], '<!doctype html><script src="tf.min.js"></script>');
+    const server = createServer((req, res) => {
+      const path = new URL(req.url!, 'http://localhost').pathname;
+      const file =
+        files[path] ?? (path.startsWith('/model/') ? join(dir, path.slice('/model/'.length)) : undefined);
+      if (file === undefined || !existsSync(file)) {
+        res.statusCode = 404;
+        return res.end();
+      }
+      res.end(readFileSync(file));
+    });
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html`);
+      const got = await page.evaluate(async (input) => {
+        // The page's code: what a web app does with an export, nothing of this project.
+        const tf = (globalThis as unknown as { tf: typeof import('@tensorflow/tfjs') }).tf;
+        const f = await tf.loadLayersModel('model/encoder/model.json');
+        const pixels = new Uint8Array(await (await fetch('pixels.bin')).arrayBuffer());
+        const n = pixels.length / (input.height * input.width * input.channels);
+        const x = tf
+          .tensor4d(pixels, [n, input.height, input.width, input.channels], 'float32')
+          .mul(input.scale);
+        return {
+          backend: tf.getBackend(),
+          h: (await (f.predict(x) as typeof x).array()) as unknown as number[][],
+        };
+      }, card.input);
+      assert.ok(['webgl', 'cpu'].includes(got.backend), got.backend);
+      const dh = maxRelativeDiff(expectedH, got.h);
+      t.diagnostic(`browser backend ${got.backend}: h differs by at most ${dh.toExponential(2)}`);
+      assert.ok(dh <= TOLERANCE, `h differs by ${dh} on ${got.backend}`);
+    } finally {
+      await browser.close();
+      server.close();
+    }
   });
 
   it("a checkpoint's own model.json does not load in a bare TensorFlow.js (why the export rewrites it)", async () => {
