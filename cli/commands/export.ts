@@ -52,7 +52,8 @@ export const usage = `usage: simclr export <run|checkpoint> --out DIR [--format 
     DIR/model-card.json, DIR/MODEL_CARD.md architecture, input preprocessing, training data, results
 
   <run|checkpoint>      a run (experiment) id: its final checkpoint; or a checkpoint key in the store
-                        (experiments/<id>/checkpoints/step-00000120); or a checkpoint folder on disk
+                        (experiments/<id>/checkpoints/step-00000120); or a checkpoint folder on disk;
+                        or models/<schedule>: the schedule's current (promoted) model
   --out DIR             the folder to write (created; must be empty unless --force)
   --format F            tfjs (default) or savedmodel (also a SavedModel: needs TensorFlow.js' Python
                         converter, infra/setup-tfjs-converter.sh)
