@@ -75,6 +75,8 @@ export const modelCardSchema = z.object({
     head: z.string().min(1).optional(),
     /** The encoder as a Keras SavedModel folder, with --format savedmodel. */
     savedModel: z.string().min(1).optional(),
+    /** The head as a Keras SavedModel folder, with --format savedmodel and --with-head. */
+    savedModelHead: z.string().min(1).optional(),
   }),
   architecture: z.object({
     /** 'resnet-mini', 'resnet18', 'resnet34', 'resnet50'. */

@@ -187,6 +187,7 @@ export async function run(argv: string[], out: Output): Promise<number> {
     for (const part of withHead ? ['encoder', 'head'] : ['encoder'])
       await layersModelToSavedModel(converter, join(dir, part, 'model.json'), join(dir, 'savedmodel', part));
     files.savedModel = 'savedmodel/encoder';
+    if (withHead) files.savedModelHead = 'savedmodel/head';
   }
 
   const card = buildModelCard({
@@ -220,7 +221,14 @@ export async function run(argv: string[], out: Output): Promise<number> {
 
   out.document({ out: dir, card });
   out.line(`exported ${key} to ${dir}`);
-  for (const f of [files.encoder, files.head, files.savedModel, MODEL_CARD_JSON, MODEL_CARD_MD])
+  for (const f of [
+    files.encoder,
+    files.head,
+    files.savedModel,
+    files.savedModelHead,
+    MODEL_CARD_JSON,
+    MODEL_CARD_MD,
+  ])
     if (f) out.line(`  ${shownPath(join(dir, f))}`);
   out.line(
     `encoder: ${card.architecture.encoder} ×${card.architecture.widthMultiplier}, input [N, ${card.input.height}, ${card.input.width}, ${card.input.channels}] float32 = pixels / 255, output [N, ${card.architecture.representationDim}]`,

@@ -373,11 +373,14 @@ describe('simclr export', () => {
       return;
     }
     const out = join(work, 'saved');
-    const r = await simclr(['export', RUN, '--out', out, '--format', 'savedmodel']);
+    const r = await simclr(['export', RUN, '--out', out, '--format', 'savedmodel', '--with-head']);
     assert.equal(r.code, 0, r.stderr);
     const saved = parseModelCard(JSON.parse(readFileSync(join(out, MODEL_CARD_JSON), 'utf8')));
     assert.equal(saved.exportFormat, 'savedmodel');
     assert.equal(saved.files.savedModel, 'savedmodel/encoder');
+    assert.equal(saved.files.savedModelHead, 'savedmodel/head');
+    for (const part of ['encoder', 'head'])
+      assert.ok(existsSync(join(out, 'savedmodel', part, 'saved_model.pb')), part);
     const python = join(converter, '..', 'python');
     const script = [
       'import sys, json, numpy as np, tf_keras',
