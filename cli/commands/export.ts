@@ -29,12 +29,13 @@ import { blobStoreIOHandler } from '../../simclr/checkpoint';
 import {
   checkpointModel,
   EncoderNotFoundError,
+  type CheckpointModel,
   loadEncoder,
   loadHead,
   resolveEncoderSource,
   type EncoderSource,
 } from '../../simclr/encoder-source';
-import { BlobNotFoundError, type BlobStore } from '../../storage/blob-store';
+import { BlobNotFoundError, InvalidKeyError, type BlobStore } from '../../storage/blob-store';
 import { FsBlobStore } from '../../storage/fs-store';
 import { reportKeys } from '../../storage/layout';
 import { openStore } from '../../storage/open';
@@ -146,6 +147,8 @@ export async function run(argv: string[], out: Output): Promise<number> {
     );
   } catch (err) {
     if (err instanceof EncoderNotFoundError) throw new CliError(err.message);
+    if (err instanceof InvalidKeyError)
+      throw new CliError(`<run|checkpoint> '${ref}': ${err.message}`, EXIT_USAGE);
     throw err;
   }
   if (source.kind === 'export')
@@ -158,10 +161,15 @@ export async function run(argv: string[], out: Output): Promise<number> {
       `--out ${dir} is inside the store ${store.root}; export to a folder outside it`,
       EXIT_USAGE,
     );
+  let arch: CheckpointModel;
+  try {
+    arch = checkpointModel(key, manifest);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
   await prepareOut(dir, values.force ?? false);
   await initBackend('auto');
 
-  const arch = checkpointModel(key, manifest);
   out.note(`exporting ${key} (step ${manifest.globalStep}) from ${store.location} to ${dir}`);
   const report = await readReport(store, source.experimentId, out);
 
