@@ -16,4 +16,3 @@ export * from './report';
 export * from './retrain';
 export * from './store';
 export * from './sweep';
-export * from './model-card';

@@ -3,7 +3,8 @@
  * models, with a Markdown rendering in `MODEL_CARD.md`. It says what the model is, exactly how to feed
  * it (`input`: the preprocessing a user applies to raw pixels), where it came from (run, checkpoint,
  * config hash, code version, training data) and what it is worth (the run's evaluation). `simclr embed`
- * reads it to know the input an exported model expects. Light (zod only): anything may import it.
+ * reads it to know the input an exported model expects. Imported by path (not re-exported by
+ * contracts/index.ts, which the workflow bundle loads and which stays free of zod).
  *
  * An export folder:
  *
