@@ -146,6 +146,10 @@ export const modelCardSchema = z.object({
       fineTune: z.array(accuracyPair.extend({ fraction: z.number().gt(0).max(1) })),
       /** The random-init encoder of the same architecture, under the same protocols. */
       randomInit: z.object({ linear: accuracyPair, knn: accuracyPair }).optional(),
+      /** The raw pixels (flattened, in [0, 1]) under the same protocols. */
+      pixels: z.object({ linear: accuracyPair, knn: accuracyPair }).optional(),
+      /** The same encoder trained from random init on every label (the supervised upper bound). */
+      supervised: accuracyPair.optional(),
     })
     .optional(),
 });

@@ -61,6 +61,11 @@ export function buildModelCard(input: ModelCardInput): ModelCard {
       knn: results.knn,
       fineTune: results.fineTune.map(({ fraction, top1, top5 }) => ({ fraction, top1, top5 })),
       randomInit: results.baseline,
+      pixels: results.baselines?.pixels,
+      supervised: results.baselines?.supervised && {
+        top1: results.baselines.supervised.top1,
+        top5: results.baselines.supervised.top5,
+      },
     },
   });
 }
@@ -99,6 +104,13 @@ function evaluationLines(card: ModelCard): string[] {
     '| Protocol | Top-1 | Top-5 | Random-init encoder top-1 |',
     '| --- | --- | --- | --- |',
     ...rows.map(([name, a, b]) => `| ${name} | ${pct(a.top1)} | ${pct(a.top5)} | ${b ? pct(b.top1) : '—'} |`),
+    ...(ev.pixels || ev.supervised ? ['', 'Baselines:', ''] : []),
+    ...(ev.pixels
+      ? [`- Raw pixels: linear ${pct(ev.pixels.linear.top1)}, kNN ${pct(ev.pixels.knn.top1)} top-1.`]
+      : []),
+    ...(ev.supervised
+      ? [`- Supervised (same encoder, all labels, from random init): ${pct(ev.supervised.top1)} top-1.`]
+      : []),
   ];
 }
 

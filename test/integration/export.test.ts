@@ -25,7 +25,8 @@ import { blobStoreIOHandler, readCheckpointManifest } from '../../simclr/checkpo
 import { decodeShard } from '../../simclr/datasets/shard-format';
 import { loadEncoder, resolveEncoderSource } from '../../simclr/encoder-source';
 import type { BlobStore } from '../../storage/blob-store';
-import { scheduleKeys } from '../../storage/layout';
+import { reportKeys, scheduleKeys } from '../../storage/layout';
+import { parseRunReport } from '../../report/report';
 import { openStore } from '../../storage/open';
 import { writeJson } from '../../storage/schedule-records';
 import { withMinio } from '../helpers/minio';
@@ -43,6 +44,7 @@ let home: string;
 let store: BlobStore;
 let checkpoint: string;
 let dataset: DatasetManifest;
+let config: ExperimentConfig;
 let pixels: Uint8Array;
 let count: number;
 /** h and z of the test images by the checkpoint's own models (the project's training layers). */
@@ -86,7 +88,6 @@ async function loadInFreshProcess(
 }
 
 before(async () => {
-  let config: ExperimentConfig;
   ({ work, config, dataset } = await shapesPretrainFixture('simclr-export-', {
     name: RUN,
     seed: 4,
@@ -172,6 +173,71 @@ describe('simclr export', () => {
     ])
       assert.ok(md.includes(section), `MODEL_CARD.md lacks '${section}'`);
     assert.ok(md.includes(manifest.configHash));
+  });
+
+  it("carries the run's report into the card: training data, evaluation, code version", async () => {
+    // report.json as the report activity stores it (report/report.ts), with the run's real config and dataset.
+    const started = new Date().toISOString();
+    const report = parseRunReport({
+      experimentId: RUN,
+      status: 'completed',
+      startedAt: started,
+      finishedAt: started,
+      workflowId: `experiment-${RUN}`,
+      runId: 'r1',
+      config,
+      dataset,
+      backend: { name: 'tensorflow' },
+      timings: [],
+      results: {
+        linear: { top1: 0.61, top5: 0.97 },
+        knn: { top1: 0.55, top5: 0.93, k: 20 },
+        fineTune: [{ fraction: 0.1, top1: 0.5, top5: 0.9, labelledImages: 20 }],
+        baseline: { linear: { top1: 0.4, top5: 0.8 }, knn: { top1: 0.3, top5: 0.7 } },
+        baselines: { pixels: { linear: { top1: 0.45, top5: 0.85 }, knn: { top1: 0.35, top5: 0.75 } } },
+      },
+      lineage: {
+        schedule: 'nightly',
+        trigger: 'manual',
+        datasetId: dataset.datasetId,
+        configHash: 'c0ffee',
+        codeVersion: 'git:0123456789abcdef0123456789abcdef01234567',
+      },
+    });
+    const reportKey = reportKeys(RUN).reportJson;
+    await store.put(reportKey, JSON.stringify(report, null, 2) + '\n');
+    try {
+      const out = join(work, 'with-report');
+      const r = await simclr(['export', RUN, '--out', out]);
+      assert.equal(r.code, 0, r.stderr);
+      const withReport = parseModelCard(JSON.parse(readFileSync(join(out, MODEL_CARD_JSON), 'utf8')));
+      assert.deepEqual(withReport.trainingData, {
+        datasetId: dataset.datasetId,
+        source: dataset.source,
+        format: dataset.format,
+        trainImages: dataset.splits.train.count,
+        testImages: dataset.splits.test.count,
+        classNames: dataset.classNames,
+      });
+      assert.deepEqual(withReport.evaluation, {
+        evaluatedCheckpoint: true,
+        linear: report.results!.linear,
+        knn: report.results!.knn,
+        fineTune: [{ fraction: 0.1, top1: 0.5, top5: 0.9 }],
+        randomInit: report.results!.baseline,
+        pixels: report.results!.baselines!.pixels,
+      });
+      assert.equal(withReport.codeVersion.training, report.lineage!.codeVersion);
+      const md = readFileSync(join(out, 'MODEL_CARD.md'), 'utf8');
+      assert.match(md, /The run report evaluated this checkpoint/);
+      assert.match(
+        md,
+        /\| Linear evaluation \(frozen features, all labels\) \| 61\.00 % \| 97\.00 % \| 40\.00 % \|/,
+      );
+      assert.match(md, new RegExp(`${dataset.splits.train.count} training images`));
+    } finally {
+      await store.delete(reportKey);
+    }
   });
 
   it('loads in a fresh process with plain @tensorflow/tfjs over HTTP (as a browser does): same h and z', async (t) => {
