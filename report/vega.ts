@@ -17,9 +17,13 @@
  * ```
  */
 import type { Spec as VegaSpec } from 'vega';
+import type { Field } from 'vega-lite/build/channeldef';
 import type { Config, TopLevelSpec } from 'vega-lite/build/index';
+import type { LayerSpec } from 'vega-lite/build/spec/layer';
 
 export type { TopLevelSpec, VegaSpec };
+/** One layer of a layered Vega-Lite chart. */
+export type Layer = LayerSpec<Field>['layer'][number];
 
 /** Size of a report chart in CSS px, title and axes included (the spec's autosize fits the plot in). */
 export const CHART_WIDTH = 880;
@@ -138,7 +142,8 @@ export function withChartConfig(spec: TopLevelSpec): TopLevelSpec {
 /** Compiles a Vega-Lite spec (with the report's config) to a Vega spec; throws on an invalid spec. */
 export async function compileVegaLite(spec: TopLevelSpec): Promise<VegaSpec> {
   const { vl } = await loadVega();
-  return vl.compile(withChartConfig(spec)).spec as VegaSpec;
+  // Through JSON: the spec is what the page embeds, without the compiler's undefined properties.
+  return JSON.parse(JSON.stringify(vl.compile(withChartConfig(spec)).spec)) as VegaSpec;
 }
 
 /**
@@ -184,6 +189,7 @@ export async function renderVegaLite(
   } catch (err) {
     throw new Error(`chart ${name}: invalid Vega-Lite spec: ${(err as Error).message}`);
   }
-  const { svg, width, height } = await renderVegaSvg(staticCompiled);
+  // A copy: parsing a spec into a View adds to it, and the spec returned must stay as compiled.
+  const { svg, width, height } = await renderVegaSvg(structuredClone(staticCompiled));
   return { svg, spec: compiled, width, height };
 }
