@@ -20,6 +20,7 @@ import type { Spec as VegaSpec } from 'vega';
 import type { Field } from 'vega-lite/build/channeldef';
 import type { Config, TopLevelSpec } from 'vega-lite/build/index';
 import type { LayerSpec } from 'vega-lite/build/spec/layer';
+import { vegaTextWidth } from './text-width';
 
 export type { TopLevelSpec, VegaSpec };
 /** One layer of a layered Vega-Lite chart. */
@@ -124,7 +125,11 @@ function loadVega(): Promise<{ vega: VegaModule; vl: VegaLiteModule }> {
   // vega-lite declares its types only under package.json "exports", which this project's
   // moduleResolution ("node") does not read: the module is typed through its build/index.d.ts.
   modules ??= Promise.all([import('vega'), import('vega-lite' as string) as Promise<VegaLiteModule>]).then(
-    ([vega, vl]) => ({ vega, vl }),
+    ([vega, vl]) => {
+      // No canvas in Node: lay text out with the widths of the font the SVG is drawn with.
+      (vega as unknown as { textMetrics: { width: typeof vegaTextWidth } }).textMetrics.width = vegaTextWidth;
+      return { vega, vl };
+    },
   );
   return modules;
 }

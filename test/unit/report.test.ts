@@ -22,6 +22,7 @@ import {
 } from '../../report/metrics';
 import { parseRunReport, writeReport, type RunReportInput } from '../../report/report';
 import { tensorBoardTag, writeTensorBoard } from '../../report/tensorboard';
+import { textWidth, vegaTextWidth } from '../../report/text-width';
 import { CHART_HEIGHT, CHART_WIDTH, renderVegaLite } from '../../report/vega';
 import { lineDashes, marks, svgSize, texts } from '../helpers/vega-svg';
 
@@ -114,6 +115,16 @@ async function inkFraction(
   for (const v of data) if (v < 200) ink++;
   return ink / data.length;
 }
+
+test('text is laid out at the widths DejaVu Sans draws it, bold wider, capped at a label limit', () => {
+  // 'iii' is narrow and 'WWW' wide in any proportional font; Vega's own guess makes them equal.
+  assert.ok(textWidth('WWW', 12) > 3 * textWidth('iii', 12));
+  assert.equal(Number(textWidth('Trouser', 10).toFixed(2)), 38.15, 'T r o u s e r: 0.611 + 0.411 + … em');
+  assert.ok(textWidth('Coat', 12, true) > textWidth('Coat', 12));
+  assert.equal(vegaTextWidth({ fontSize: 12, limit: 40 }, 'a rather long class name'), 40);
+  assert.equal(vegaTextWidth({ fontSize: 20, fontWeight: 'bold' }, ' A '), textWidth('A', 20, true));
+  assert.equal(vegaTextWidth({ fontSize: 12 }, undefined), 0);
+});
 
 test('a line chart draws each series, dots on short ones, dashed levels, titles and one legend', async () => {
   const knn = Array.from({ length: 12 }, (_, i) => ({ x: i, y: 40 + 3 * i }));
