@@ -38,6 +38,8 @@ export interface LineChart {
   yMax?: number;
   /** Ticks on the x axis are integers (steps, epochs). */
   xInteger?: boolean;
+  /** What a series is, for the tooltip (default 'series'). */
+  seriesName?: string;
   width?: number;
   height?: number;
 }
@@ -169,7 +171,7 @@ export function lineChartSpec(chart: LineChart): { spec: TopLevelSpec; staticSpe
       color,
       opacity: { condition: { param: 'hover', empty: false, value: 1 }, value: 0 },
       tooltip: [
-        { field: 'series', type: 'nominal', title: 'series' },
+        { field: 'series', type: 'nominal', title: chart.seriesName ?? 'series' },
         { field: 'x', type: 'quantitative', title: chart.xLabel, format: chart.xInteger ? ',.0f' : '.4~g' },
         { field: 'y', type: 'quantitative', title: chart.yLabel, format: '.4~g' },
       ],
