@@ -149,7 +149,8 @@ export function lineChartSpec(chart: LineChart): { spec: TopLevelSpec; staticSpe
       x: { ...x, axis: xAxis(chart, maxX), scale: { nice: true, zero: false } },
       y: {
         ...y,
-        axis: { title: chart.yLabel },
+        // Shortest form: 0.0001 rather than Vega's 0.00010 for a small learning rate.
+        axis: { title: chart.yLabel, format: '~g' },
         scale: {
           zero: false,
           nice: true,

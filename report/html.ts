@@ -11,18 +11,13 @@
  */
 import { formatFraction } from './charts';
 import { compareWithBaselines, type ComparableResults } from './comparisons';
+import { escapeHtml } from './escape';
 import { describeDelta } from './lineage';
 import type { RunReport, RunResults } from './report';
 import { pretrainTimeSection } from './time-breakdown';
 import { CHART_CSS, chartFigure, chartScripts, type FigureChart } from './vega-html';
 
-/** Escapes text for HTML content and quoted attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
+export { escapeHtml };
 
 const e = escapeHtml;
 

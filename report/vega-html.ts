@@ -16,6 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { escapeHtml } from './escape';
 import type { VegaSpec } from './vega';
 
 /** A rendered chart as the pages show it. */
@@ -41,13 +42,6 @@ export interface FigureOptions {
   renderer?: 'svg' | 'canvas';
 }
 
-function escapeText(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
-
 /** JSON that can sit inside a <script> element: no '<' can close it or open a comment. */
 export function scriptJson(value: unknown): string {
   return JSON.stringify(value)
@@ -62,8 +56,8 @@ export function chartFigure(chart: FigureChart, options: FigureOptions = {}): st
     throw new Error(`chart name '${chart.name}' must be letters, digits and '-'`);
   const staticSvg = options.staticSvg ?? true;
   const view = staticSvg
-    ? chart.svg.replace(/^<svg\b/, `<svg role="img" aria-label="${escapeText(chart.title)}"`)
-    : `<p class="note">${escapeText(chart.title)} (drawn by the page's script)</p>`;
+    ? chart.svg.replace(/^<svg\b/, `<svg role="img" aria-label="${escapeHtml(chart.title)}"`)
+    : `<p class="note">${escapeHtml(chart.title)} (drawn by the page's script)</p>`;
   const spec = chart.spec
     ? `\n<script type="application/json" class="chart-spec">${scriptJson(chart.spec)}</script>`
     : '';

@@ -21,6 +21,7 @@ import {
 import { parseRunReport, writeReport } from '../../report/report';
 import { tensorBoardTag, writeTensorBoard } from '../../report/tensorboard';
 import { textWidth, vegaTextWidth } from '../../report/text-width';
+import { chartFigure, chartScripts } from '../../report/vega-html';
 import { CHART_HEIGHT, CHART_WIDTH, renderVegaLite } from '../../report/vega';
 import { syntheticMetrics, syntheticReport } from '../helpers/report-fixture';
 import { lineDashes, marks, svgSize, texts } from '../helpers/vega-svg';
@@ -192,6 +193,35 @@ test('the confusion matrix: a cell per class pair with its count, class names on
       }),
     /cell \[0\]\[1\] is 0.5, not a count/,
   );
+});
+
+test('a chart figure: data cannot close its script, a bad name is refused, the SVG can be left out', async () => {
+  const evil = '</script><script>alert(1)</script><!--';
+  const chart = await renderVegaLite(
+    confusionMatrixSpec({
+      matrix: [
+        [1, 0],
+        [0, 1],
+      ],
+      classNames: [evil, 'b'],
+    }),
+  );
+  const figure = chartFigure({ name: 'confusion', title: `Confusion ${evil}`, ...chart });
+  assert.equal(figure.match(/<\/script>/g)?.length, 1, 'only the spec script closes');
+  assert.ok(
+    !figure.includes('<script>alert') && !figure.includes('<!--'),
+    'markup from the data got through',
+  );
+  const json = /class="chart-spec">([^<]*)<\/script>/.exec(figure)![1];
+  assert.deepEqual(JSON.parse(json), chart.spec, 'the spec survives its escaping');
+  assert.match(figure, /aria-label="Confusion &lt;\/script&gt;/);
+  const lazy = chartFigure(
+    { name: 'map', title: 'A map', ...chart },
+    { staticSvg: false, renderer: 'canvas' },
+  );
+  assert.ok(!lazy.includes('<svg') && lazy.includes('data-renderer="canvas"') && lazy.includes('A map'));
+  assert.throws(() => chartFigure({ name: 'a b', title: 't', svg: '<svg/>' }), /chart name 'a b'/);
+  assert.equal(chartScripts([{ name: 'x', title: 't', svg: '<svg/>' }]), '', 'no spec, no runtime');
 });
 
 test('metrics chunks: append, rewrite on retry, merge sorted by time, reject bad records', async () => {
