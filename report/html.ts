@@ -366,8 +366,29 @@ function configSection(report: RunReport): string {
 <pre>${e(JSON.stringify(report.config, null, 2))}</pre></details>`;
 }
 
-/** The complete report page. `charts` are shown in the order given. */
-export function renderReportHtml(report: RunReport, charts: readonly FigureChart[]): string {
+/**
+ * The complete report page. `charts` are shown in the order given; `sections` (HTML, each with its
+ * own <h2>, e.g. figures from ./vega-html.ts chartFigure) follow the charts.
+ */
+export function renderReportHtml(
+  report: RunReport,
+  charts: readonly FigureChart[],
+  sections: readonly string[] = [],
+): string {
+  const body = `
+<main>
+${header(report)}
+${lineageSection(report)}
+${resultsSection(report)}
+${baselinesSection(report)}
+${chartsSection(charts)}
+${sections.join('\n')}
+${trainingSection(report)}
+${pretrainTimeSection(report.pretrain?.timeBreakdown)}
+${datasetSection(report)}
+${configSection(report)}
+<footer>SimCLR run report${report.generatedAt ? `, generated ${when(report.generatedAt)}` : ''}.</footer>
+</main>`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -376,20 +397,8 @@ export function renderReportHtml(report: RunReport, charts: readonly FigureChart
 <title>${e(report.config.name)} — SimCLR run report</title>
 <style>${CSS}</style>
 </head>
-<body>
-<main>
-${header(report)}
-${lineageSection(report)}
-${resultsSection(report)}
-${baselinesSection(report)}
-${chartsSection(charts)}
-${trainingSection(report)}
-${pretrainTimeSection(report.pretrain?.timeBreakdown)}
-${datasetSection(report)}
-${configSection(report)}
-<footer>SimCLR run report${report.generatedAt ? `, generated ${when(report.generatedAt)}` : ''}.</footer>
-</main>
-${chartScripts(charts)}
+<body>${body}
+${chartScripts(body)}
 </body>
 </html>
 `;

@@ -221,7 +221,12 @@ test('a chart figure: data cannot close its script, a bad name is refused, the S
   );
   assert.ok(!lazy.includes('<svg') && lazy.includes('data-renderer="canvas"') && lazy.includes('A map'));
   assert.throws(() => chartFigure({ name: 'a b', title: 't', svg: '<svg/>' }), /chart name 'a b'/);
-  assert.equal(chartScripts([{ name: 'x', title: 't', svg: '<svg/>' }]), '', 'no spec, no runtime');
+  assert.equal(
+    chartScripts(chartFigure({ name: 'x', title: 't', svg: '<svg/>' })),
+    '',
+    'no spec, no runtime',
+  );
+  assert.match(chartScripts(figure), /^<script>\/\* vega /);
 });
 
 test('metrics chunks: append, rewrite on retry, merge sorted by time, reject bad records', async () => {
@@ -355,6 +360,11 @@ test('report html shows the values and escapes user strings', async () => {
   // Self-contained: nothing is loaded from elsewhere (the runtime's own strings name URLs, never as src).
   assert.ok(!/<(script|img|link)[^>]+(src|href)="(https?:)?\/\//.test(html), 'an external resource');
   assert.ok(!renderReportHtml(report, []).includes('<script'), 'no charts, no script');
+  // A section of figures added to the page gets them drawn too, after the charts.
+  const section = `<h2>Representation</h2>\n${chartFigure(charts[0], { staticSvg: false })}`;
+  const extended = renderReportHtml(report, [], [section]);
+  assert.ok(extended.includes('<h2>Representation</h2>') && extended.includes('id="chart-loss"'));
+  assert.equal(extended.match(/<script>\/\* vega-embed /g)?.length, 1, 'the runtime for the added figure');
   assert.ok(html.includes('<details') && html.includes('&quot;learningRate&quot;'), 'config JSON is missing');
   // Only http(s) links are accepted for the web UI.
   assert.throws(() => parseRunReport({ ...syntheticReport(), webUiUrl: 'javascript:alert(1)' }), /webUiUrl/);
