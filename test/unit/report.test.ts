@@ -88,6 +88,10 @@ test('a line chart draws each series, dots on short ones, dashed levels, titles 
     [12],
   );
   assert.equal(texts(svg, 'axis-label').filter((t) => t === '0').length, 2, 'x and y both start at 0');
+  // Ticks in their shortest form: 10, never '1e+1' or '10.0' ('k' for thousands from 10 000 steps on).
+  const ticks = texts(svg, 'axis-label');
+  for (const t of ['10', '70', '1000', '2000']) assert.ok(ticks.includes(t), `no tick '${t}' in ${ticks}`);
+  assert.ok(!ticks.some((t) => /e[+-]|\.0$/.test(t)), `ticks ${ticks}`);
   // The hover layer (nearest point + tooltip) is in the interactive spec only, not in the static SVG.
   const json = JSON.stringify(compiled);
   assert.ok(json.includes('"hover_tuple"') && json.includes('"tooltip"'), 'no hover/tooltip in the spec');
