@@ -5,6 +5,7 @@
  */
 import type { CpuActivities } from '../contracts/activities';
 import { deleteAugmentations, precomputeAugmentations } from './augment';
+import { planEmbedding, writeEmbeddingsFile } from './embed';
 import { commitDataset, inspectDataset, readDatasetManifest, shardDataset } from './dataset';
 import { preparePretraining } from './pretrain';
 import { writeExperimentReport } from './report';
@@ -25,4 +26,6 @@ export const cpuActivities: CpuActivities = {
   planRetrain,
   promoteEncoder,
   recordScheduledRun,
+  planEmbedding,
+  writeEmbeddingsFile,
 };

@@ -61,6 +61,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
     summary: "a schedule's promoted encoders (and refused ones) and its current model",
     load: () => require('./commands/models'),
   },
+  embed: {
+    summary: 'embed an image collection with a run or an exported model into a Parquet or .npy file',
+    load: () => require('./commands/embed'),
+  },
+  neighbors: {
+    summary: 'nearest neighbours of an image or a row in an embeddings file, with a contact sheet',
+    load: () => require('./commands/neighbors'),
+  },
   gc: {
     summary: "remove what no open run needs: closed runs' views and old checkpoints, interrupted writes",
     load: () => require('./commands/gc'),

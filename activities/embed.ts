@@ -1,0 +1,294 @@
+/**
+ * The activities of `simclr embed` (workflows/embed.ts):
+ *
+ * - planEmbedding [cpu]: resolves the model (a run's newest checkpoint, or an exported model folder),
+ *   plans the source's shards with the experiment's own dataset planning (activities/dataset.ts, so the
+ *   shards are content-addressed and shared), and names the embedding by its (model, dataset) pair.
+ * - embedShard [gpu]: one dataset shard through the encoder into one part of the store, skipped when the
+ *   part is already complete (a rerun, a retry): idempotent, data first and the marker last.
+ * - writeEmbeddingsFile [cpu]: the parts, one at a time, into one file (simclr/embeddings-file.ts), put
+ *   into the store by streaming: no process ever holds every embedding.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { fingerprint } from '../config/fingerprint';
+import { experimentSchema, type ExperimentConfig } from '../config/schema';
+import { DatasetError, ModelNotFoundError } from '../contracts/errors';
+import type {
+  EmbedDatasetRef,
+  EmbedModel,
+  EmbedPlan,
+  EmbedShardInput,
+  EmbedShardResult,
+  PlanEmbeddingInput,
+  WriteEmbeddingsInput,
+  WriteEmbeddingsOutput,
+} from '../contracts/embed';
+import type { ShardResult, Split } from '../contracts/dataset';
+import { readCheckpointManifest } from '../simclr/checkpoint';
+import { createEmbeddingsWriter, embeddingsFiles, type EmbeddingsMeta } from '../simclr/embeddings-file';
+import { exportedInputShape, exportedModelIdentity, loadEmbeddingEncoder } from '../simclr/embedding-model';
+import { extractFeatures } from '../simclr/evaluate/features';
+import type { ImageShape } from '../simclr/images';
+import type { BlobStore } from '../storage/blob-store';
+import { embeddingPartKeys, embeddingsFileKey, shardKey, shardStatsKey } from '../storage/layout';
+import { activityBackend, activityStore, guard, heartbeat, log, progressHeartbeat } from './context';
+import { openDatasetSource, planDataset, readDatasetShard } from './dataset';
+import { latestCheckpoint } from './training-state';
+
+/** A run id as `simclr run` accepts it (cli/commands/run.ts); anything else is taken as a folder. */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** The experiment config shardDataset reads an embedding's source with: the model's image shape, no limits. */
+export function embedConfig(ref: EmbedDatasetRef): ExperimentConfig {
+  return experimentSchema.parse({
+    name: 'embed',
+    seed: ref.seed,
+    dataset: { source: ref.source, imageSize: ref.imageSize, channels: ref.channels },
+  });
+}
+
+/** The model named by `name`, with its input shape, seed and identity (what its embeddings depend on). */
+async function resolveModel(
+  store: BlobStore,
+  name: string,
+): Promise<{ model: EmbedModel; shape: ImageShape; seed?: number; identity: unknown; description: string }> {
+  const looksLikePath = name.includes('/') || name.startsWith('.');
+  if (!looksLikePath && RUN_ID.test(name)) {
+    const latest = await latestCheckpoint(store, name);
+    if (latest) {
+      const manifest = await readCheckpointManifest(store, latest.key);
+      const shape = manifest.config.imageShape as ImageShape | undefined;
+      if (!shape)
+        throw new ModelNotFoundError(`run '${name}': checkpoint ${latest.key} records no image shape`);
+      return {
+        model: { kind: 'checkpoint', experimentId: name, key: latest.key, step: latest.step },
+        shape,
+        seed: typeof manifest.config.seed === 'number' ? manifest.config.seed : undefined,
+        identity: { key: latest.key, createdAt: manifest.createdAt, configHash: manifest.configHash },
+        description: `run ${name}, checkpoint step ${latest.step}`,
+      };
+    }
+    throw new ModelNotFoundError(
+      `model '${name}': no run of that id has a checkpoint in ${store.location}, and it is not a folder ` +
+        `(give a run id from 'simclr list' or the folder of an exported model)`,
+    );
+  }
+  const shape = exportedInputShape(name);
+  return {
+    model: { kind: 'exported', path: name },
+    shape,
+    identity: exportedModelIdentity(name),
+    description: `exported model ${name}`,
+  };
+}
+
+/** Resolves the model, plans the source's shards and names the embedding (activity, cpu). */
+export async function planEmbedding(input: PlanEmbeddingInput): Promise<EmbedPlan> {
+  return guard(async () => {
+    const store = await activityStore();
+    const m = await resolveModel(store, input.model);
+    if (m.shape.height !== m.shape.width)
+      throw new ModelNotFoundError(
+        `model '${input.model}': input ${m.shape.height}x${m.shape.width} is not square`,
+      );
+    const dataset: EmbedDatasetRef = {
+      source: input.source,
+      imageSize: m.shape.height,
+      channels: m.shape.channels,
+      seed: m.seed ?? experimentSchema.parse({ name: 'embed', dataset: { source: '/unused' } }).seed,
+    };
+    const config = embedConfig(dataset);
+    const splits: Split[] = input.splits === 'all' ? ['train', 'test'] : [input.splits];
+    const plan = await planDataset(config, (source) => {
+      const count = splits.reduce((n, s) => n + source.counts[s], 0);
+      if (count === 0)
+        throw new DatasetError(
+          `source '${input.source}' has no images in ${splits.join(' + ')} ${splits.length > 1 ? 'splits' : 'split'}`,
+        );
+    });
+    const embedId = fingerprint({ model: m.identity, datasetId: plan.datasetId });
+    log().info(`embedding ${embedId}: ${m.description} on dataset ${plan.datasetId} (${splits.join(' + ')})`);
+    return { embedId, model: m.model, modelDescription: m.description, dataset, config, plan, splits };
+  });
+}
+
+/** The part's marker: written after its data, so a part with a marker is complete. */
+interface PartMarker {
+  split: Split;
+  shard: number;
+  count: number;
+  dim: number;
+  /** One class index per row, −1 when unlabelled. */
+  labels: number[];
+}
+
+/** The marker of a complete part (its data has the byte length the marker implies), else undefined. */
+async function completePart(store: BlobStore, embedId: string, split: Split, shard: number) {
+  const keys = embeddingPartKeys(embedId, split, shard);
+  if (!(await store.exists(keys.marker))) return undefined;
+  try {
+    const marker = JSON.parse((await store.get(keys.marker)).toString('utf8')) as PartMarker;
+    const size = (await store.stat(keys.data)).size;
+    if (size === marker.count * marker.dim * 4) return marker;
+    log().warn(
+      `embedding part ${keys.data} is ${size} bytes, expected ${marker.count * marker.dim * 4}: computing it again`,
+    );
+  } catch (err) {
+    log().warn(`embedding part ${keys.marker} is unreadable (${(err as Error).message}): computing it again`);
+  }
+  return undefined;
+}
+
+/** The result shardDataset wrote for a shard (its commit marker). */
+async function shardStats(
+  store: BlobStore,
+  datasetId: string,
+  split: Split,
+  shard: number,
+): Promise<ShardResult> {
+  return JSON.parse(
+    (await store.get(shardStatsKey(datasetId, split, shard))).toString('utf8'),
+  ) as ShardResult;
+}
+
+/** Embeds one dataset shard into one part (activity, gpu); skips a part that is already complete. */
+export async function embedShard(input: EmbedShardInput): Promise<EmbedShardResult> {
+  return guard(async () => {
+    const { embedId, datasetId, split, shard } = input;
+    const store = await activityStore();
+    const done = await completePart(store, embedId, split, shard);
+    if (done) return { split, shard, count: done.count, dim: done.dim, computed: false, seconds: 0 };
+    await activityBackend('auto');
+    const stats = await shardStats(store, datasetId, split, shard);
+    heartbeat({ split, shard, stage: 'read shard' });
+    const data = await readDatasetShard(store, datasetId, {
+      key: shardKey(datasetId, split, shard),
+      count: stats.count,
+    });
+    const encoder = await loadEmbeddingEncoder(input.model, store);
+    const started = Date.now();
+    const features = await extractFeatures(
+      encoder,
+      data.pixels,
+      data.count,
+      data.shape,
+      input.batchSize,
+      progressHeartbeat({ split, shard })(`embed ${split} shard ${shard}`),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    const dim = data.count > 0 ? features.length / data.count : (encoder.outputs[0].shape[1] ?? 0);
+    const keys = embeddingPartKeys(embedId, split, shard);
+    await store.put(keys.data, new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
+    const marker: PartMarker = {
+      split,
+      shard,
+      count: data.count,
+      dim,
+      labels: data.labels ? Array.from(data.labels) : new Array<number>(data.count).fill(-1),
+    };
+    await store.put(keys.marker, JSON.stringify(marker));
+    return { split, shard, count: data.count, dim, computed: true, seconds };
+  });
+}
+
+/** The float32 rows of a part (little-endian, as Float32Array writes them on every supported host). */
+async function partRows(store: BlobStore, key: string): Promise<Float32Array> {
+  const bytes = await store.get(key);
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new Float32Array(copy.buffer);
+}
+
+/**
+ * Writes the parts, in split and shard order, into one file in a temporary folder and puts it (and, for
+ * npy, its CSV and metadata) into the store, streamed (activity, cpu). The row names come from the
+ * source's listing minus the images sharding skipped (simclr/datasets/source.ts `names`).
+ */
+export async function writeEmbeddingsFile(input: WriteEmbeddingsInput): Promise<WriteEmbeddingsOutput> {
+  return guard(async () => {
+    const store = await activityStore();
+    const config = embedConfig(input.dataset);
+    const { source } = await openDatasetSource(config);
+    const markers: PartMarker[] = [];
+    for (const { split, shards } of input.splits) {
+      for (let s = 0; s < shards; s++) {
+        const m = await completePart(store, input.embedId, split, s);
+        if (!m)
+          throw new Error(`embedding part ${embeddingPartKeys(input.embedId, split, s).marker} is missing`);
+        markers.push(m);
+      }
+    }
+    const rows = markers.reduce((n, m) => n + m.count, 0);
+    const dim = markers.find((m) => m.count > 0)?.dim ?? markers[0]?.dim ?? 0;
+    const meta: EmbeddingsMeta = {
+      format: 'simclr-embeddings',
+      version: 1,
+      rows,
+      dim,
+      model:
+        input.model.kind === 'checkpoint' ? { ...input.model, storeLocation: store.location } : input.model,
+      modelDescription: input.modelDescription,
+      imageShape: {
+        height: input.dataset.imageSize,
+        width: input.dataset.imageSize,
+        channels: input.dataset.channels,
+      },
+      source: {
+        uri: input.dataset.source,
+        format: source.format,
+        datasetId: input.datasetId,
+        splits: input.splits.map((s) => s.split),
+      },
+      classNames: source.classNames,
+      embedId: input.embedId,
+      createdAt: new Date().toISOString(),
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'simclr-embed-'));
+    const name = `${input.splits.map((s) => s.split).join('+')}.${input.format}`;
+    const path = join(dir, name);
+    try {
+      const writer = await createEmbeddingsWriter(path, input.format, meta);
+      const report = progressHeartbeat()('write the embeddings file');
+      let start = 0;
+      for (const [i, m] of markers.entries()) {
+        const stats = await shardStats(store, input.datasetId, m.split, m.shard);
+        const planned = source.names(
+          m.split,
+          m.shard * config.dataset.shardSize,
+          stats.count + stats.skipped.length,
+        );
+        const skipped = new Set(stats.skipped.map((f) => relative(source.path, f.file).split(sep).join('/')));
+        const names = planned.filter((n) => !skipped.has(n));
+        if (names.length !== m.count)
+          throw new Error(
+            `embedding part ${m.split} ${m.shard}: ${m.count} rows but ${names.length} names from the source listing`,
+          );
+        await writer.append({
+          start,
+          splits: new Array<Split>(m.count).fill(m.split),
+          names,
+          labels: Int32Array.from(m.labels),
+          embeddings: await partRows(store, embeddingPartKeys(input.embedId, m.split, m.shard).data),
+          dim,
+        });
+        start += m.count;
+        report(i + 1, markers.length);
+      }
+      await writer.finish();
+      const keys: string[] = [];
+      let bytes = 0;
+      for (const file of embeddingsFiles(path, input.format)) {
+        const key = embeddingsFileKey(input.embedId, file.slice(dir.length + 1));
+        await store.put(key, createReadStream(file));
+        bytes += (await stat(file)).size;
+        keys.push(key);
+      }
+      return { keys, storeLocation: store.location, rows, dim, bytes };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
