@@ -212,17 +212,18 @@ export async function writeEmbeddingsFile(input: WriteEmbeddingsInput): Promise<
     const store = await activityStore();
     const config = embedConfig(input.dataset);
     const { source } = await openDatasetSource(config);
-    const markers: PartMarker[] = [];
+    // First pass: the row count and width (the npy header and the metadata need them); labels stay in the store.
+    const parts: Omit<PartMarker, 'labels'>[] = [];
     for (const { split, shards } of input.splits) {
       for (let s = 0; s < shards; s++) {
         const m = await completePart(store, input.embedId, split, s);
         if (!m)
           throw new Error(`embedding part ${embeddingPartKeys(input.embedId, split, s).marker} is missing`);
-        markers.push(m);
+        parts.push({ split: m.split, shard: m.shard, count: m.count, dim: m.dim });
       }
     }
-    const rows = markers.reduce((n, m) => n + m.count, 0);
-    const dim = markers.find((m) => m.count > 0)?.dim ?? markers[0]?.dim ?? 0;
+    const rows = parts.reduce((n, m) => n + m.count, 0);
+    const dim = parts.find((m) => m.count > 0)?.dim ?? parts[0]?.dim ?? 0;
     const meta: EmbeddingsMeta = {
       format: 'simclr-embeddings',
       version: 1,
@@ -253,7 +254,10 @@ export async function writeEmbeddingsFile(input: WriteEmbeddingsInput): Promise<
       const writer = await createEmbeddingsWriter(path, input.format, meta);
       const report = progressHeartbeat()('write the embeddings file');
       let start = 0;
-      for (const [i, m] of markers.entries()) {
+      for (const [i, part] of parts.entries()) {
+        const m = await completePart(store, input.embedId, part.split, part.shard);
+        if (!m)
+          throw new Error(`embedding part ${part.split} ${part.shard} disappeared while writing the file`);
         const stats = await shardStats(store, input.datasetId, m.split, m.shard);
         const planned = source.names(
           m.split,
@@ -275,7 +279,7 @@ export async function writeEmbeddingsFile(input: WriteEmbeddingsInput): Promise<
           dim,
         });
         start += m.count;
-        report(i + 1, markers.length);
+        report(i + 1, parts.length);
       }
       await writer.finish();
       const keys: string[] = [];

@@ -177,6 +177,29 @@ test('embed --embedded writes one Parquet row per image with the encoder’s own
     const npyRows = byName(await readAll(npy));
     assert.deepEqual([...npyRows.keys()], [...rows.keys()]);
     for (const [name, row] of rows) assert.deepEqual(npyRows.get(name), row);
+
+    // An exported model (a tfjs layers model folder: model.json + weights) embeds the same way.
+    const exported = join(home, 'exported');
+    await encoder.save(`file://${exported}`);
+    const viaExport = join(home, 'out', 'exported-test.parquet');
+    const e = await runSimclr(
+      ['embed', exported, images, '--out', viaExport, '--split', 'test', '--json'],
+      opts(),
+    );
+    assert.equal(e.code, 0, e.stderr);
+    const d3 = parseJsonOutput(e) as unknown as EmbedResult;
+    assert.deepEqual(d3.model, { kind: 'exported', path: exported });
+    assert.notEqual(d3.embedId, doc.embedId);
+    const testRows = byName(await readAll(viaExport));
+    const testSplit = (await readAll(out)).flatMap((b) => b.names.filter((_, i) => b.splits[i] === 'test'));
+    assert.deepEqual([...testRows.keys()], testSplit);
+    for (const [name, row] of testRows) {
+      const want = rows.get(name)!.embedding;
+      assert.ok(
+        row.embedding.every((v, j) => Math.abs(v - want[j]) < 1e-5),
+        name,
+      );
+    }
   } finally {
     await workers.shutdown();
   }
