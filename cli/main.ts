@@ -61,6 +61,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
     summary: "a schedule's promoted encoders (and refused ones) and its current model",
     load: () => require('./commands/models'),
   },
+  export: {
+    summary: 'write a trained encoder as a TensorFlow.js model (+ model card), loadable without this project',
+    load: () => require('./commands/export'),
+  },
   embed: {
     summary: 'embed an image collection with a run or an exported model into a Parquet or .npy file',
     load: () => require('./commands/embed'),

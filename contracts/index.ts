@@ -17,3 +17,4 @@ export * from './report';
 export * from './retrain';
 export * from './store';
 export * from './sweep';
+export * from './model-card';
