@@ -27,19 +27,21 @@ import type {
   WriteEmbeddingsOutput,
 } from '../contracts/embed';
 import type { ShardResult, Split } from '../contracts/dataset';
-import { readCheckpointManifest } from '../simclr/checkpoint';
+import { CheckpointNotFoundError } from '../simclr/checkpoint';
 import { createEmbeddingsWriter, embeddingsFiles, type EmbeddingsMeta } from '../simclr/embeddings-file';
-import { exportedInputShape, exportedModelIdentity, loadEmbeddingEncoder } from '../simclr/embedding-model';
+import {
+  checkpointModel,
+  EncoderNotFoundError,
+  loadEncoder,
+  resolveEncoderSource,
+} from '../simclr/encoder-source';
+import type { tf } from '../simclr/backend';
 import { extractFeatures } from '../simclr/evaluate/features';
 import type { ImageShape } from '../simclr/images';
 import type { BlobStore } from '../storage/blob-store';
 import { embeddingPartKeys, embeddingsFileKey, shardKey, shardStatsKey } from '../storage/layout';
 import { activityBackend, activityStore, guard, heartbeat, log, progressHeartbeat } from './context';
 import { openDatasetSource, planDataset, readDatasetShard } from './dataset';
-import { latestCheckpoint } from './training-state';
-
-/** A run id as `simclr run` accepts it (cli/commands/run.ts); anything else is taken as a folder. */
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** The experiment config shardDataset reads an embedding's source with: the model's image shape, no limits. */
 export function embedConfig(ref: EmbedDatasetRef): ExperimentConfig {
@@ -55,34 +57,58 @@ async function resolveModel(
   store: BlobStore,
   name: string,
 ): Promise<{ model: EmbedModel; shape: ImageShape; seed?: number; identity: unknown; description: string }> {
-  const looksLikePath = name.includes('/') || name.startsWith('.');
-  if (!looksLikePath && RUN_ID.test(name)) {
-    const latest = await latestCheckpoint(store, name);
-    if (latest) {
-      const manifest = await readCheckpointManifest(store, latest.key);
-      const shape = manifest.config.imageShape as ImageShape | undefined;
-      if (!shape)
-        throw new ModelNotFoundError(`run '${name}': checkpoint ${latest.key} records no image shape`);
-      return {
-        model: { kind: 'checkpoint', experimentId: name, key: latest.key, step: latest.step },
-        shape,
-        seed: typeof manifest.config.seed === 'number' ? manifest.config.seed : undefined,
-        identity: { key: latest.key, createdAt: manifest.createdAt, configHash: manifest.configHash },
-        description: `run ${name}, checkpoint step ${latest.step}`,
-      };
-    }
-    throw new ModelNotFoundError(
-      `model '${name}': no run of that id has a checkpoint in ${store.location}, and it is not a folder ` +
-        `(give a run id from 'simclr list' or the folder of an exported model)`,
-    );
+  let source;
+  try {
+    source = await resolveEncoderSource(name, async () => store);
+  } catch (err) {
+    if (err instanceof EncoderNotFoundError || err instanceof CheckpointNotFoundError)
+      throw new ModelNotFoundError(`model '${name}': ${err.message}`);
+    throw err;
   }
-  const shape = exportedInputShape(name);
+  if (source.kind === 'export') {
+    const { input } = source.card;
+    const pixelsOver255 =
+      Math.abs(input.scale - 1 / 255) < 1e-9 &&
+      input.mean.every((m) => m === 0) &&
+      input.std.every((v) => v === 1);
+    if (!pixelsOver255)
+      throw new ModelNotFoundError(
+        `model '${name}': its card asks for input scale ${input.scale}, mean ${JSON.stringify(input.mean)}, ` +
+          `std ${JSON.stringify(input.std)}; simclr embed feeds pixels / 255 (simclr/images.ts)`,
+      );
+    return {
+      model: { kind: 'exported', ref: source.dir },
+      shape: { height: input.height, width: input.width, channels: input.channels },
+      identity: { dir: source.dir, card: source.card },
+      description: `exported model ${source.dir}`,
+    };
+  }
+  const { key, manifest } = source;
+  const step = manifest.globalStep;
   return {
-    model: { kind: 'exported', path: name },
-    shape,
-    identity: exportedModelIdentity(name),
-    description: `exported model ${name}`,
+    model: { kind: 'checkpoint', ref: key, key, step, experimentId: source.experimentId },
+    shape: checkpointModel(key, manifest).imageShape,
+    seed: typeof manifest.config.seed === 'number' ? manifest.config.seed : undefined,
+    identity: { store: store.location, key, createdAt: manifest.createdAt, configHash: manifest.configHash },
+    description: source.experimentId
+      ? `run ${source.experimentId}, checkpoint step ${step}`
+      : `checkpoint ${source.store.location}/${key}`,
   };
+}
+
+/** The encoder of `model` (loaded once per process and model), as simclr/encoder-source.ts loads it. */
+const encoders = new Map<string, Promise<tf.LayersModel>>();
+function encoderOf(model: EmbedModel, store: BlobStore): Promise<tf.LayersModel> {
+  const id = `${store.location}|${model.kind}|${model.ref}`;
+  let entry = encoders.get(id);
+  if (!entry) {
+    entry = resolveEncoderSource(model.ref, async () => store).then(
+      async (s) => (await loadEncoder(s)).model,
+    );
+    entry.catch(() => encoders.delete(id));
+    encoders.set(id, entry);
+  }
+  return entry;
 }
 
 /** Resolves the model, plans the source's shards and names the embedding (activity, cpu). */
@@ -168,7 +194,7 @@ export async function embedShard(input: EmbedShardInput): Promise<EmbedShardResu
       key: shardKey(datasetId, split, shard),
       count: stats.count,
     });
-    const encoder = await loadEmbeddingEncoder(input.model, store);
+    const encoder = await encoderOf(input.model, store);
     const started = Date.now();
     const features = await extractFeatures(
       encoder,

@@ -15,10 +15,14 @@ export type EmbeddingFormat = (typeof EMBEDDING_FORMATS)[number];
 export const EMBED_SPLITS = ['all', 'train', 'test'] as const;
 export type EmbedSplits = (typeof EMBED_SPLITS)[number];
 
-/** The encoder that embeds: a run's newest checkpoint in the store, or an exported model folder. */
+/**
+ * The encoder that embeds, pinned: `ref` is what simclr/encoder-source.ts resolves again on every worker
+ * (a checkpoint key in the store, a checkpoint folder, or an exported model folder), so every shard is
+ * embedded by the same checkpoint even while its run goes on training.
+ */
 export type EmbedModel =
-  | { kind: 'checkpoint'; experimentId: string; key: string; step: number }
-  | { kind: 'exported'; path: string };
+  | { kind: 'checkpoint'; ref: string; key: string; step: number; experimentId?: string }
+  | { kind: 'exported'; ref: string };
 
 export interface EmbedInput {
   /** The workflow id, also the name of its log. */

@@ -54,13 +54,16 @@ export const embeddingsMetaSchema = z.object({
   model: z.discriminatedUnion('kind', [
     z.object({
       kind: z.literal('checkpoint'),
-      experimentId: z.string(),
+      /** What simclr/encoder-source.ts resolves: the checkpoint key (or folder). */
+      ref: z.string(),
       key: z.string(),
       step: z.number().int().nonnegative(),
+      experimentId: z.string().optional(),
       /** The store the checkpoint is in (a location, never credentials). */
       storeLocation: z.string(),
     }),
-    z.object({ kind: z.literal('exported'), path: z.string() }),
+    /** `ref`: the export folder (`simclr export --out`). */
+    z.object({ kind: z.literal('exported'), ref: z.string() }),
   ]),
   modelDescription: z.string(),
   /** What the encoder was fed: uint8 HWC images of this shape, scaled to [0, 1] (simclr/images.ts). */

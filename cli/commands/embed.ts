@@ -69,7 +69,11 @@ export function outputFormat(out: string, flag: string | undefined): EmbeddingFo
   return format;
 }
 
-/** The model argument: an existing folder (an exported model, made absolute) or a run id. */
+/**
+ * The model argument: an existing folder (an export or a checkpoint folder) made absolute, else a run id
+ * or a checkpoint key in the store, passed on as is (the workflow's planEmbedding resolves it with
+ * simclr/encoder-source.ts and names what it looked for when it finds nothing).
+ */
 export function modelArgument(arg: string): string {
   if (existsSync(arg)) {
     if (!statSync(arg).isDirectory())
@@ -79,8 +83,7 @@ export function modelArgument(arg: string): string {
       );
     return resolve(arg);
   }
-  if (arg.includes('/') || !EXPERIMENT_ID.test(arg))
-    throw new CliError(`model '${arg}': no such folder, and not a run id`, EXIT_USAGE);
+  if (/^[./~]/.test(arg)) throw new CliError(`model '${arg}': no such folder`, EXIT_USAGE);
   return arg;
 }
 

@@ -12,7 +12,6 @@ import { storeUriFromEnv } from '../../infra/paths';
 import { contactSheetHtml, contactSheetPng, TILE, type SheetTile } from '../../report/contact-sheet';
 import { EmbeddingsFileError, openEmbeddings, type EmbeddingsFile } from '../../simclr/embeddings-file';
 import { nearestNeighbours, rowEmbedding, type Neighbour } from '../../simclr/neighbors';
-import { redact } from '../../storage/redact';
 import { COMMON_OPTIONS, parseCommand, positionals, positiveIntFlag } from '../args';
 import { table } from '../format';
 import { CliError, EXIT_OK, EXIT_USAGE, type Output } from '../output';
@@ -49,26 +48,23 @@ async function embedImage(file: EmbeddingsFile, path: string): Promise<Float32Ar
   }
   const { initBackend } = require('../../simclr/backend') as typeof import('../../simclr/backend');
   await initBackend('auto', () => undefined);
-  const { loadEmbeddingEncoder } =
-    require('../../simclr/embedding-model') as typeof import('../../simclr/embedding-model');
   const { extractFeatures } =
     require('../../simclr/evaluate/features') as typeof import('../../simclr/evaluate/features');
-  let store;
-  if (meta.model.kind === 'checkpoint') {
-    const { openStore } = require('../../storage/open') as typeof import('../../storage/open');
-    const uri = storeUriFromEnv();
-    store = await openStore(uri);
-    if (!(await store.exists(`${meta.model.key}/MANIFEST.json`)))
-      throw new CliError(
-        `${file.path} was embedded with ${meta.modelDescription} (${meta.model.key} in ${meta.model.storeLocation}), ` +
-          `which is not in the store ${redact(uri)}: set SIMCLR_STORE to that store, or query by row index`,
-      );
-  } else if (!existsSync(meta.model.path)) {
+  const { loadEncoder, resolveEncoderSource } =
+    require('../../simclr/encoder-source') as typeof import('../../simclr/encoder-source');
+  const { openStore } = require('../../storage/open') as typeof import('../../storage/open');
+  const uri = storeUriFromEnv();
+  let source;
+  try {
+    source = await resolveEncoderSource(meta.model.ref, () => openStore(uri));
+  } catch (err) {
     throw new CliError(
-      `${file.path} was embedded with the exported model ${meta.model.path}, which is not on this machine: query by row index`,
+      `${file.path} was embedded with ${meta.modelDescription} (${meta.model.ref}` +
+        `${meta.model.kind === 'checkpoint' ? ` in ${meta.model.storeLocation}` : ''}), which cannot be loaded here: ` +
+        `${(err as Error).message}; ${meta.model.kind === 'checkpoint' ? 'set SIMCLR_STORE to that store, or ' : ''}query by row index`,
     );
   }
-  const encoder = await loadEmbeddingEncoder(meta.model, store);
+  const encoder = (await loadEncoder(source)).model;
   return extractFeatures(encoder, pixels, 1, meta.imageShape, 1);
 }
 
