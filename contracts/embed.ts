@@ -121,6 +121,8 @@ export interface EmbedProgress {
   images: { total: number; done: number; computed: number };
   /** Seconds of forward passes summed over the parts computed. */
   embedSeconds: number;
+  /** When the embed stage began (ISO 8601): the basis of the wall-clock rate and the ETA. */
+  embedStartedAt?: string;
   error?: string;
 }
 

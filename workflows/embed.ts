@@ -40,9 +40,13 @@ async function inLanes<T, R>(items: T[], limit: number, fn: (item: T) => Promise
   return results;
 }
 
-/** "12/40 shards (3 reused) · 24,576/81,920 images · 850 images/s · ETA 1m 05s" (rate of the parts computed) */
-export function embedLine(p: EmbedProgress): string {
-  const rate = p.embedSeconds > 0 ? p.images.computed / p.embedSeconds : undefined;
+/**
+ * "12/40 shards (3 reused) · 24,576/81,920 images · 850 images/s · ETA 1m 05s": the rate is wall-clock
+ * since the embed stage began (sharding, queueing and forward passes together), at `nowMs`.
+ */
+export function embedLine(p: EmbedProgress, nowMs: number): string {
+  const since = p.embedStartedAt ? (nowMs - Date.parse(p.embedStartedAt)) / 1000 : 0;
+  const rate = since > 0 && p.images.done > 0 ? p.images.done / since : undefined;
   return [
     `${p.shards.done}/${p.shards.total} shards${p.shards.reused ? ` (${p.shards.reused} reused)` : ''}`,
     `${p.images.done.toLocaleString('en-US')}/${p.images.total.toLocaleString('en-US')} images`,
@@ -78,7 +82,8 @@ export async function embed(input: EmbedInput): Promise<EmbedResult> {
     );
     progress.shards.total = jobs.length;
     progress.images.total = plan.splits.reduce((n, s) => n + plan.plan.splits[s].count, 0);
-    enter('embed', `${plan.modelDescription}\n\n${embedLine(progress)}`);
+    progress.embedStartedAt = new Date().toISOString();
+    enter('embed', `${plan.modelDescription}\n\n${embedLine(progress, Date.now())}`);
 
     let manifest: DatasetManifest | undefined;
     if (plan.plan.committed) manifest = await cpu.readDatasetManifest({ datasetId });
@@ -105,7 +110,9 @@ export async function embed(input: EmbedInput): Promise<EmbedResult> {
       else progress.images.computed += part.count;
       progress.images.done += part.count;
       progress.embedSeconds += part.seconds;
-      setCurrentDetails(detailsText(input.embedRunId, 'embed', [plan.modelDescription, embedLine(progress)]));
+      setCurrentDetails(
+        detailsText(input.embedRunId, 'embed', [plan.modelDescription, embedLine(progress, Date.now())]),
+      );
       return part;
     });
 
@@ -133,7 +140,7 @@ export async function embed(input: EmbedInput): Promise<EmbedResult> {
     };
     enter(
       'done',
-      `${file.rows} rows × ${file.dim} · ${embedLine(progress)}\n\nfile: ${file.storeLocation}/${file.keys[0]}`,
+      `${file.rows} rows × ${file.dim} · ${embedLine(progress, Date.now())}\n\nfile: ${file.storeLocation}/${file.keys[0]}`,
     );
     return result;
   } catch (err) {

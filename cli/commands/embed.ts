@@ -33,7 +33,7 @@ import {
 import { compactTimestamp, formatDuration } from '../format';
 import { experimentStore, sessionFor, startEmbeddedWorkers } from '../launch';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Output } from '../output';
-import { failureMessage } from '../snapshot';
+import { activityStates, failureMessage, type ActivityState } from '../snapshot';
 import { onInterrupt } from '../worker-runtime';
 import { EXPERIMENT_ID } from './run';
 
@@ -94,14 +94,41 @@ export function sourceArgument(arg: string): string {
   return resolve(arg);
 }
 
+/**
+ * The images the running embedShard activities have done so far (from their heartbeats: the workflow
+ * sees a shard only when it completes) and the retries among them, for the progress line.
+ */
+export function inFlight(activities: ActivityState[]): { images: number; retries: string[] } {
+  let images = 0;
+  const retries: string[] = [];
+  for (const a of activities) {
+    if (a.activity !== 'embedShard') continue;
+    const beat = a.details as { progress?: { done?: number } } | undefined;
+    images += beat?.progress?.done ?? 0;
+    if (a.lastFailure) retries.push(`attempt ${a.attempt} after: ${a.lastFailure}`);
+  }
+  return { images, retries };
+}
+
 /** Draws the progress on stderr: one line redrawn on a terminal, a line every few seconds otherwise. */
-function progressPrinter(out: Output): { draw(p: EmbedProgress): void; end(): void } {
+function progressPrinter(out: Output): {
+  draw(p: EmbedProgress, running: ActivityState[]): void;
+  end(): void;
+} {
   const tty = process.stderr.isTTY && !out.json;
   let last = '';
   let lastAt = 0;
+  const said = new Set<string>();
   return {
-    draw(p) {
-      const line = `${p.stage}${p.stage === 'embed' ? `  ${embedLine(p)}` : ''}`;
+    draw(p, running) {
+      const now = inFlight(running);
+      const shown = { ...p, images: { ...p.images, done: p.images.done + now.images } };
+      const line = `${p.stage}${p.stage === 'embed' ? `  ${embedLine(shown, Date.now())}` : ''}`;
+      for (const r of now.retries.filter((r) => !said.has(r))) {
+        said.add(r);
+        if (tty) process.stderr.write('\n');
+        out.note(`  ! embedShard ${r}`);
+      }
       if (tty) process.stderr.write(`\r\x1b[2K${line}`);
       else if (line !== last && (Date.now() - lastAt > 5000 || p.stage !== 'embed')) {
         out.note(line);
@@ -193,8 +220,11 @@ export async function run(argv: string[], out: Output): Promise<number> {
     );
     try {
       while (!finished && !stopped) {
-        const p = await handle.query(embedProgressQuery).catch(() => undefined);
-        if (p) printer.draw(p);
+        const [p, d] = await Promise.all([
+          handle.query(embedProgressQuery).catch(() => undefined),
+          handle.describe().catch(() => undefined),
+        ]);
+        if (p) printer.draw(p, activityStates(d?.raw.pendingActivities));
         await new Promise((r) => setTimeout(r, process.stderr.isTTY ? 500 : 1000));
       }
     } finally {
