@@ -312,8 +312,13 @@ export async function writeEmbeddingsFile(input: WriteEmbeddingsInput): Promise<
       let bytes = 0;
       for (const file of embeddingsFiles(path, input.format)) {
         const key = embeddingsFileKey(input.embedId, file.slice(dir.length + 1));
-        await store.put(key, createReadStream(file));
-        bytes += (await stat(file)).size;
+        const size = (await stat(file)).size;
+        // A file of a million rows takes minutes to upload: heartbeat per chunk read.
+        const upload = progressHeartbeat()(`upload ${key}`);
+        let sent = 0;
+        const stream = createReadStream(file).on('data', (chunk) => upload((sent += chunk.length), size));
+        await store.put(key, stream);
+        bytes += size;
         keys.push(key);
       }
       return { keys, storeLocation: store.location, rows, dim, bytes };
