@@ -17,4 +17,3 @@ export * from './report';
 export * from './retrain';
 export * from './store';
 export * from './sweep';
-export * from './model-card';

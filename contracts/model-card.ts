@@ -3,7 +3,8 @@
  * models, with a Markdown rendering in `MODEL_CARD.md`. It says what the model is, exactly how to feed
  * it (`input`: the preprocessing a user applies to raw pixels), where it came from (run, checkpoint,
  * config hash, code version, training data) and what it is worth (the run's evaluation). `simclr embed`
- * reads it to know the input an exported model expects. Light (zod only): anything may import it.
+ * reads it to know the input an exported model expects. Imported by path (not re-exported by
+ * contracts/index.ts, which the workflow bundle loads and which stays free of zod).
  *
  * An export folder:
  *
@@ -75,6 +76,8 @@ export const modelCardSchema = z.object({
     head: z.string().min(1).optional(),
     /** The encoder as a Keras SavedModel folder, with --format savedmodel. */
     savedModel: z.string().min(1).optional(),
+    /** The head as a Keras SavedModel folder, with --format savedmodel and --with-head. */
+    savedModelHead: z.string().min(1).optional(),
   }),
   architecture: z.object({
     /** 'resnet-mini', 'resnet18', 'resnet34', 'resnet50'. */

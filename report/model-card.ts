@@ -128,6 +128,9 @@ export function modelCardMarkdown(card: ModelCard): string {
     ...(card.files.savedModel
       ? [`- ${code(card.files.savedModel)}: the encoder as a Keras SavedModel (TensorFlow / TF Serving).`]
       : []),
+    ...(card.files.savedModelHead
+      ? [`- ${code(card.files.savedModelHead)}: the projection head as a Keras SavedModel.`]
+      : []),
     `- ${code('model-card.json')}: this card, machine-readable.`,
     '',
     '## Architecture',
@@ -165,6 +168,18 @@ export function modelCardMarkdown(card: ModelCard): string {
     `const x = tf.tensor4d(uint8Pixels, [n, ${card.input.height}, ${card.input.width}, ${card.input.channels}], 'float32').div(255);`,
     `const h = f.predict(x); // [n, ${a.representationDim}]`,
     '```',
+    ...(card.files.savedModel
+      ? [
+          '',
+          '```python',
+          '# A Keras 2 (tf_keras) SavedModel; plain TensorFlow: tf.saved_model.load(path).signatures["serving_default"]',
+          '# (input encoder_input, output encoder_avg_pool), which TF Serving serves as is.',
+          'import tf_keras',
+          `f = tf_keras.models.load_model("DIR/${card.files.savedModel}")`,
+          `h = f.predict(uint8_pixels.reshape(-1, ${card.input.height}, ${card.input.width}, ${card.input.channels}).astype("float32") / 255)`,
+          '```',
+        ]
+      : []),
     '',
   ];
   return lines.join('\n');

@@ -7,6 +7,7 @@
  *   - a local folder with model-card.json          an export of `simclr export` (contracts/model-card.ts)
  *   - a local folder with MANIFEST.json            a checkpoint folder on disk (…/checkpoints/step-00000120);
  *                                                  inside a filesystem store's experiments/ it belongs to its run
+ *   - models/<schedule>                            a schedule's current (promoted) model (models/<schedule>/CURRENT.json)
  *   - a key with '/'                               a checkpoint key in the store (experiments/e1/checkpoints/step-00000120)
  *   - anything else                                an experiment (run) id: its newest committed checkpoint,
  *                                                  the one pretraining ended with and the report evaluated
@@ -23,6 +24,7 @@ import type { BlobStore } from '../storage/blob-store';
 import { FsBlobStore } from '../storage/fs-store';
 import { checkpointsPrefix, experimentOfKey, experimentPrefix } from '../storage/layout';
 import { MANIFEST_NAME } from '../storage/manifest';
+import { readCurrentModel } from '../storage/schedule-records';
 import {
   CheckpointNotFoundError,
   loadLatestCheckpoint,
@@ -139,6 +141,15 @@ export async function resolveEncoderSource(
       `no folder ${resolve(ref)} (expected an exported model or a checkpoint folder)`,
     );
   const store = await openStore();
+  const schedule = /^models\/([^/]+)\/?$/.exec(ref)?.[1];
+  if (schedule !== undefined) {
+    const current = await readCurrentModel(store, schedule);
+    if (!current)
+      throw new EncoderNotFoundError(
+        `schedule '${schedule}' has no current model in ${store.location} (no promotion yet; see \`simclr models ${schedule}\`)`,
+      );
+    return checkpointSource(store, current.checkpoint);
+  }
   if (ref.includes('/')) {
     const key = ref.replace(/\/+$/, '');
     try {

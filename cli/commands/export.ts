@@ -29,12 +29,13 @@ import { blobStoreIOHandler } from '../../simclr/checkpoint';
 import {
   checkpointModel,
   EncoderNotFoundError,
+  type CheckpointModel,
   loadEncoder,
   loadHead,
   resolveEncoderSource,
   type EncoderSource,
 } from '../../simclr/encoder-source';
-import { BlobNotFoundError, type BlobStore } from '../../storage/blob-store';
+import { BlobNotFoundError, InvalidKeyError, type BlobStore } from '../../storage/blob-store';
 import { FsBlobStore } from '../../storage/fs-store';
 import { reportKeys } from '../../storage/layout';
 import { openStore } from '../../storage/open';
@@ -52,7 +53,8 @@ export const usage = `usage: simclr export <run|checkpoint> --out DIR [--format 
     DIR/model-card.json, DIR/MODEL_CARD.md architecture, input preprocessing, training data, results
 
   <run|checkpoint>      a run (experiment) id: its final checkpoint; or a checkpoint key in the store
-                        (experiments/<id>/checkpoints/step-00000120); or a checkpoint folder on disk
+                        (experiments/<id>/checkpoints/step-00000120); or a checkpoint folder on disk;
+                        or models/<schedule>: the schedule's current (promoted) model
   --out DIR             the folder to write (created; must be empty unless --force)
   --format F            tfjs (default) or savedmodel (also a SavedModel: needs TensorFlow.js' Python
                         converter, infra/setup-tfjs-converter.sh)
@@ -145,6 +147,8 @@ export async function run(argv: string[], out: Output): Promise<number> {
     );
   } catch (err) {
     if (err instanceof EncoderNotFoundError) throw new CliError(err.message);
+    if (err instanceof InvalidKeyError)
+      throw new CliError(`<run|checkpoint> '${ref}': ${err.message}`, EXIT_USAGE);
     throw err;
   }
   if (source.kind === 'export')
@@ -157,10 +161,15 @@ export async function run(argv: string[], out: Output): Promise<number> {
       `--out ${dir} is inside the store ${store.root}; export to a folder outside it`,
       EXIT_USAGE,
     );
+  let arch: CheckpointModel;
+  try {
+    arch = checkpointModel(key, manifest);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
   await prepareOut(dir, values.force ?? false);
   await initBackend('auto');
 
-  const arch = checkpointModel(key, manifest);
   out.note(`exporting ${key} (step ${manifest.globalStep}) from ${store.location} to ${dir}`);
   const report = await readReport(store, source.experimentId, out);
 
@@ -186,6 +195,7 @@ export async function run(argv: string[], out: Output): Promise<number> {
     for (const part of withHead ? ['encoder', 'head'] : ['encoder'])
       await layersModelToSavedModel(converter, join(dir, part, 'model.json'), join(dir, 'savedmodel', part));
     files.savedModel = 'savedmodel/encoder';
+    if (withHead) files.savedModelHead = 'savedmodel/head';
   }
 
   const card = buildModelCard({
@@ -219,7 +229,14 @@ export async function run(argv: string[], out: Output): Promise<number> {
 
   out.document({ out: dir, card });
   out.line(`exported ${key} to ${dir}`);
-  for (const f of [files.encoder, files.head, files.savedModel, MODEL_CARD_JSON, MODEL_CARD_MD])
+  for (const f of [
+    files.encoder,
+    files.head,
+    files.savedModel,
+    files.savedModelHead,
+    MODEL_CARD_JSON,
+    MODEL_CARD_MD,
+  ])
     if (f) out.line(`  ${shownPath(join(dir, f))}`);
   out.line(
     `encoder: ${card.architecture.encoder} ×${card.architecture.widthMultiplier}, input [N, ${card.input.height}, ${card.input.width}, ${card.input.channels}] float32 = pixels / 255, output [N, ${card.architecture.representationDim}]`,

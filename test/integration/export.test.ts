@@ -25,7 +25,9 @@ import { blobStoreIOHandler, readCheckpointManifest } from '../../simclr/checkpo
 import { decodeShard } from '../../simclr/datasets/shard-format';
 import { loadEncoder, resolveEncoderSource } from '../../simclr/encoder-source';
 import type { BlobStore } from '../../storage/blob-store';
+import { scheduleKeys } from '../../storage/layout';
 import { openStore } from '../../storage/open';
+import { writeJson } from '../../storage/schedule-records';
 import { withMinio } from '../helpers/minio';
 import { shapesPretrainFixture, shardedDatasetWithCheckpoint } from '../helpers/activity-fixture';
 import { parseJsonOutput, ROOT, runSimclr, type CliResult } from '../helpers/cli';
@@ -296,6 +298,24 @@ describe('simclr export', () => {
     });
   });
 
+  it("exports a schedule's current model (models/<schedule>)", async () => {
+    await writeJson(store, scheduleKeys('nightly').current, {
+      experimentId: RUN,
+      checkpoint,
+      linearTop1: 0.5,
+      promotedAt: new Date().toISOString(),
+    });
+    const out = join(work, 'current');
+    const r = await simclr(['export', 'models/nightly', '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const exported = parseModelCard((parseJsonOutput(r) as { card: unknown }).card);
+    assert.equal(exported.source.checkpoint, checkpoint);
+    assert.equal(exported.source.experimentId, RUN);
+    const none = await simclr(['export', 'models/weekly', '--out', join(work, 'x0')]);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /schedule 'weekly' has no current model/);
+  });
+
   it('refuses bad input with errors that name it', async () => {
     const unknown = await simclr(['export', 'no-such-run', '--out', join(work, 'x1')]);
     assert.equal(unknown.code, 1);
@@ -353,11 +373,14 @@ describe('simclr export', () => {
       return;
     }
     const out = join(work, 'saved');
-    const r = await simclr(['export', RUN, '--out', out, '--format', 'savedmodel']);
+    const r = await simclr(['export', RUN, '--out', out, '--format', 'savedmodel', '--with-head']);
     assert.equal(r.code, 0, r.stderr);
     const saved = parseModelCard(JSON.parse(readFileSync(join(out, MODEL_CARD_JSON), 'utf8')));
     assert.equal(saved.exportFormat, 'savedmodel');
     assert.equal(saved.files.savedModel, 'savedmodel/encoder');
+    assert.equal(saved.files.savedModelHead, 'savedmodel/head');
+    for (const part of ['encoder', 'head'])
+      assert.ok(existsSync(join(out, 'savedmodel', part, 'saved_model.pb')), part);
     const python = join(converter, '..', 'python');
     const script = [
       'import sys, json, numpy as np, tf_keras',
