@@ -13,6 +13,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
+import { Transform } from 'node:stream';
 import { fingerprint } from '../config/fingerprint';
 import { experimentSchema, type ExperimentConfig } from '../config/schema';
 import { DatasetError, ModelNotFoundError } from '../contracts/errors';
@@ -316,8 +317,15 @@ export async function writeEmbeddingsFile(input: WriteEmbeddingsInput): Promise<
         // A file of a million rows takes minutes to upload: heartbeat per chunk read.
         const upload = progressHeartbeat()(`upload ${key}`);
         let sent = 0;
-        const stream = createReadStream(file).on('data', (chunk) => upload((sent += chunk.length), size));
-        await store.put(key, stream);
+        // Counted on its way through (a 'data' listener on the file stream would start it flowing early).
+        const counted = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            upload((sent += chunk.length), size);
+            done(null, chunk);
+          },
+        });
+        const read = createReadStream(file).on('error', (err) => counted.destroy(err));
+        await store.put(key, read.pipe(counted));
         bytes += size;
         keys.push(key);
       }
