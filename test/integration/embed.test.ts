@@ -19,10 +19,12 @@ import { openEmbeddings, type EmbeddingBatch } from '../../simclr/embeddings-fil
 import { extractFeatures } from '../../simclr/evaluate/features';
 import { createPretrainer } from '../../simclr/train';
 import { FsBlobStore } from '../../storage/fs-store';
+import { openStore } from '../../storage/open';
 import { checkpointsPrefix } from '../../storage/layout';
 import { joinKey } from '../../storage/keys';
 import type { WorkersHandle } from '../../workers/run-workers';
 import { parseJsonOutput, runSimclr } from '../helpers/cli';
+import { withMinio } from '../helpers/minio';
 import { pretrainerOptions, syntheticViews } from '../helpers/pretrain';
 import { startTestTemporal, startTestWorkers } from '../helpers/temporal';
 
@@ -270,4 +272,27 @@ test('bad input: unknown run, missing or unusable source, bad --format, bad quer
   assert.equal(notAFolder.code, 1, notAFolder.stderr);
   assert.match(notAFolder.stdout, /DatasetError: dataset.source: '.*README.txt' is a file, not a folder/);
   assert.ok(!existsSync(out));
+});
+
+test('embed with the store on MinIO: parts and file in the bucket, the same rows on disk', async () => {
+  await withMinio(async (minio) => {
+    const fs = new FsBlobStore(join(home, 'store'));
+    const s3 = await openStore('s3://embeddings', minio.env());
+    for (const { key } of await fs.list(`experiments/${RUN}/`)) await s3.put(key, await fs.get(key));
+    const out = join(home, 'out', 'from-minio.parquet');
+    const env = { ...minio.env(), SIMCLR_STORE: 's3://embeddings' };
+    const r = await runSimclr(['embed', RUN, images, '--out', out, '--embedded', '--json'], {
+      ...opts(),
+      env,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const doc = parseJsonOutput(r) as unknown as EmbedResult;
+    assert.match(doc.storeLocation, /^s3:\/\/embeddings/);
+    assert.ok(!r.stdout.includes(minio.secretKey), 'no credential in the output');
+    assert.ok((await s3.list(`embeddings/${doc.embedId}/parts/`)).length >= 4, 'parts in the bucket');
+    const fromS3 = byName(await readAll(out));
+    const local = byName(await readAll(join(home, 'out', 'images.parquet')));
+    assert.deepEqual([...fromS3.keys()].sort(), [...local.keys()].sort());
+    for (const [name, row] of fromS3) assert.deepEqual(row, local.get(name), name);
+  });
 });
