@@ -39,7 +39,8 @@ import { EXPERIMENT_ID } from './run';
 
 export const usage = `usage: simclr embed <run|exported-model> <source> --out FILE [--format parquet|npy] [options]
 
-  <run|exported-model>  a run id (its newest checkpoint in the store) or the folder of an exported model
+  <run|exported-model>  a run id (its newest checkpoint in the store), a checkpoint key or folder, or the
+                        folder 'simclr export --out' wrote
   <source>              a dataset source: an image folder, IDX files, CIFAR-10 batches, or s3://bucket/prefix
   --out FILE            where to write the embeddings: FILE.parquet, or FILE.npy (+ FILE.csv of index,
                         split, name, label and FILE.json of metadata beside it)
