@@ -13,6 +13,7 @@ import {
   shardDataset,
   shardDatasetRange,
 } from './dataset';
+import { planEmbedding, writeEmbeddingsFile } from './embed';
 import { preparePretraining } from './pretrain';
 import { writeExperimentReport } from './report';
 import { planRetrain, promoteEncoder, recordScheduledRun } from './retrain';
@@ -35,4 +36,6 @@ export const cpuActivities: CpuActivities = {
   planRetrain,
   promoteEncoder,
   recordScheduledRun,
+  planEmbedding,
+  writeEmbeddingsFile,
 };

@@ -35,7 +35,9 @@ export { datasetPrefix, shardKey };
 const statsKeyOf = (shardKey: string) => shardKey.replace(/\.bin$/, '.json');
 
 /** Locates and opens the experiment's source, heartbeating through the walk and the listing of a big folder. */
-async function open(config: ExperimentConfig): Promise<{ source: DatasetSource; contentId: string }> {
+export async function openDatasetSource(
+  config: ExperimentConfig,
+): Promise<{ source: DatasetSource; contentId: string }> {
   const location = await locateSource(config.dataset.source);
   const report = progressHeartbeat();
   const source = await openSource(location.localPath, config.dataset, config.seed, {
@@ -49,47 +51,61 @@ export async function inspectDataset(input: {
   experimentId: string;
   config: ExperimentConfig;
 }): Promise<DatasetPlan> {
-  return guard(async () => {
-    const { config } = input;
-    const { source, contentId } = await open(config);
-    // Validates the combination of settings for data of this shape (throws ConfigError).
-    resolveExperiment(config, { imageSize: source.shape.height, channels: source.shape.channels });
-    // Everything else knowable before sharding: a batch of images, labels, a test split (DatasetError).
-    checkDataFitsExperiment(source, config);
-    const d = config.dataset;
-    const datasetId = fingerprint({
-      contentId,
-      format: source.format,
-      imageSize: source.shape.height,
-      channels: source.shape.channels,
-      shardSize: d.shardSize,
-      maxTrainImages: d.maxTrainImages ?? null,
-      maxTestImages: d.maxTestImages ?? null,
-      // The train/test split of a folder without one depends on the seed and fraction.
-      split: source.format === 'folder' ? { seed: config.seed, testFraction: d.testFraction } : null,
-    });
-    const store = await activityStore();
-    const committed = await committedIntact(store, datasetId, source.shape);
-    const shards = (n: number) => Math.ceil(n / d.shardSize);
-    log().info(
-      `dataset ${datasetId}: ${source.format}, ${source.counts.train} train / ${source.counts.test} test${committed ? ' (already sharded)' : ''}`,
-    );
-    return {
-      datasetId,
-      format: source.format,
-      imageSize: source.shape.height,
-      channels: source.shape.channels,
-      labelled: source.labelled,
-      classNames: source.classNames,
-      shardSize: d.shardSize,
-      splits: {
-        train: { count: source.counts.train, shards: shards(source.counts.train) },
-        test: { count: source.counts.test, shards: shards(source.counts.test) },
-      },
-      committed: committed !== undefined,
-      ref: committed && datasetRefOf(committed),
-    };
+  return guard(() =>
+    planDataset(input.config, (source) => {
+      // Validates the combination of settings for data of this shape (throws ConfigError).
+      resolveExperiment(input.config, { imageSize: source.shape.height, channels: source.shape.channels });
+      // Everything else knowable before sharding: a batch of images, labels, a test split (DatasetError).
+      checkDataFitsExperiment(source, input.config);
+    }),
+  );
+}
+
+/**
+ * Opens the source of `config.dataset`, runs `check` on it, and plans its shards under a dataset id that
+ * fingerprints the source's files and the sharding parameters (so an experiment and `simclr embed` of the
+ * same data with the same parameters share the shards). Not an activity: inspectDataset and
+ * planEmbedding (activities/embed.ts) call it with their own checks.
+ */
+export async function planDataset(
+  config: ExperimentConfig,
+  check: (source: DatasetSource) => void,
+): Promise<DatasetPlan> {
+  const { source, contentId } = await openDatasetSource(config);
+  check(source);
+  const d = config.dataset;
+  const datasetId = fingerprint({
+    contentId,
+    format: source.format,
+    imageSize: source.shape.height,
+    channels: source.shape.channels,
+    shardSize: d.shardSize,
+    maxTrainImages: d.maxTrainImages ?? null,
+    maxTestImages: d.maxTestImages ?? null,
+    // The train/test split of a folder without one depends on the seed and fraction.
+    split: source.format === 'folder' ? { seed: config.seed, testFraction: d.testFraction } : null,
   });
+  const store = await activityStore();
+  const committed = await committedIntact(store, datasetId, source.shape);
+  const shards = (n: number) => Math.ceil(n / d.shardSize);
+  log().info(
+    `dataset ${datasetId}: ${source.format}, ${source.counts.train} train / ${source.counts.test} test${committed ? ' (already sharded)' : ''}`,
+  );
+  return {
+    datasetId,
+    format: source.format,
+    imageSize: source.shape.height,
+    channels: source.shape.channels,
+    labelled: source.labelled,
+    classNames: source.classNames,
+    shardSize: d.shardSize,
+    splits: {
+      train: { count: source.counts.train, shards: shards(source.counts.train) },
+      test: { count: source.counts.test, shards: shards(source.counts.test) },
+    },
+    committed: committed !== undefined,
+    ref: committed && datasetRefOf(committed),
+  };
 }
 
 /**
@@ -237,7 +253,7 @@ export async function shardDatasetRange(input: ShardRangeInput): Promise<ShardRa
 /** The source, opened on first use only (every shard of a range may be written already). */
 function lazySource(config: ExperimentConfig): () => Promise<DatasetSource> {
   let source: Promise<DatasetSource> | undefined;
-  return () => (source ??= open(config).then((o) => o.source));
+  return () => (source ??= openDatasetSource(config).then((o) => o.source));
 }
 
 /** One shard of the plan: the result of an intact earlier write, or decoded and written now. */
@@ -332,7 +348,7 @@ async function writeDatasetManifest(
   results: ShardResult[],
 ): Promise<DatasetManifest> {
   // The files the listing left out (a README, a broken link) are reported with the undecodable ones.
-  const { source } = await open(config);
+  const { source } = await openDatasetSource(config);
   const split = (name: Split) => {
     const shards = results.filter((s) => s.split === name).sort((a, b) => a.shard - b.shard);
     const perClass = new Array<number>(plan.classCount).fill(0);

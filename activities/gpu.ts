@@ -5,10 +5,12 @@
 import type { GpuActivities } from '../contracts/activities';
 import { evaluateRepresentation, fineTune, supervisedBaseline } from './evaluate';
 import { pretrainEpoch } from './pretrain';
+import { embedShard } from './embed';
 
 export const gpuActivities: GpuActivities = {
   pretrainEpoch,
   evaluateRepresentation,
   fineTune,
   supervisedBaseline,
+  embedShard,
 };

@@ -16,5 +16,6 @@ export { evaluateRepresentation, fineTune, supervisedBaseline } from './evaluate
 export { writeExperimentReport } from './report';
 export { findCompletedExperiments, writeSweepReport } from './sweep';
 export { planRetrain, promoteEncoder, recordScheduledRun } from './retrain';
+export { embedShard, planEmbedding, writeEmbeddingsFile } from './embed';
 export { cpuActivities } from './cpu';
 export { gpuActivities } from './gpu';

@@ -65,6 +65,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Command }> = {
     summary: 'write a trained encoder as a TensorFlow.js model (+ model card), loadable without this project',
     load: () => require('./commands/export'),
   },
+  embed: {
+    summary: 'embed an image collection with a run or an exported model into a Parquet or .npy file',
+    load: () => require('./commands/embed'),
+  },
+  neighbors: {
+    summary: 'nearest neighbours of an image or a row in an embeddings file, with a contact sheet',
+    load: () => require('./commands/neighbors'),
+  },
   gc: {
     summary: "remove what no open run needs: closed runs' views and old checkpoints, interrupted writes",
     load: () => require('./commands/gc'),

@@ -107,7 +107,8 @@ function decodeDetails(p: PendingActivity): unknown {
   }
 }
 
-function activityStates(pending: PendingActivity[] | null | undefined): ActivityState[] {
+/** The pending activities of a described workflow, with their decoded heartbeats. */
+export function activityStates(pending: PendingActivity[] | null | undefined): ActivityState[] {
   return (pending ?? []).map((p) => ({
     activity: p.activityType?.name ?? '?',
     attempt: p.attempt ?? 1,

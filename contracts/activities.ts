@@ -26,6 +26,14 @@ import type {
   ShardResult,
 } from './dataset';
 import type {
+  EmbedPlan,
+  EmbedShardInput,
+  EmbedShardResult,
+  PlanEmbeddingInput,
+  WriteEmbeddingsInput,
+  WriteEmbeddingsOutput,
+} from './embed';
+import type {
   EvalInput,
   ExperimentRef,
   FineTuneInput,
@@ -76,6 +84,9 @@ export interface CpuActivities {
   planRetrain(input: PlanRetrainInput): Promise<RetrainPlan>;
   promoteEncoder(input: PromoteEncoderInput): Promise<PromotionDecision>;
   recordScheduledRun(input: ScheduledRunRecord): Promise<void>;
+  /** `simclr embed`: resolve the model and plan the source's shards; write the one file from the parts. */
+  planEmbedding(input: PlanEmbeddingInput): Promise<EmbedPlan>;
+  writeEmbeddingsFile(input: WriteEmbeddingsInput): Promise<WriteEmbeddingsOutput>;
 }
 
 /** `simclr-gpu`: pretraining epochs, fine-tuning and evaluation (one at a time per GPU). */
@@ -84,4 +95,6 @@ export interface GpuActivities {
   evaluateRepresentation(input: EvalInput): Promise<RepresentationEval>;
   fineTune(input: FineTuneInput): Promise<FineTuneResult>;
   supervisedBaseline(input: ExperimentRef): Promise<SupervisedResult>;
+  /** `simclr embed`: one dataset shard through the encoder, into one part in the store. */
+  embedShard(input: EmbedShardInput): Promise<EmbedShardResult>;
 }

@@ -142,6 +142,15 @@ export class CorruptObjectError extends Error {
   }
 }
 
+/**
+ * The model to embed with cannot be found: no run of that id has a checkpoint in the store, or the
+ * folder given as an exported model holds no model.json. The message names the run or the folder.
+ */
+export class ModelNotFoundError extends Error {
+  static readonly type = 'ModelNotFoundError';
+  override readonly name = ModelNotFoundError.type;
+}
+
 /** Every error class whose failures are not retried. Add a class here and every retry policy follows. */
 export const NON_RETRYABLE_ERROR_CLASSES = [
   ConfigError,
@@ -151,6 +160,7 @@ export const NON_RETRYABLE_ERROR_CLASSES = [
   InvalidKeyError,
   CorruptShardError,
   CorruptObjectError,
+  ModelNotFoundError,
 ] as const;
 
 export type NonRetryableError = InstanceType<(typeof NON_RETRYABLE_ERROR_CLASSES)[number]>;

@@ -7,6 +7,7 @@
 export * from './activities';
 export * from './augment';
 export * from './dataset';
+export * from './embed';
 export * from './errors';
 export * from './evaluate';
 export * from './experiment';

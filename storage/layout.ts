@@ -19,6 +19,9 @@
  * models/<schedule>/runs/<experimentId>.json                 a completed run of a schedule: lineage, results
  * models/<schedule>/promotions/<experimentId>.json           the promotion (or refusal) of that run's encoder
  * models/<schedule>/CURRENT.json                             the schedule's current model (written last)
+ * embeddings/<embedId>/parts/<split>/part-<s:5>.f32          one dataset shard's embeddings (embedShard)
+ * embeddings/<embedId>/parts/<split>/part-<s:5>.json         its row count and width, the part's commit marker
+ * embeddings/<embedId>/files/<splits>.<ext>                  the assembled file(s) (writeEmbeddingsFile)
  * ```
  * A sweep's variants are experiments of their own: experiments/<sweepId>.<variant>/ (contracts/sweep.ts).
  */
@@ -27,7 +30,7 @@ import type { Split } from '../contracts/dataset';
 import { joinKey, validateKey } from './keys';
 
 /** The top-level prefixes of the store, each owned by one kind of artifact. */
-export const STORE_ROOTS = ['datasets', 'augment', 'experiments', 'sweeps', 'models'] as const;
+export const STORE_ROOTS = ['datasets', 'augment', 'experiments', 'sweeps', 'models', 'embeddings'] as const;
 
 /** `n` zero-padded to five digits, as shard and epoch numbers appear in keys. */
 const pad5 = (n: number) => String(n).padStart(5, '0');
@@ -119,6 +122,24 @@ export function scheduleKeys(schedule: string) {
     current: validateKey(`${prefix}/CURRENT.json`),
   };
 }
+
+// --- embeddings (simclr embed) -------------------------------------------------------------------
+
+/**
+ * `embeddings/<embedId>`: the parts and files of one (model, dataset) pair. The id is content-addressed
+ * (activities/embed.ts), so embedding the same dataset with the same model again reuses its parts.
+ */
+export const embeddingsPrefix = (embedId: string) => rootPrefix('embeddings', 'embedding id', embedId);
+
+/** The part of one dataset shard: its float32 rows (`.f32`) and its commit marker (`.json`, written after). */
+export function embeddingPartKeys(embedId: string, split: Split, shard: number) {
+  const base = `${embeddingsPrefix(embedId)}/parts/${split}/part-${pad5(shard)}`;
+  return { data: validateKey(`${base}.f32`), marker: validateKey(`${base}.json`) };
+}
+
+/** An assembled file: `embeddings/<embedId>/files/<name>` (e.g. `test.parquet`, `all.npy`, `all.csv`). */
+export const embeddingsFileKey = (embedId: string, name: string) =>
+  validateKey(`${embeddingsPrefix(embedId)}/files/${name}`);
 
 // --- sweeps ---------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 import { FOLDER_IMAGE_SIZE } from '../../config/image-size';
 import { DatasetError } from '../../contracts/errors';
 import { existsSync, statSync } from 'node:fs';
+import { relative, sep } from 'node:path';
 import sharp from 'sharp';
 import type { DatasetConfig } from '../../config/schema';
 import type { ImageShape } from '../images';
@@ -62,6 +63,12 @@ export interface DatasetSource {
     count: number,
     onImage?: (done: number, total: number) => void,
   ): Promise<ReadResult>;
+  /**
+   * The ids of images [start, start + count) of a split, as `readRange` lists them (before any is
+   * skipped): an image folder's file path relative to the source folder, `<split>/<index>` in the
+   * source's own file for IDX and CIFAR-10. Embeddings files name their rows with them.
+   */
+  names(split: SplitName, start: number, count: number): string[];
 }
 
 export interface OpenOptions {
@@ -215,6 +222,9 @@ export async function openSource(
         }
         return { pixels: out, labels, count, skipped: [] };
       },
+      names(split, start, count) {
+        return Array.from(idx[split].subarray(start, start + count), (i) => `${split}/${i}`);
+      },
     };
   }
   return openFolderSource(path, dataset, seed, options);
@@ -302,6 +312,11 @@ async function openFolderSource(
         onImage?.(n + skipped.length, count);
       }
       return { pixels: pixels.subarray(0, n * bytes), labels: Int32Array.from(labels), count: n, skipped };
+    },
+    names(split, start, count) {
+      return listings[split]
+        .slice(start, start + count)
+        .map((e) => relative(path, e.path).split(sep).join('/'));
     },
   };
 }

@@ -206,6 +206,9 @@ function stubs(calls: Calls, committed: boolean): CpuActivities & GpuActivities 
     planRetrain: unused('planRetrain'),
     promoteEncoder: unused('promoteEncoder'),
     recordScheduledRun: unused('recordScheduledRun'),
+    planEmbedding: unused('planEmbedding'),
+    writeEmbeddingsFile: unused('writeEmbeddingsFile'),
+    embedShard: unused('embedShard'),
   };
 }
 

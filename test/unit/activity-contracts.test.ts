@@ -21,6 +21,7 @@ import {
   DatasetError,
   DivergedError,
   InvalidKeyError,
+  ModelNotFoundError,
   NON_RETRYABLE_ERROR_CLASSES,
   NON_RETRYABLE_ERRORS,
 } from '../../contracts';
@@ -93,6 +94,7 @@ describe('worker activity sets', () => {
       .sort();
     assert.deepEqual([...cpu, ...gpu].sort(), all);
     assert.deepEqual(gpu.sort(), [
+      'embedShard',
       'evaluateRepresentation',
       'fineTune',
       'pretrainEpoch',
@@ -110,6 +112,7 @@ describe('non-retryable errors', () => {
     new InvalidKeyError('../x', "'..' segments are not allowed"),
     new CorruptShardError('datasets/d/train/shard-00000.bin', 'checksum mismatch'),
     new CorruptObjectError('datasets/d/MANIFEST.json', 'file:///store', 'not valid JSON'),
+    new ModelNotFoundError("model 'x': no run of that id has a checkpoint"),
   ];
 
   it('the list is derived from the classes, and each instance is named by its type', () => {
