@@ -3,8 +3,9 @@
  * one `simclr worker --queue gpu` process, for N = 1, 2, … up to the core count, and how the
  * augmentation precompute grows with N and spreads across the workers, read from the workflow history.
  *
- *   npm run bench -- scale-out [--workers 1,2] [--train-images 4096] [--image-size 64] [--shard-size 256]
- *                              [--epochs 3] [--source /usr/share/datasets/fashion-mnist] [--json]
+ *   npm run bench -- scale-out [--workers 1,2] [--rounds 1] [--train-images 4096] [--image-size 64]
+ *                              [--shard-size 256] [--epochs 3] [--source /usr/share/datasets/fashion-mnist]
+ *                              [--json]
  *
  * Each N runs the experiment through the `simclr` command (a Temporal dev server of its own, the
  * filesystem store in a temporary $SIMCLR_HOME shared by the workers) with a new seed, so no view is
@@ -14,21 +15,32 @@
  * Figures per N, from the history (every precomputeAugmentations that computed views):
  *   views/s      all precomputed views ÷ the time during which at least one precompute ran (the union
  *                of their started → completed intervals, server clock)
+ *   per-activity all precomputed views ÷ the summed started → completed seconds of the activities
+ *                (one activity's own rate; it falls when processes or concurrent activities share a core)
  *   per worker   the activities and views of each cpu worker (ActivityTaskStarted `identity`)
- * With --json the last line is the JSON document.
+ *   pretrain s   the pretrain stage's wall time and, in brackets, how long the loop waited for views
+ *                (report.json): a large wait says the precompute is what the run waits on
+ * With --rounds R the worker counts are run R times, alternated (1, 2, 1, 2, …: a shared machine's load
+ * moves between runs), and a summary gives the median views/s per count. With --json the last line is
+ * the JSON document.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Client } from '@temporalio/client';
 import type { ExperimentInput } from '../config/schema';
 import { table } from '../cli/format';
 import { runSimclr } from '../test/helpers/cli';
 import { spawnWorker, type WorkerProcess } from '../test/faults/lab';
 import { busyMs, precomputeActivities, type PrecomputeActivity } from './precompute-history';
-import { benchExperiment, startBenchTemporal } from './pipeline-run';
+import { benchExperiment, median, readFigures, startBenchTemporal } from './pipeline-run';
+
+/** Large, so that a step's fixed costs are spread over many views and training keeps up. */
+const BATCH = 512;
 
 export interface ScaleOutRow {
+  round: number;
   cpuWorkers: number;
   experimentId: string;
   activities: number;
@@ -40,6 +52,9 @@ export interface ScaleOutRow {
   perActivityViewsPerSec: number;
   /** Per cpu worker, in start order: its activities and views. */
   workers: { pid: number; activities: number; views: number }[];
+  /** The pretrain stage's wall time, and how much of it the loop waited for views (report.json). */
+  pretrainSeconds: number;
+  viewsWaitSeconds: number;
   /** Wall time of `simclr run` (shard, pretrain, evaluation, report). */
   wallSeconds: number;
   /** 1-minute load average of the machine before and after the run. */
@@ -48,6 +63,7 @@ export interface ScaleOutRow {
 
 interface ScaleOutOptions {
   workers: number[];
+  rounds: number;
   source: string;
   trainImages: number;
   imageSize: number;
@@ -70,6 +86,7 @@ export function parseScaleOutArgs(argv: string[]): ScaleOutOptions {
     strict: true,
     options: {
       workers: { type: 'string' },
+      rounds: { type: 'string' },
       source: { type: 'string' },
       'train-images': { type: 'string' },
       'image-size': { type: 'string' },
@@ -84,6 +101,7 @@ export function parseScaleOutArgs(argv: string[]): ScaleOutOptions {
     : Array.from({ length: cores }, (_, i) => i + 1);
   return {
     workers,
+    rounds: positiveInt('rounds', values.rounds, 1),
     source: values.source ?? '/usr/share/datasets/fashion-mnist',
     trainImages: positiveInt('train-images', values['train-images'], 4096),
     imageSize: positiveInt('image-size', values['image-size'], 64),
@@ -100,7 +118,7 @@ export function scaleOutExperiment(o: ScaleOutOptions, seed: number): Experiment
     trainImages: o.trainImages,
     testImages: 256,
     epochs: o.epochs,
-    batch: 256,
+    batch: BATCH,
     knn: false,
   });
   return {
@@ -108,6 +126,9 @@ export function scaleOutExperiment(o: ScaleOutOptions, seed: number): Experiment
     name: 'bench-scale-out',
     seed,
     dataset: { ...base.dataset, imageSize: o.imageSize, channels: 1, shardSize: o.shardSize },
+    // Every epoch's views are queued at the start (up to the schema's 16), so the cpu workers never wait
+    // for the loop to ask.
+    augmentation: { lookaheadEpochs: Math.min(o.epochs, 16) },
     model: { encoder: 'resnet-mini', stem: 'imagenet', widthMultiplier: 0.25 },
     evaluation: {
       ...base.evaluation,
@@ -119,12 +140,14 @@ export function scaleOutExperiment(o: ScaleOutOptions, seed: number): Experiment
 /** One experiment served by `cpuWorkers` cpu-queue processes and one gpu-queue process. */
 async function runRound(
   o: ScaleOutOptions,
+  round: number,
   cpuWorkers: number,
-  ctx: { home: string; address: string; client: import('@temporalio/client').Client },
+  ctx: { home: string; address: string; client: Client },
 ): Promise<ScaleOutRow> {
-  const experimentId = `scale-out-${cpuWorkers}`;
+  const experimentId = `scale-out-r${round}-${cpuWorkers}`;
   const file = join(ctx.home, `${experimentId}.json`);
-  writeFileSync(file, JSON.stringify(scaleOutExperiment(o, cpuWorkers), null, 2));
+  // A seed of its own: its views are new (a view's key holds the seed), never found already written.
+  writeFileSync(file, JSON.stringify(scaleOutExperiment(o, 100 * round + cpuWorkers), null, 2));
   const env = { SIMCLR_HOME: ctx.home, TF_CPP_MIN_LOG_LEVEL: '3' };
   const workers: WorkerProcess[] = [];
   const log = (queue: string, i: number) => join(ctx.home, `${experimentId}-${queue}-${i}.log`);
@@ -155,31 +178,36 @@ async function runRound(
     const loadAfter = loadavg()[0];
 
     const activities = await precomputeActivities(ctx.client, experimentId);
-    return figures(experimentId, cpuWorkers, activities, workers.slice(1), wallSeconds, [
-      loadBefore,
-      loadAfter,
-    ]);
+    const { stageSeconds, viewsWaitSeconds } = readFigures(ctx.home, experimentId, BATCH);
+    return {
+      ...figures(activities, workers.slice(1)),
+      round,
+      cpuWorkers,
+      experimentId,
+      pretrainSeconds: stageSeconds,
+      viewsWaitSeconds,
+      wallSeconds,
+      load: [loadBefore, loadAfter],
+    };
   } finally {
     await Promise.all(workers.map((w) => w.kill('SIGTERM')));
   }
 }
 
+/** Throughput and spread of the precompute activities over the cpu workers `cpu`. */
 function figures(
-  experimentId: string,
-  cpuWorkers: number,
   activities: PrecomputeActivity[],
   cpu: WorkerProcess[],
-  wallSeconds: number,
-  load: [number, number],
-): ScaleOutRow {
+): Pick<
+  ScaleOutRow,
+  'activities' | 'views' | 'busySeconds' | 'viewsPerSec' | 'perActivityViewsPerSec' | 'workers'
+> {
   const views = activities.reduce((s, a) => s + a.views, 0);
   const busy = busyMs(activities) / 1000;
   const activitySeconds = activities.reduce((s, a) => s + (a.completedMs - a.startedMs), 0) / 1000;
   // The SDK's default worker identity is `<pid>@<hostname>`.
   const ofPid = (pid: number) => activities.filter((a) => a.identity.startsWith(`${pid}@`));
   return {
-    cpuWorkers,
-    experimentId,
     activities: activities.length,
     views,
     busySeconds: busy,
@@ -190,8 +218,6 @@ function figures(
       activities: ofPid(w.pid).length,
       views: ofPid(w.pid).reduce((s, a) => s + a.views, 0),
     })),
-    wallSeconds,
-    load,
   };
 }
 
@@ -199,30 +225,54 @@ const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export function scaleOutTable(rows: ScaleOutRow[]): string {
-  const base = rows[0]?.viewsPerSec ?? Number.NaN;
+  // Speed-up against the first worker count of the same round.
+  const base = (round: number) => rows.find((r) => r.round === round)?.viewsPerSec ?? Number.NaN;
   return table(
     [
+      'round',
       'cpu workers',
       'precompute views/s',
       'speed-up',
       'per-activity views/s',
       'busy s',
       'activities per worker (views)',
+      'pretrain s (waiting for views)',
       'run s',
       'load 1m',
     ],
     rows.map((r) => [
+      String(r.round),
       String(r.cpuWorkers),
       fmt(r.viewsPerSec),
-      `${fmt(r.viewsPerSec / base, 2)}×`,
+      `${fmt(r.viewsPerSec / base(r.round), 2)}×`,
       fmt(r.perActivityViewsPerSec),
       fmt(r.busySeconds, 1),
       r.workers.map((w) => `${w.activities} (${fmt(w.views)})`).join(' / '),
+      `${fmt(r.pretrainSeconds, 1)} (${fmt(r.viewsWaitSeconds, 1)})`,
       fmt(r.wallSeconds),
       `${fmt(r.load[0], 1)} → ${fmt(r.load[1], 1)}`,
     ]),
-    ['right', 'right', 'right', 'right', 'right', 'left', 'right', 'left'],
+    ['right', 'right', 'right', 'right', 'right', 'right', 'left', 'right', 'right', 'left'],
   );
+}
+
+/**
+ * Per worker count: the median views/s over the rounds, and the median over the rounds of its ratio to
+ * the first count's views/s in the same round (the fairer comparison when the load moves between rounds).
+ */
+export function scaleOutSummary(
+  workers: number[],
+  rows: ScaleOutRow[],
+): { cpuWorkers: number; medianViewsPerSec: number; medianSpeedUp: number }[] {
+  const first = (round: number) => rows.find((r) => r.round === round && r.cpuWorkers === workers[0]);
+  return workers.map((n) => {
+    const mine = rows.filter((r) => r.cpuWorkers === n);
+    return {
+      cpuWorkers: n,
+      medianViewsPerSec: median(mine.map((r) => r.viewsPerSec)),
+      medianSpeedUp: median(mine.map((r) => r.viewsPerSec / (first(r.round)?.viewsPerSec ?? Number.NaN))),
+    };
+  });
 }
 
 export async function scaleOutCommand(argv: string[]): Promise<void> {
@@ -235,16 +285,21 @@ export async function scaleOutCommand(argv: string[]): Promise<void> {
       `bench scale-out: ${o.trainImages} images at ${o.imageSize} px in shards of ${o.shardSize}, ${o.epochs} epochs; ` +
         `cpu workers ${o.workers.join(', ')} on ${availableParallelism()} cores`,
     );
-    for (const n of o.workers) {
-      console.error(`bench scale-out: ${n} cpu worker(s) + 1 gpu worker ...`);
-      const row = await runRound(o, n, { home, address: temporal.address, client: temporal.client });
-      rows.push(row);
-      console.error(`  ${fmt(row.viewsPerSec)} views/s over ${fmt(row.busySeconds, 1)} s of precompute`);
-    }
+    for (let round = 1; round <= o.rounds; round++)
+      for (const n of o.workers) {
+        console.error(`bench scale-out: round ${round}, ${n} cpu worker(s) + 1 gpu worker ...`);
+        const row = await runRound(o, round, n, { home, address: temporal.address, client: temporal.client });
+        rows.push(row);
+        console.error(`  ${fmt(row.viewsPerSec)} views/s over ${fmt(row.busySeconds, 1)} s of precompute`);
+      }
   } finally {
     await temporal.teardown();
     rmSync(home, { recursive: true, force: true });
   }
   console.log(scaleOutTable(rows));
-  if (o.json) console.log(JSON.stringify({ options: o, rows }));
+  const summary = scaleOutSummary(o.workers, rows);
+  console.log(
+    `\nmedian over ${o.rounds} round(s): ${summary.map((s) => `${s.cpuWorkers} cpu: ${fmt(s.medianViewsPerSec)} views/s (${fmt(s.medianSpeedUp, 2)}× per round)`).join(', ')}`,
+  );
+  if (o.json) console.log(JSON.stringify({ options: o, rows, summary }));
 }
