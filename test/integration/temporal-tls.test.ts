@@ -4,7 +4,7 @@
  * TLS terminator (test/helpers/grpc-tls-proxy.ts; the dev server has no TLS of its own) with
  * certificates made at test time by openssl. One endpoint requires a client certificate (mTLS), the
  * other an API key as `authorization: Bearer <key>` (Temporal Cloud's scheme). Checked: the right
- * settings work, and a missing client certificate, a certificate from another CA, a wrong server CA, a
+ * settings work (`list`, `schedule`, and a whole experiment served by a worker of each kind), and a missing client certificate, a certificate from another CA, a wrong server CA, a
  * wrong or missing API key and TLS against a plaintext server each fail with a message that says so.
  */
 import { after, before, test } from 'node:test';
@@ -122,14 +122,24 @@ test('TLS against a plaintext server fails with a message about TLS', async () =
 
 test('API key: it reaches the server as `authorization: Bearer <key>`; a wrong or missing key is refused', async () => {
   const before = keyed.calls.length;
-  const ok = await simclr(['list'], keyed.address, {
-    TEMPORAL_TLS_CA: pki.caCert,
-    TEMPORAL_API_KEY: API_KEY,
-  });
+  const keyEnv = { TEMPORAL_TLS_CA: pki.caCert, TEMPORAL_API_KEY: API_KEY };
+  const ok = await simclr(['list'], keyed.address, keyEnv);
   assert.equal(ok.code, 0, ok.text);
-  const calls = keyed.calls.slice(before);
-  assert.ok(calls.length > 0 && calls.every((c) => c.authorization === `Bearer ${API_KEY}` && c.forwarded));
   assert.ok(!ok.text.includes(API_KEY), 'the key is never printed');
+  // Schedules go through the same connection (the schedule service, with the key).
+  const fixture = join(ROOT, 'test', 'fixtures', 'tls-tiny.yaml');
+  for (const args of [
+    ['schedule', 'create', 'tls-nightly', '--config', fixture, '--every', '24h', '--paused'],
+    ['schedule', 'list'],
+    ['schedule', 'delete', 'tls-nightly'],
+  ]) {
+    const r = await simclr(args, keyed.address, keyEnv);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.text}`);
+    if (args[1] === 'list') assert.match(r.stdout, /tls-nightly/);
+  }
+  const calls = keyed.calls.slice(before);
+  assert.ok(calls.some((c) => c.method.endsWith('/CreateSchedule')));
+  assert.ok(calls.every((c) => c.authorization === `Bearer ${API_KEY}` && c.forwarded));
 
   for (const env of [
     { TEMPORAL_TLS_CA: pki.caCert, TEMPORAL_API_KEY: 'wrong-key' },
