@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client } from '@temporalio/client';
 import type { ExperimentInput } from '../config/schema';
+import { positiveIntFlag } from '../cli/args';
 import { table } from '../cli/format';
 import { runSimclr } from '../test/helpers/cli';
 import { spawnWorker, type WorkerProcess } from '../test/faults/lab';
@@ -72,14 +73,6 @@ interface ScaleOutOptions {
   json: boolean;
 }
 
-function positiveInt(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`bench scale-out: --${flag} must be a positive integer, got '${value}'`);
-  return n;
-}
-
 export function parseScaleOutArgs(argv: string[]): ScaleOutOptions {
   const { values } = parseArgs({
     args: argv,
@@ -97,16 +90,16 @@ export function parseScaleOutArgs(argv: string[]): ScaleOutOptions {
   });
   const cores = availableParallelism();
   const workers = values.workers
-    ? values.workers.split(',').map((w) => positiveInt('workers', w, 1))
+    ? values.workers.split(',').map((w) => positiveIntFlag(w, 'workers', 1))
     : Array.from({ length: cores }, (_, i) => i + 1);
   return {
     workers,
-    rounds: positiveInt('rounds', values.rounds, 1),
+    rounds: positiveIntFlag(values.rounds, 'rounds', 1),
     source: values.source ?? '/usr/share/datasets/fashion-mnist',
-    trainImages: positiveInt('train-images', values['train-images'], 4096),
-    imageSize: positiveInt('image-size', values['image-size'], 64),
-    shardSize: positiveInt('shard-size', values['shard-size'], 256),
-    epochs: positiveInt('epochs', values.epochs, 3),
+    trainImages: positiveIntFlag(values['train-images'], 'train-images', 4096),
+    imageSize: positiveIntFlag(values['image-size'], 'image-size', 64),
+    shardSize: positiveIntFlag(values['shard-size'], 'shard-size', 256),
+    epochs: positiveIntFlag(values.epochs, 'epochs', 3),
     json: values.json ?? false,
   };
 }
