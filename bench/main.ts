@@ -6,6 +6,7 @@
  *   pipeline in-pipeline views/s of a real embedded experiment against the isolated step (./pipeline.ts)
  *   augment  augmented views per second at 28×28×1 and 32×32×3, TypeScript vs sharp (./augment.ts)
  *   model    one forward+backward+update of a model on random data (./model-step.ts)
+ *   scale-out  augmentation precompute with 1…N cpu-worker processes, and its spread (./scale-out.ts)
  */
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   train: {
@@ -19,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   pipeline: {
     summary: 'in-pipeline views/s (embedded / separate workers) against the isolated step',
     run: (argv) => require('./pipeline').pipelineCommand(argv),
+  },
+  'scale-out': {
+    summary: 'precompute views/s with 1…cores cpu-worker processes, spread from the history',
+    run: (argv) => require('./scale-out').scaleOutCommand(argv),
   },
   // These two run on import and read process.argv themselves.
   augment: {
@@ -34,7 +39,7 @@ async function main(): Promise<void> {
   if (!entry) {
     console.error(
       `usage: npm run bench -- <command> [flags]\n${Object.entries(COMMANDS)
-        .map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`)
+        .map(([n, c]) => `  ${n.padEnd(10)} ${c.summary}`)
         .join('\n')}`,
     );
     process.exit(command === undefined || command === '--help' ? 0 : 2);

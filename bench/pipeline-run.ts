@@ -44,6 +44,8 @@ export interface PipelineFigures {
   /** All pretraining views ÷ the pretrain stage's wall time (precompute waits, kNN, checkpoints included). */
   stageViewsPerSec: number;
   stageSeconds: number;
+  /** Seconds the pretrain loop waited for its epochs' views (report.json pretrain.augmentationWaitMs). */
+  viewsWaitSeconds: number;
   /** Where the stage's seconds went, summed over the epochs; `other` is the stage's remainder. */
   breakdown: Record<
     'steps' | 'views' | 'checkpoint' | 'knn' | 'metrics' | 'setup' | 'loop' | 'other',
@@ -224,7 +226,12 @@ export function readFigures(
   const dir = join(home, 'store', 'experiments', experimentId);
   const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as {
     timings: { stage: string; seconds?: number }[];
-    pretrain: { epochs: number; steps: number; timeBreakdown: Record<string, number> };
+    pretrain: {
+      epochs: number;
+      steps: number;
+      timeBreakdown: Record<string, number>;
+      augmentationWaitMs?: number;
+    };
   };
   const records = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
     .split('\n')
@@ -261,6 +268,7 @@ export function readFigures(
     loopViewsPerSec: median(perEpoch('images_per_sec')),
     stageViewsPerSec: (viewsPerEpoch * epochs) / stageSeconds,
     stageSeconds,
+    viewsWaitSeconds: (report.pretrain.augmentationWaitMs ?? Number.NaN) / 1000,
     breakdown: {
       ...parts,
       // The epochs' own remainder: heartbeats, metric records and the loop's yields in pretrainEpoch.

@@ -168,8 +168,11 @@ export async function startLab(): Promise<Lab> {
   }
 }
 
-/** Starts `simclr worker --queue <queue>` and resolves once it polls its task queue. */
-async function spawnWorker(
+/**
+ * Starts `simclr worker --queue <queue> --address <address>` with `env` over this process's and resolves
+ * once it polls its task queue (also used by the TLS test and `bench scale-out`).
+ */
+export async function spawnWorker(
   queue: QueueName,
   logFile: string,
   opts: { address: string; env: Record<string, string> },

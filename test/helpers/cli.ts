@@ -25,8 +25,10 @@ export interface CliOptions {
 /** Runs `node bin/simclr ...args` without blocking this process (a worker in it keeps polling meanwhile). */
 export function runSimclr(args: string[], opts: CliOptions): Promise<CliResult> {
   const address = opts.address === undefined ? [] : ['--address', opts.address];
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...opts.env, SIMCLR_HOME: opts.home };
+  // The Temporal settings of this process's environment never leak in; those of `opts.env` are the test's.
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(childEnv)) if (k.startsWith('TEMPORAL_')) delete childEnv[k];
+  Object.assign(childEnv, opts.env, { SIMCLR_HOME: opts.home });
   return new Promise((done) => {
     const child = execFile(
       process.execPath,
