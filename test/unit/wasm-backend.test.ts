@@ -12,6 +12,7 @@ import { createPretrainer } from '../../simclr/train';
 import { buildEncoder } from '../../simclr/resnet';
 import { fineTune, type LabelledImages } from '../../simclr/evaluate/finetune';
 import { fineTuneSchema } from '../../config/schema';
+import { resolveFineTune } from '../../config/resolve';
 import { pretrainerOptions, syntheticViews } from '../helpers/pretrain';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -279,7 +280,10 @@ describe('wasm backend', () => {
       const train = images(64, 4);
       const r = await fineTune({
         encoder,
-        config: fineTuneSchema.parse({ epochs: 4, batchSize: 16, learningRate: 0.4, fromHeadLayer: 0 }),
+        config: resolveFineTune(
+          fineTuneSchema.parse({ epochs: 4, batchSize: 16, learningRate: 0.4, fromHeadLayer: 0 }),
+          16,
+        ),
         train,
         trainIndices: Array.from({ length: 64 }, (_, i) => i),
         test: images(32, 5),
