@@ -307,3 +307,52 @@ export async function loadSplit(
   }
   return { pixels, labels, count };
 }
+
+/**
+ * The images at `indices` of a split (in that order, back to back), reading only the shards that hold
+ * them: the report's thumbnails need a few thousand images, not the whole training split.
+ */
+export async function loadImages(
+  store: BlobStore,
+  manifest: DatasetManifest,
+  split: Split,
+  indices: ArrayLike<number>,
+): Promise<Uint8Array> {
+  const bytes = manifest.imageSize * manifest.imageSize * manifest.channels;
+  const { count, shards } = manifest.splits[split];
+  const out = new Uint8Array(indices.length * bytes);
+  // Which shard holds each wanted image, by the shards' cumulative counts.
+  const starts: number[] = [];
+  let total = 0;
+  for (const s of shards) {
+    starts.push(total);
+    total += s.count;
+  }
+  const wanted = new Map<number, number[]>();
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i];
+    if (!Number.isInteger(index) || index < 0 || index >= count)
+      throw new Error(
+        `image ${index} is not in the ${split} split of dataset ${manifest.datasetId} (${count} images)`,
+      );
+    let s = 0;
+    for (let lo = 0, hi = starts.length - 1; lo <= hi;) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] <= index) {
+        s = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    const positions = wanted.get(s);
+    if (positions) positions.push(i);
+    else wanted.set(s, [i]);
+  }
+  for (const [s, positions] of wanted) {
+    const shard = await readDatasetShard(store, manifest.datasetId, shards[s]);
+    for (const i of positions) {
+      const at = indices[i] - starts[s];
+      out.set(shard.pixels.subarray(at * bytes, (at + 1) * bytes), i * bytes);
+    }
+  }
+  return out;
+}

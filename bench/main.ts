@@ -6,6 +6,7 @@
  *   pipeline in-pipeline views/s of a real embedded experiment against the isolated step (./pipeline.ts)
  *   augment  augmented views per second at 28×28×1 and 32×32×3, TypeScript vs sharp (./augment.ts)
  *   model    one forward+backward+update of a model on random data (./model-step.ts)
+ *   umap     the report's seeded UMAP embedding map for 2,000 to 5,000 points (./umap-map.ts)
  */
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   train: {
@@ -19,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   pipeline: {
     summary: 'in-pipeline views/s (embedded / separate workers) against the isolated step',
     run: (argv) => require('./pipeline').pipelineCommand(argv),
+  },
+  umap: {
+    summary: "the report's embedding map (UMAP) time by number of points",
+    run: (argv) => require('./umap-map').umapCommand(argv),
   },
   // These two run on import and read process.argv themselves.
   augment: {
