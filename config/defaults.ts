@@ -182,7 +182,7 @@ export const REPRESENTATION_VIEW_DEFAULTS = {
    * random-init) near 12 s in the report activity and 300 points per class for 10 classes.
    */
   mapPoints: 3000,
-  /** Query test images of the neighbour grid: one per class, up to this many. */
+  /** Query test images of the neighbour grid, class-balanced: one per class for 10 classes. */
   neighbourQueries: 10,
   /** Nearest training images shown per query, by cosine similarity of the encoder's features. */
   neighbours: 8,

@@ -13,7 +13,9 @@ import { compareWithBaselines, type ComparableResults } from './comparisons';
 import { describeDelta } from './lineage';
 import type { RunReport, RunResults } from './report';
 import { CHART_WIDTH } from './svg';
+import { NEIGHBOUR_GRID_CSS } from './neighbour-grid';
 import { pretrainTimeSection } from './time-breakdown';
+import { CHART_CSS, chartRuntime } from './vega-html';
 
 /** Escapes text for HTML content and quoted attribute values. */
 export function escapeHtml(s: string): string {
@@ -374,18 +376,25 @@ function configSection(report: RunReport): string {
 <pre>${e(JSON.stringify(report.config, null, 2))}</pre></details>`;
 }
 
+/** Sections rendered elsewhere: the representation (./representation-html.ts), with interactive charts. */
+export interface ReportSections {
+  representationHtml?: string;
+}
+
 /** The complete report page. `charts` are shown in the order given. */
 export function renderReportHtml(
   report: RunReport,
   charts: { name: string; png: Buffer; title?: string }[],
+  sections: ReportSections = {},
 ): string {
+  const interactive = sections.representationHtml !== undefined;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(report.config.name)} — SimCLR run report</title>
-<style>${CSS}</style>
+<style>${CSS}${interactive ? CHART_CSS + NEIGHBOUR_GRID_CSS : ''}</style>
 </head>
 <body>
 <main>
@@ -393,6 +402,7 @@ ${header(report)}
 ${lineageSection(report)}
 ${resultsSection(report)}
 ${baselinesSection(report)}
+${sections.representationHtml ?? ''}
 ${chartsSection(charts)}
 ${trainingSection(report)}
 ${pretrainTimeSection(report.pretrain?.timeBreakdown)}
@@ -400,6 +410,7 @@ ${datasetSection(report)}
 ${configSection(report)}
 <footer>SimCLR run report${report.generatedAt ? `, generated ${when(report.generatedAt)}` : ''}.</footer>
 </main>
+${interactive ? chartRuntime() : ''}
 </body>
 </html>
 `;

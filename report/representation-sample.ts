@@ -84,14 +84,8 @@ export async function writeRepresentationSample(
   return key;
 }
 
-/** The sample of `encoder`, or undefined when the run has none (older runs, or no such evaluation). */
-export async function readRepresentationSample(
-  store: BlobStore,
-  experimentId: string,
-  encoder: SampledEncoder,
-): Promise<EncoderSample | undefined> {
-  const key = representationKeys(experimentId).sample(encoder);
-  if (!(await store.exists(key))) return undefined;
+/** The sample stored under `key` (a RepresentationEval's representationKey); throws when it is invalid. */
+export async function readRepresentationSample(store: BlobStore, key: string): Promise<EncoderSample> {
   const parsed = storedSampleSchema.safeParse(JSON.parse((await store.get(key)).toString('utf8')));
   if (!parsed.success)
     throw new Error(`${key} in ${store.location} is invalid: ${z.prettifyError(parsed.error)}`);

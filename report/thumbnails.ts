@@ -15,10 +15,15 @@ export const MAX_SPRITE_SIDE = 8192;
 
 const bytesOf = (shape: ImageShape) => shape.height * shape.width * shape.channels;
 
+/**
+ * Raw pixels into sharp. Grey stays one channel on the way out (sharp otherwise writes sRGB: three
+ * times the bytes of a grey PNG, and a raw output with three channels per pixel).
+ */
 function raw(pixels: Uint8Array, shape: ImageShape): ReturnType<typeof sharp> {
-  return sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+  const image = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
     raw: { width: shape.width, height: shape.height, channels: shape.channels as 1 | 3 },
   });
+  return shape.channels === 1 ? image.toColourspace('b-w') : image;
 }
 
 /** One image as PNG (lossless; grey stays one channel). */
@@ -70,6 +75,10 @@ export async function spriteSheet(
     const thumb = sameSize
       ? image
       : await raw(image, shape).resize(tile, tile, { fit: 'fill' }).raw().toBuffer();
+    if (thumb.length !== tile * tile * channels)
+      throw new Error(
+        `spriteSheet: thumbnail ${i} has ${thumb.length} bytes, not ${tile}x${tile}x${channels}`,
+      );
     const x0 = (i % columns) * tile;
     const y0 = Math.floor(i / columns) * tile;
     for (let y = 0; y < tile; y++) {
@@ -77,8 +86,6 @@ export async function spriteSheet(
       sheet.set(thumb.subarray(from, from + tile * channels), ((y0 + y) * side + x0) * channels);
     }
   }
-  const png = await sharp(sheet, { raw: { width: side, height: side, channels: channels as 1 | 3 } })
-    .png()
-    .toBuffer();
+  const png = await raw(sheet, { height: side, width: side, channels }).png().toBuffer();
   return { png, tile, columns };
 }

@@ -1,7 +1,7 @@
 /**
  * What the report shows of a representation, drawn from the features evaluation already computed: a
  * seeded, class-balanced sample of test images with their features (the points of the embedding map
- * and of the TensorBoard projector), and a few query test images, one per class, with their k nearest
+ * and of the TensorBoard projector), and a few query test images, class-balanced, with their k nearest
  * training images by cosine similarity (the neighbour grid). The same seed and labels give the same
  * images for every encoder, so the trained and the random-init maps show the same points.
  *
@@ -43,7 +43,7 @@ export interface RepresentationSample {
 export interface RepresentationSampleOptions {
   /** At most this many sampled test images (config/defaults.ts REPRESENTATION_VIEW_DEFAULTS.mapPoints). */
   points: number;
-  /** At most this many queries, one per class while classes last. */
+  /** At most this many queries, classes taking turns (one per class when there are as many classes). */
   queries: number;
   /** Neighbours per query. */
   k: number;
