@@ -1,34 +1,40 @@
 /**
  * The report's charts, from the metric records and the results: pretraining loss and learning rate
  * against the step, the kNN monitor against the epoch (with the random-init encoder's and the raw
- * pixels' kNN accuracy as dashed lines), the contrastive accuracy when recorded, and top-1 accuracy per label fraction as
- * bars with the baselines beside (random-init encoder, raw pixels, supervised from scratch). SVG from ./svg.ts, rasterised to PNG by sharp (librsvg).
+ * pixels' kNN accuracy as dashed lines), the contrastive accuracy when recorded, and top-1 accuracy
+ * per label fraction as bars with the baselines beside (random-init encoder, raw pixels, supervised
+ * from scratch). Vega-Lite specs (./chart-specs.ts) rendered headless to SVG (./vega.ts), with the
+ * compiled spec for the page's interactive view and a PNG copy (sharp, librsvg) for charts/<name>.png.
  *
  * ```ts
- * const charts = await renderReportCharts(report, metrics); // [{ name: 'loss', title, png }, ...]
+ * const charts = await renderReportCharts(report, metrics); // [{ name: 'loss', title, svg, spec, png }, ...]
  * ```
  */
 import sharp from 'sharp';
+import { barChartSpec, lineChartSpec, type LineSeries, type Point } from './chart-specs';
 import type { MetricRecord } from './metrics';
 import type { RunReport } from './report';
-import { barChartSvg, lineChartSvg, type LineSeries, type Point } from './svg';
+import { COLORS, renderVegaLite, type TopLevelSpec, type VegaSpec } from './vega';
 
+/** A chart as the report shows and stores it. */
 export interface Chart {
   /** File name without extension: charts/<name>.png. */
   name: string;
   title: string;
+  /** The static chart (inline in the HTML, source of the PNG). */
+  svg: string;
+  /** The compiled Vega spec of the interactive view. */
+  spec: VegaSpec;
   png: Buffer;
 }
 
-export const COLORS = {
-  simclr: '#1f77b4',
-  simclrLight: '#9ec5e8',
-  baseline: '#8c8c8c',
-  pixels: '#d62728',
-  scratch: '#9467bd',
-  lr: '#e67e22',
-  knn: '#2ca02c',
-};
+/** A chart's Vega-Lite spec before rendering, and the static variant when it differs. */
+export interface ChartSpec {
+  name: string;
+  title: string;
+  spec: TopLevelSpec;
+  staticSpec?: TopLevelSpec;
+}
 
 /** At most this many points per polyline; longer runs are averaged in equal buckets of consecutive points. */
 const MAX_POINTS = 1000;
@@ -94,12 +100,12 @@ export function formatFraction(f: number): string {
   return `${Number((f * 100).toPrecision(3))} %`;
 }
 
-/** The SVGs of the report's charts (those with data), in display order. */
-export function reportChartSvgs(
+/** The Vega-Lite specs of the report's charts (those with data), in display order. */
+export function reportChartSpecs(
   report: RunReport | undefined,
   metrics: readonly MetricRecord[],
-): { name: string; title: string; svg: string }[] {
-  const out: { name: string; title: string; svg: string }[] = [];
+): ChartSpec[] {
+  const out: ChartSpec[] = [];
 
   const loss = series(
     metrics,
@@ -130,7 +136,7 @@ export function reportChartSvgs(
     out.push({
       name: 'loss',
       title,
-      svg: lineChartSvg({ title, xLabel: 'step', yLabel: 'NT-Xent loss', series: lines, xInteger: true }),
+      ...lineChartSpec({ title, xLabel: 'step', yLabel: 'NT-Xent loss', series: lines, xInteger: true }),
     });
   }
 
@@ -144,7 +150,7 @@ export function reportChartSvgs(
     out.push({
       name: 'learning-rate',
       title,
-      svg: lineChartSvg({
+      ...lineChartSpec({
         title,
         xLabel: 'step',
         yLabel: 'learning rate',
@@ -186,7 +192,7 @@ export function reportChartSvgs(
     out.push({
       name: 'knn',
       title,
-      svg: lineChartSvg({
+      ...lineChartSpec({
         title,
         xLabel: 'epoch',
         yLabel: 'kNN top-1 (%)',
@@ -207,7 +213,7 @@ export function reportChartSvgs(
     out.push({
       name: 'contrastive-accuracy',
       title,
-      svg: lineChartSvg({
+      ...lineChartSpec({
         title,
         xLabel: 'step',
         yLabel: 'contrastive accuracy (%)',
@@ -258,9 +264,11 @@ export function reportChartSvgs(
     out.push({
       name: 'accuracy',
       title,
-      svg: barChartSvg({
+      spec: barChartSpec({
         title,
         yLabel: 'top-1 accuracy (%)',
+        categoryName: 'evaluation',
+        seriesName: 'encoder',
         categories,
         series: [
           { label: 'SimCLR encoder', color: COLORS.simclr, values: ours },
@@ -279,14 +287,21 @@ export function reportChartSvgs(
   return out;
 }
 
-/** The report's charts as PNGs (charts without data are left out). */
+/** Renders chart specs to SVG, the interactive Vega spec and a PNG at `scale` × the SVG's size. */
+export async function renderCharts(specs: readonly ChartSpec[], scale = 2): Promise<Chart[]> {
+  const out: Chart[] = [];
+  for (const c of specs) {
+    const { svg, spec } = await renderVegaLite(c.spec, { staticSpec: c.staticSpec });
+    out.push({ name: c.name, title: c.title, svg, spec, png: await svgToPng(svg, scale) });
+  }
+  return out;
+}
+
+/** The report's charts, rendered (charts without data are left out). */
 export async function renderReportCharts(
   report: RunReport | undefined,
   metrics: readonly MetricRecord[],
   scale = 2,
 ): Promise<Chart[]> {
-  const out: Chart[] = [];
-  for (const c of reportChartSvgs(report, metrics))
-    out.push({ name: c.name, title: c.title, png: await svgToPng(c.svg, scale) });
-  return out;
+  return renderCharts(reportChartSpecs(report, metrics), scale);
 }

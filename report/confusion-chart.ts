@@ -113,5 +113,5 @@ export function confusionMatrixSpec(chart: ConfusionMatrixChart): TopLevelSpec {
       },
     ],
     config: { view: { stroke: null }, axis: { grid: false, domain: false, ticks: false } },
-  } as TopLevelSpec;
+  };
 }

@@ -1,8 +1,9 @@
 /**
- * The self-contained report.html: inline CSS, charts as base64 PNG data URIs, no scripts, no external
- * requests, so it opens from a bucket, a mail attachment or file://. Every string that comes from the
- * user or the data (name, description, class names, file names, errors, config) is HTML-escaped; the
- * web UI link is only a link when it is http(s).
+ * The self-contained report.html: inline CSS, charts as inline SVG with their Vega specs and one inline
+ * copy of Vega + vega-embed that makes them interactive (./vega-html.ts), no external requests, so it
+ * opens from a bucket, a mail attachment or file://, and reads without scripts too. Every string that
+ * comes from the user or the data (name, description, class names, file names, errors, config) is
+ * HTML-escaped; the web UI link is only a link when it is http(s).
  *
  * ```ts
  * const html = renderReportHtml(report, await renderReportCharts(report, metrics));
@@ -12,10 +13,9 @@ import { formatFraction } from './charts';
 import { compareWithBaselines, type ComparableResults } from './comparisons';
 import { describeDelta } from './lineage';
 import type { RunReport, RunResults } from './report';
-import { CHART_WIDTH } from './svg';
 import { NEIGHBOUR_GRID_CSS } from './neighbour-grid';
 import { pretrainTimeSection } from './time-breakdown';
-import { CHART_CSS, chartRuntime } from './vega-html';
+import { CHART_CSS, chartFigure, chartRuntime, chartScripts, type FigureChart } from './vega-html';
 
 /** Escapes text for HTML content and quoted attribute values. */
 export function escapeHtml(s: string): string {
@@ -103,7 +103,7 @@ export const CSS = `
   summary { cursor: pointer; font-weight: 600; }
   pre { background: var(--bg); padding: 12px; border-radius: 6px; overflow-x: auto; margin: 10px 0 4px; }
   footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
-`;
+${CHART_CSS}`;
 
 function header(report: RunReport): string {
   const { config } = report;
@@ -272,13 +272,9 @@ Both trainings from random initialisation use the base learning rate ${lr} (eval
 Beat / behind: SimCLR's top-1 minus the baseline's, in percentage points.${notRun}</p>`;
 }
 
-function chartsSection(charts: { name: string; png: Buffer; title?: string }[]): string {
+function chartsSection(charts: readonly FigureChart[]): string {
   if (charts.length === 0) return '';
-  const figures = charts.map((c) => {
-    const title = c.title ?? c.name;
-    return `<figure><img src="data:image/png;base64,${c.png.toString('base64')}" alt="${e(title)}" title="${e(title)}" width="${CHART_WIDTH}"></figure>`;
-  });
-  return `<h2>Charts</h2>\n${figures.join('\n')}`;
+  return `<h2>Charts</h2>\n${charts.map((c) => chartFigure(c)).join('\n')}`;
 }
 
 function trainingSection(report: RunReport): string {
@@ -384,17 +380,17 @@ export interface ReportSections {
 /** The complete report page. `charts` are shown in the order given. */
 export function renderReportHtml(
   report: RunReport,
-  charts: { name: string; png: Buffer; title?: string }[],
+  charts: readonly FigureChart[],
   sections: ReportSections = {},
 ): string {
-  const interactive = sections.representationHtml !== undefined;
+  const representation = sections.representationHtml !== undefined;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(report.config.name)} — SimCLR run report</title>
-<style>${CSS}${interactive ? CHART_CSS + NEIGHBOUR_GRID_CSS : ''}</style>
+<style>${CSS}${representation ? NEIGHBOUR_GRID_CSS : ''}</style>
 </head>
 <body>
 <main>
@@ -410,7 +406,7 @@ ${datasetSection(report)}
 ${configSection(report)}
 <footer>SimCLR run report${report.generatedAt ? `, generated ${when(report.generatedAt)}` : ''}.</footer>
 </main>
-${interactive ? chartRuntime() : ''}
+${representation ? chartRuntime() : chartScripts(charts)}
 </body>
 </html>
 `;

@@ -1,11 +1,12 @@
 /**
  * The sweep report's charts: linear and kNN top-1 per variant as grouped bars, and the variants'
  * pretraining loss curves overlaid against the epoch (steps differ with the batch size, epochs do not).
- * SVG from ./svg.ts; the caller rasterises them (./charts.ts svgToPng).
+ * Vega-Lite specs (./chart-specs.ts), rendered like the run report's (./charts.ts renderCharts).
  */
-import { COLORS, downsample, smooth } from './charts';
+import { barChartSpec, lineChartSpec, type LineSeries, type Point } from './chart-specs';
+import { downsample, smooth, type ChartSpec } from './charts';
 import type { SweepReport } from './sweep-report';
-import { barChartSvg, lineChartSvg, type LineSeries, type Point } from './svg';
+import { CATEGORY_COLORS, COLORS } from './vega';
 
 /** One variant's NT-Xent loss, x in epochs (step × epochs / total steps). */
 export interface LossCurve {
@@ -13,35 +14,20 @@ export interface LossCurve {
   points: Point[];
 }
 
-/** Distinct colours for overlaid variants (matplotlib's tab10, which the run report's colours come from). */
-export const VARIANT_COLORS = [
-  '#1f77b4',
-  '#ff7f0e',
-  '#2ca02c',
-  '#d62728',
-  '#9467bd',
-  '#8c564b',
-  '#e377c2',
-  '#7f7f7f',
-  '#bcbd22',
-  '#17becf',
-];
-
-/** The SVGs of the sweep's charts that have data, in display order. */
-export function sweepChartSvgs(
-  report: SweepReport,
-  lossCurves: readonly LossCurve[],
-): { name: string; title: string; svg: string }[] {
-  const out: { name: string; title: string; svg: string }[] = [];
+/** The specs of the sweep's charts that have data, in display order. */
+export function sweepChartSpecs(report: SweepReport, lossCurves: readonly LossCurve[]): ChartSpec[] {
+  const out: ChartSpec[] = [];
   const rows = report.rows.filter((r) => r.linearTop1 !== undefined || r.knnTop1 !== undefined);
   if (rows.length > 0) {
     const title = 'Top-1 test accuracy per variant';
     out.push({
       name: 'accuracy',
       title,
-      svg: barChartSvg({
+      spec: barChartSpec({
         title,
         yLabel: 'top-1 accuracy (%)',
+        categoryName: 'variant',
+        seriesName: 'evaluation',
         categories: rows.map((r) => r.variant.replace(/_/g, '\n')),
         series: [
           {
@@ -63,7 +49,7 @@ export function sweepChartSvgs(
   if (curves.length > 0) {
     const series: LineSeries[] = curves.map((c, i) => ({
       label: c.variant,
-      color: VARIANT_COLORS[i % VARIANT_COLORS.length],
+      color: CATEGORY_COLORS[i % CATEGORY_COLORS.length],
       points: downsample(c.points.length > 20 ? smooth(c.points) : c.points, 400),
       markers: false,
     }));
@@ -71,7 +57,7 @@ export function sweepChartSvgs(
     out.push({
       name: 'loss',
       title,
-      svg: lineChartSvg({ title, xLabel: 'epoch', yLabel: 'NT-Xent loss', series }),
+      ...lineChartSpec({ title, xLabel: 'epoch', yLabel: 'NT-Xent loss', series }),
     });
   }
   return out;

@@ -1,13 +1,14 @@
 /**
  * The sweep's self-contained report.html: what was swept, whether each of the paper's expected
- * directions holds, the comparison table and the charts (base64 PNG). No scripts, no external
- * requests; every user-provided string is HTML-escaped, as in the run report (./html.ts).
+ * directions holds, the comparison table and the charts (inline SVG, interactive through the inline
+ * Vega runtime, ./vega-html.ts). No external requests; every user-provided string is HTML-escaped, as
+ * in the run report (./html.ts).
  */
 import { METRIC_LABELS } from '../config/sweep-expectation';
 import { formatFraction } from './charts';
 import { CSS, duration, escapeHtml as e, pct } from './html';
 import type { SweepReport } from './sweep-report';
-import { CHART_WIDTH } from './svg';
+import { chartFigure, chartScripts, type FigureChart } from './vega-html';
 
 /** A knob's value as it reads in the table: numbers to 4 significant digits, lists joined. */
 export function knobValue(v: unknown): string {
@@ -80,24 +81,21 @@ full report at <code>experiments/&lt;experiment id&gt;/report.html</code>:
 ${report.rows.map((r) => `<code>${e(r.experimentId)}</code>`).join(', ')}.</p>`;
 }
 
-function chartsSection(charts: { name: string; title?: string; png: Buffer }[]): string {
+function chartsSection(charts: readonly FigureChart[]): string {
   if (charts.length === 0) return '';
-  const figures = charts.map(
-    (c) =>
-      `<figure><img alt="${e(c.title ?? c.name)}" width="${CHART_WIDTH}" src="data:image/png;base64,${c.png.toString('base64')}">${
+  const figures = charts.map((c) =>
+    chartFigure(c, {
+      captionHtml:
         c.name === 'loss'
-          ? '<figcaption class="note">NT-Xent grows with the batch (log(2N − 1) negatives): compare curves of one batch size.</figcaption>'
-          : ''
-      }</figure>`,
+          ? 'NT-Xent grows with the batch (log(2N − 1) negatives): compare curves of one batch size.'
+          : undefined,
+    }),
   );
   return `\n<h2>Charts</h2>\n${figures.join('\n')}`;
 }
 
 /** The complete sweep report page. */
-export function renderSweepHtml(
-  report: SweepReport,
-  charts: { name: string; title?: string; png: Buffer }[],
-): string {
+export function renderSweepHtml(report: SweepReport, charts: readonly FigureChart[]): string {
   const webUi =
     report.webUiUrl && /^https?:\/\//i.test(report.webUiUrl)
       ? `<a href="${e(report.webUiUrl)}">open this sweep in the Temporal web UI</a>`
@@ -128,6 +126,7 @@ ${tableSection(report)}
 ${chartsSection(charts)}
 <footer>SimCLR sweep report, generated ${e(report.generatedAt)}.</footer>
 </main>
+${chartScripts(charts)}
 </body>
 </html>
 `;

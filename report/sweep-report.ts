@@ -13,10 +13,10 @@ import { z } from 'zod';
 import { checkExpectation, EXPECTATION_METRICS } from '../config/sweep-expectation';
 import type { BlobStore } from '../storage/blob-store';
 import { sweepKeys } from '../storage/layout';
-import { svgToPng } from './charts';
+import { renderCharts, type Chart } from './charts';
 import { reportKeys } from './keys';
 import type { RunReport } from './report';
-import { sweepChartSvgs, type LossCurve } from './sweep-charts';
+import { sweepChartSpecs, type LossCurve } from './sweep-charts';
 import { renderSweepHtml } from './sweep-html';
 
 const accuracy = z.number().min(0).max(1);
@@ -145,12 +145,8 @@ export async function writeSweepReport(
   lossCurves: LossCurve[],
 ): Promise<{ reportJson: string; reportHtml: string; charts: string[] }> {
   const keys = sweepKeys(report.sweepId);
-  const charts: { name: string; title: string; png: Buffer }[] = [];
-  for (const c of sweepChartSvgs(report, lossCurves)) {
-    const png = await svgToPng(c.svg);
-    await store.put(keys.chart(c.name), png);
-    charts.push({ name: c.name, title: c.title, png });
-  }
+  const charts: Chart[] = await renderCharts(sweepChartSpecs(report, lossCurves));
+  for (const c of charts) await store.put(keys.chart(c.name), c.png);
   await store.put(keys.reportHtml, renderSweepHtml(report, charts));
   await store.put(keys.reportJson, JSON.stringify(report, null, 2) + '\n');
   return {

@@ -10,7 +10,8 @@
  *
  * ```ts
  * const chart = await renderVegaLite(spec);
- * const html = `${chartFigure({ name: 'loss', title: 'Pretraining loss', ...chart })}${chartRuntime()}`;
+ * const figure = { name: 'loss', title: 'Pretraining loss', ...chart };
+ * const html = `<style>${CHART_CSS}</style>${chartFigure(figure)}${chartScripts([figure])}`;
  * ```
  */
 import { readFileSync } from 'node:fs';
@@ -78,7 +79,8 @@ export const CHART_CSS = `
   figure.chart { margin: 18px 0 26px; }
   figure.chart .chart-view svg { max-width: 100%; height: auto; border: 1px solid var(--line, #dde2e7); border-radius: 6px; }
   figure.chart .vega-embed { display: block; width: fit-content; max-width: 100%; }
-  figure.chart .vega-embed svg, figure.chart .vega-embed canvas { border: 1px solid var(--line, #dde2e7); border-radius: 6px; max-width: 100%; height: auto; }
+  figure.chart .chart-wrapper > svg, figure.chart .chart-wrapper > canvas { border: 1px solid var(--line, #dde2e7); border-radius: 6px; max-width: 100%; height: auto; }
+  figure.chart .vega-embed details { border: 0; padding: 0; margin: 0; } /* not the page's <details> box */
   figure.chart figcaption { margin-top: 4px; }
 `;
 
@@ -132,6 +134,11 @@ export function chartRuntime(): string {
     `<script>${BOOT}</script>`,
   ].join('\n');
   return runtime;
+}
+
+/** The runtime when a chart has a spec to draw (once per page), else nothing. */
+export function chartScripts(charts: readonly FigureChart[]): string {
+  return charts.some((c) => c.spec) ? chartRuntime() : '';
 }
 
 function packageVersion(pkg: string): string {

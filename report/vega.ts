@@ -17,9 +17,14 @@
  * ```
  */
 import type { Spec as VegaSpec } from 'vega';
+import type { Field } from 'vega-lite/build/channeldef';
 import type { Config, TopLevelSpec } from 'vega-lite/build/index';
+import type { LayerSpec } from 'vega-lite/build/spec/layer';
+import { vegaTextWidth } from './text-width';
 
 export type { TopLevelSpec, VegaSpec };
+/** One layer of a layered Vega-Lite chart. */
+export type Layer = LayerSpec<Field>['layer'][number];
 
 /** Size of a report chart in CSS px, title and axes included (the spec's autosize fits the plot in). */
 export const CHART_WIDTH = 880;
@@ -120,7 +125,11 @@ function loadVega(): Promise<{ vega: VegaModule; vl: VegaLiteModule }> {
   // vega-lite declares its types only under package.json "exports", which this project's
   // moduleResolution ("node") does not read: the module is typed through its build/index.d.ts.
   modules ??= Promise.all([import('vega'), import('vega-lite' as string) as Promise<VegaLiteModule>]).then(
-    ([vega, vl]) => ({ vega, vl }),
+    ([vega, vl]) => {
+      // No canvas in Node: lay text out with the widths of the font the SVG is drawn with.
+      (vega as unknown as { textMetrics: { width: typeof vegaTextWidth } }).textMetrics.width = vegaTextWidth;
+      return { vega, vl };
+    },
   );
   return modules;
 }
@@ -138,7 +147,8 @@ export function withChartConfig(spec: TopLevelSpec): TopLevelSpec {
 /** Compiles a Vega-Lite spec (with the report's config) to a Vega spec; throws on an invalid spec. */
 export async function compileVegaLite(spec: TopLevelSpec): Promise<VegaSpec> {
   const { vl } = await loadVega();
-  return vl.compile(withChartConfig(spec)).spec as VegaSpec;
+  // Through JSON: the spec is what the page embeds, without the compiler's undefined properties.
+  return JSON.parse(JSON.stringify(vl.compile(withChartConfig(spec)).spec)) as VegaSpec;
 }
 
 /**
@@ -184,6 +194,7 @@ export async function renderVegaLite(
   } catch (err) {
     throw new Error(`chart ${name}: invalid Vega-Lite spec: ${(err as Error).message}`);
   }
-  const { svg, width, height } = await renderVegaSvg(staticCompiled);
+  // A copy: parsing a spec into a View adds to it, and the spec returned must stay as compiled.
+  const { svg, width, height } = await renderVegaSvg(structuredClone(staticCompiled));
   return { svg, spec: compiled, width, height };
 }

@@ -10,7 +10,7 @@ import { PAPER_DEFAULTS } from '../../config/defaults';
 import { experimentSchema } from '../../config/schema';
 import { renderFrame } from '../../cli/live-view';
 import { baselinesTable, resultLines } from '../../cli/results';
-import { reportChartSvgs } from '../../report/charts';
+import { renderReportCharts } from '../../report/charts';
 import { compareWithBaselines, verdict } from '../../report/comparisons';
 import { renderReportHtml } from '../../report/html';
 import { parseRunReport } from '../../report/report';
@@ -21,6 +21,7 @@ import { knnEvaluation } from '../../simclr/evaluate/knn';
 import { linearEvaluation } from '../../simclr/evaluate/linear';
 import { pixelDimension, pixelFeatures } from '../../simclr/evaluate/pixels';
 import type { ExperimentResults, Stage, StageTiming } from '../../contracts';
+import { texts } from '../helpers/vega-svg';
 
 before(async () => {
   await initBackend('tensorflow');
@@ -192,7 +193,7 @@ test('config: evaluation.baselines defaults on, can be switched off, and configs
   assert.equal(baselinesOf(off).supervised, false);
 });
 
-test('report: report.json carries the baselines and the HTML says beat / behind for each', () => {
+test('report: report.json carries the baselines and the HTML says beat / behind for each', async () => {
   const report = parseRunReport({
     experimentId: 'x',
     status: 'completed',
@@ -236,16 +237,15 @@ test('report: report.json carries the baselines and the HTML says beat / behind 
     assert.ok(html.includes(s), `html lacks '${s}'`);
   assert.ok(!html.includes('Not evaluated in this run'), 'every baseline ran');
   // The accuracy chart has a bar series per baseline; the kNN chart would get a raw-pixel level line.
-  const accuracy = reportChartSvgs(report, []).find((c) => c.name === 'accuracy')!.svg;
-  for (const label of [
+  const accuracy = (await renderReportCharts(report, [])).find((c) => c.name === 'accuracy')!.svg;
+  assert.deepEqual(texts(accuracy, 'legend-label'), [
     'SimCLR encoder',
     'random-init encoder',
     'raw pixels',
     'supervised from scratch',
-    '82.9',
-    '40.3',
-  ])
-    assert.ok(accuracy.includes(label), `accuracy chart lacks '${label}'`);
+  ]);
+  for (const value of ['82.9', '40.3'])
+    assert.ok(texts(accuracy, 'mark').includes(value), `accuracy chart lacks the bar label '${value}'`);
   const without = renderReportHtml(
     parseRunReport({ ...report, results: { ...report.results!, baselines: undefined } }),
     [],

@@ -7,7 +7,9 @@ import sharp from 'sharp';
 import { experimentSchema } from '../../config/schema';
 import { initBackend } from '../../simclr/backend';
 import { FsBlobStore } from '../../storage/fs-store';
+import { barChartSpec, lineChartSpec } from '../../report/chart-specs';
 import { renderReportCharts, svgToPng } from '../../report/charts';
+import { confusionMatrixSpec } from '../../report/confusion-chart';
 import { renderReportHtml } from '../../report/html';
 import {
   appendMetrics,
@@ -19,8 +21,10 @@ import {
   type MetricRecord,
 } from '../../report/metrics';
 import { parseRunReport, writeReport, type RunReportInput } from '../../report/report';
-import { CHART_HEIGHT, CHART_WIDTH, formatTick, lineChartSvg, niceAxis } from '../../report/svg';
 import { tensorBoardTag, writeTensorBoard } from '../../report/tensorboard';
+import { textWidth, vegaTextWidth } from '../../report/text-width';
+import { CHART_HEIGHT, CHART_WIDTH, renderVegaLite } from '../../report/vega';
+import { lineDashes, marks, svgSize, texts } from '../helpers/vega-svg';
 
 const T0 = Date.parse('2025-03-01T10:00:00Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
@@ -112,15 +116,160 @@ async function inkFraction(
   return ink / data.length;
 }
 
-test('niceAxis and formatTick give round ticks', () => {
-  assert.deepEqual(niceAxis(0, 1).ticks, [0, 0.2, 0.4, 0.6, 0.8, 1]);
-  assert.deepEqual(niceAxis(0, 9, true, 8).ticks, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  const lr = niceAxis(0, 0.00042);
-  assert.equal(lr.ticks[0], 0);
-  assert.ok(lr.ticks[lr.ticks.length - 1] >= 0.00042);
-  assert.equal(formatTick(20000, 5000), '20k');
-  assert.equal(formatTick(0.0001, 0.0001), '1e-4');
-  assert.equal(formatTick(0.25, 0.05), '0.25');
+test('text is laid out at the widths DejaVu Sans draws it, bold wider, capped at a label limit', () => {
+  // 'iii' is narrow and 'WWW' wide in any proportional font; Vega's own guess makes them equal.
+  assert.ok(textWidth('WWW', 12) > 3 * textWidth('iii', 12));
+  assert.equal(Number(textWidth('Trouser', 10).toFixed(2)), 38.15, 'T r o u s e r: 0.611 + 0.411 + … em');
+  assert.ok(textWidth('Coat', 12, true) > textWidth('Coat', 12));
+  assert.equal(vegaTextWidth({ fontSize: 12, limit: 40 }, 'a rather long class name'), 40);
+  assert.equal(vegaTextWidth({ fontSize: 20, fontWeight: 'bold' }, ' A '), textWidth('A', 20, true));
+  assert.equal(vegaTextWidth({ fontSize: 12 }, undefined), 0);
+});
+
+test('a line chart draws each series, dots on short ones, dashed levels, titles and one legend', async () => {
+  const knn = Array.from({ length: 12 }, (_, i) => ({ x: i, y: 40 + 3 * i }));
+  const loss = Array.from({ length: 300 }, (_, i) => ({ x: i * 10, y: 6 - i / 100 }));
+  const { spec, staticSpec } = lineChartSpec({
+    title: 'kNN & <friends>',
+    xLabel: 'epoch',
+    yLabel: 'kNN top-1 (%)',
+    series: [
+      { label: 'SimCLR encoder', color: '#2ca02c', points: knn },
+      { label: 'long', color: '#1f77b4', points: loss },
+      {
+        label: 'random-init encoder',
+        color: '#8c8c8c',
+        dashed: true,
+        markers: false,
+        points: [
+          { x: 0, y: 30 },
+          { x: 11, y: 30 },
+        ],
+      },
+      { label: 'empty series', color: '#000', points: [] },
+    ],
+    yMin: 0,
+    xInteger: true,
+  });
+  const { svg, spec: compiled } = await renderVegaLite(spec, { staticSpec });
+  assert.deepEqual(svgSize(svg), { width: CHART_WIDTH, height: CHART_HEIGHT });
+  assert.deepEqual(texts(svg, 'title-text'), ['kNN & <friends>']);
+  assert.ok(svg.includes('kNN &amp; &lt;friends&gt;'), 'the title is escaped in the SVG');
+  assert.deepEqual(texts(svg, 'axis-title').sort(), ['epoch', 'kNN top-1 (%)']);
+  // One legend for colour and dash; the series without points is left out.
+  assert.deepEqual(texts(svg, 'legend-label'), ['SimCLR encoder', 'long', 'random-init encoder']);
+  assert.deepEqual(lineDashes(svg), ['1,0', '1,0', '6,4']);
+  // Dots on the 12-point series only (the 300-point one would be a smear); the y axis starts at 0.
+  assert.deepEqual(
+    marks(svg, 'symbol').map((m) => m.length),
+    [12],
+  );
+  assert.equal(texts(svg, 'axis-label').filter((t) => t === '0').length, 2, 'x and y both start at 0');
+  // The hover layer (nearest point + tooltip) is in the interactive spec only, not in the static SVG.
+  const json = JSON.stringify(compiled);
+  assert.ok(json.includes('"hover_tuple"') && json.includes('"tooltip"'), 'no hover/tooltip in the spec');
+  assert.ok(!svg.includes('voronoi') && !svg.includes('hover'), 'hover marks leaked into the SVG');
+  assert.throws(
+    () => lineChartSpec({ title: 'empty', xLabel: 'x', yLabel: 'y', series: [] }),
+    /chart 'empty' has no data points/,
+  );
+  assert.throws(
+    () =>
+      lineChartSpec({
+        title: 'nan',
+        xLabel: 'x',
+        yLabel: 'y',
+        series: [{ label: 's', color: '#000', points: [{ x: 1, y: Number.NaN }] }],
+      }),
+    /non-finite point \(1, NaN\)/,
+  );
+});
+
+test('a bar chart centres the bars a category has, prints their values and splits category labels', async () => {
+  const spec = barChartSpec({
+    title: 'Top-1',
+    yLabel: 'top-1 accuracy (%)',
+    categories: ['1 % labels\nfine-tuned', '100 % labels\nlinear eval', 'kNN'],
+    series: [
+      { label: 'SimCLR encoder', color: '#1f77b4', values: [70.25, 83.12, 79.34] },
+      { label: 'random-init encoder', color: '#8c8c8c', values: [undefined, 65.43, 60.11] },
+      { label: 'never measured', color: '#000', values: [undefined, undefined, undefined] },
+    ],
+    yMax: 100,
+  });
+  const { svg } = await renderVegaLite(spec);
+  const bars = marks(svg, 'rect').flat();
+  assert.equal(bars.length, 5, 'one bar per value, none for a missing one');
+  assert.deepEqual(texts(svg, 'mark'), ['70.3', '83.1', '65.4', '79.3', '60.1']);
+  assert.deepEqual(texts(svg, 'axis-label').slice(0, 3), [
+    '1 % labels\nfine-tuned',
+    '100 % labels\nlinear eval',
+    'kNN',
+  ]);
+  assert.deepEqual(texts(svg, 'legend-label'), ['SimCLR encoder', 'random-init encoder']);
+  assert.ok(texts(svg, 'axis-label').includes('100'), 'the y axis reaches 100');
+  // The lone bar of the first category is centred on its label: its middle is the label's x.
+  const x = (item: string) => {
+    const m = /d="M([\d.]+),[\d.]+h([\d.]+)/.exec(item)!;
+    return Number(m[1]) + Number(m[2]) / 2;
+  };
+  const labelX = Number(/translate\(([\d.]+),/.exec(svg.slice(svg.indexOf('role-axis-label')))![1]);
+  assert.ok(Math.abs(x(bars[0]) - labelX) < 1, `bar at ${x(bars[0])}, label at ${labelX}`);
+  assert.throws(
+    () =>
+      barChartSpec({
+        title: 'b',
+        yLabel: 'y',
+        categories: ['a'],
+        series: [{ label: 's', color: '#000', values: [1, 2] }],
+      }),
+    /series 's' has 2 values for 1 categories/,
+  );
+  assert.throws(
+    () =>
+      barChartSpec({
+        title: 'b',
+        yLabel: 'y',
+        categories: ['a'],
+        series: [{ label: 's', color: '#000', values: [undefined] }],
+      }),
+    /chart 'b' has no bars/,
+  );
+});
+
+test('the confusion matrix: a cell per class pair with its count, class names on both axes', async () => {
+  const classNames = ['T-shirt/top', 'Trouser', '<b>Bag</b>'];
+  const matrix = [
+    [90, 3, 7],
+    [1, 98, 1],
+    [12, 0, 88],
+  ];
+  const { svg } = await renderVegaLite(confusionMatrixSpec({ matrix, classNames }));
+  assert.equal(marks(svg, 'rect').flat().length, 9);
+  assert.deepEqual(texts(svg, 'mark'), ['90', '3', '7', '1', '98', '1', '12', '0', '88']);
+  const labels = texts(svg, 'axis-label');
+  for (const name of classNames)
+    assert.equal(labels.filter((l) => l === name).length, 2, `${name} on both axes`);
+  assert.ok(!svg.includes('<b>'), 'class names are escaped');
+  assert.deepEqual(texts(svg, 'axis-title').sort(), ['predicted class', 'true class']);
+  assert.match(svg, /276 of 300 test images on the diagonal \(92\.00 %\)/);
+  // A dark cell gets white text.
+  assert.match(marks(svg, 'text').flat()[0], /fill="white"/);
+  assert.throws(
+    () => confusionMatrixSpec({ matrix: [[1, 2]], classNames: ['a', 'b'] }),
+    /1 rows for 2 class names/,
+  );
+  assert.throws(
+    () =>
+      confusionMatrixSpec({
+        matrix: [
+          [1, 0.5],
+          [0, 1],
+        ],
+        classNames: ['a', 'b'],
+      }),
+    /cell \[0\]\[1\] is 0.5, not a count/,
+  );
 });
 
 test('metrics chunks: append, rewrite on retry, merge sorted by time, reject bad records', async () => {
@@ -186,22 +335,33 @@ test('charts render to PNGs of the expected size with visible lines and text', a
   for (let i = 0; i < data.length; i += info.channels) if (data[i] < 60 && data[i + 2] > 150) blue++;
   assert.ok(blue > 500, `only ${blue} pixels of the loss line`);
 
+  // The charts show what the run measured: the axis titles, the loss line downsampled to 1000 points
+  // per series only when longer (400 steps stay whole), the kNN monitor's 10 epochs as dots.
+  const [loss, lr, knn, accuracy] = charts;
+  assert.deepEqual(texts(loss.svg, 'axis-title').sort(), ['NT-Xent loss', 'step']);
+  assert.deepEqual(texts(loss.svg, 'legend-label'), ['NT-Xent loss', 'smoothed (EMA)']);
+  assert.deepEqual(texts(lr.svg, 'axis-title').sort(), ['learning rate', 'step']);
+  assert.deepEqual(texts(knn.svg, 'legend-label'), ['SimCLR encoder', 'random-init encoder']);
+  assert.equal(marks(knn.svg, 'symbol').flat().length, 10);
+  assert.equal(marks(accuracy.svg, 'rect').flat().length, 5, '3 SimCLR bars, 2 random-init bars');
+  const points = (c: (typeof charts)[number]) =>
+    (c.spec.data ?? []).reduce(
+      (n, d) => n + ('values' in d && Array.isArray(d.values) ? d.values.length : 0),
+      0,
+    );
+  assert.equal(points(loss), 800, 'raw and smoothed loss, 400 points each');
+
   // Without metrics or results, there is nothing to draw.
   assert.deepEqual(await renderReportCharts(undefined, []), []);
-  assert.throws(
-    () => lineChartSvg({ title: 'empty', xLabel: 'x', yLabel: 'y', series: [] }),
-    /no data points/,
-  );
-  const one = await svgToPng(
-    lineChartSvg({
+  const one = await renderVegaLite(
+    lineChartSpec({
       title: 't',
       xLabel: 'x',
       yLabel: 'y',
       series: [{ label: 's', color: '#000', points: [{ x: 3, y: 1 }] }],
-    }),
-    1,
+    }).spec,
   );
-  assert.equal((await sharp(one).metadata()).width, CHART_WIDTH);
+  assert.equal((await sharp(await svgToPng(one.svg, 1)).metadata()).width, CHART_WIDTH);
 });
 
 test('report html shows the values and escapes user strings', async () => {
@@ -222,11 +382,27 @@ test('report html shows the values and escapes user strings', async () => {
   ]) {
     assert.ok(html.includes(value), `html lacks '${value}'`);
   }
-  assert.ok(!html.includes('<script'), 'a <script> tag got through');
+  assert.ok(!html.includes('<script>alert'), 'a <script> tag got through');
   assert.ok(html.includes('pretraining &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more'));
   assert.ok(html.includes('broken&lt;img&gt;.png'));
   assert.ok(html.includes(`href="${report.webUiUrl}"`));
-  assert.equal(html.match(/src="data:image\/png;base64,/g)?.length, charts.length);
+  // Each chart: a figure with its static SVG and its Vega spec (the same data), then one inline runtime.
+  const figures = [...html.matchAll(/<figure class="chart" id="chart-([\w-]+)"[\s\S]*?<\/figure>/g)];
+  assert.deepEqual(
+    figures.map((f) => f[1]),
+    charts.map((c) => c.name),
+  );
+  for (const [figure, name] of figures) {
+    assert.equal(figure.match(/<svg /g)?.length, 1, `${name}: one inline SVG`);
+    const json = /<script type="application\/json" class="chart-spec">([\s\S]*?)<\/script>/.exec(figure)![1];
+    assert.deepEqual(JSON.parse(json), charts.find((c) => c.name === name)!.spec, `${name}: spec embedded`);
+  }
+  assert.equal(html.match(/<script>\/\* vega \d+\.\d+\.\d+/g)?.length, 1, 'the Vega runtime, once');
+  assert.equal(html.match(/<script>\/\* vega-embed /g)?.length, 1, 'vega-embed, once');
+  assert.ok(!html.includes('data:image/png'), 'no raster charts');
+  // Self-contained: nothing is loaded from elsewhere (the runtime's own strings name URLs, never as src).
+  assert.ok(!/<(script|img|link)[^>]+(src|href)="(https?:)?\/\//.test(html), 'an external resource');
+  assert.ok(!renderReportHtml(report, []).includes('<script'), 'no charts, no script');
   assert.ok(html.includes('<details') && html.includes('&quot;learningRate&quot;'), 'config JSON is missing');
   // Only http(s) links are accepted for the web UI.
   assert.throws(() => parseRunReport({ ...syntheticReport(), webUiUrl: 'javascript:alert(1)' }), /webUiUrl/);

@@ -16,6 +16,7 @@ import {
 } from '../../report/sweep-report';
 import { FsBlobStore } from '../../storage/fs-store';
 import { sweepKeys } from '../../storage/layout';
+import { marks, texts } from '../helpers/vega-svg';
 
 test('claims parse into comparisons: chains and comma-separated lists', () => {
   assert.deepEqual(parseClaims('nonlinear > linear > none'), [
@@ -177,7 +178,21 @@ test('writeSweepReport stores charts, report.html and report.json under sweeps/<
     assert.match(html, /80\.00 %/);
     assert.match(html, /1 min 35 s/);
     assert.match(html, /DivergedError: loss is NaN/);
-    assert.equal((html.match(/data:image\/png;base64,/g) ?? []).length, 2);
+    // The charts, inline and interactive: the variants' bars and their overlaid loss curves.
+    assert.ok(!html.includes('data:image/png'), 'no raster charts');
+    const figure = (name: string) =>
+      new RegExp(`<figure class="chart" id="chart-${name}"[\\s\\S]*?</figure>`).exec(html)![0];
+    const bars = figure('accuracy');
+    assert.deepEqual(texts(bars, 'legend-label'), ['linear evaluation', 'kNN']);
+    assert.equal(marks(bars, 'rect').flat().length, 4, 'linear and kNN of the two variants with results');
+    assert.deepEqual(texts(bars, 'axis-title'), ['top-1 accuracy (%)']);
+    const loss = figure('loss');
+    assert.deepEqual(texts(loss, 'legend-label'), ['both', 'crop']);
+    assert.deepEqual(texts(loss, 'axis-title').sort(), ['NT-Xent loss', 'epoch']);
+    assert.equal(marks(loss, 'line').flat().length, 2, 'one line per variant');
+    assert.match(loss, /compare curves of one batch size/);
+    for (const f of [bars, loss]) assert.match(f, /<script type="application\/json" class="chart-spec">\{/);
+    assert.equal((html.match(/<script>\/\* vega-embed /g) ?? []).length, 1);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
