@@ -30,18 +30,23 @@ export interface EmbeddingMapChart {
 /** Coordinates to 3 decimals: far below a pixel of the plot, and a third of the page's weight. */
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
-/** The spec of the side-by-side maps (see the module comment). */
-export function embeddingMapSpec(chart: EmbeddingMapChart): TopLevelSpec {
+/**
+ * The spec of the side-by-side maps (see the module comment). `interactive: false` draws the same
+ * picture without tooltips and ARIA labels, for the static rendering: a label per point would make
+ * thousands of them.
+ */
+export function embeddingMapSpec(chart: EmbeddingMapChart, { interactive = true } = {}): TopLevelSpec {
   const { panels, classNames } = chart;
   if (panels.length === 0) throw new Error('embedding map: no panels');
-  const values = panels.flatMap((p) => {
+  // Each point names its panel by number (the titles would repeat thousands of times in the page).
+  const values = panels.flatMap((p, k) => {
     const n = p.indices.length;
     if (p.xy.length !== 2 * n || p.labels.length !== n)
       throw new Error(
         `embedding map '${p.title}': ${p.xy.length / 2} points, ${n} indices, ${p.labels.length} labels`,
       );
     return Array.from({ length: n }, (_, i) => ({
-      encoder: p.title,
+      panel: k,
       x: round(p.xy[2 * i]),
       y: round(p.xy[2 * i + 1]),
       class: classNames[p.labels[i]] ?? String(p.labels[i]),
@@ -56,22 +61,26 @@ export function embeddingMapSpec(chart: EmbeddingMapChart): TopLevelSpec {
       text: chart.title ?? 'Test-set embeddings, UMAP',
       subtitle:
         chart.subtitle ??
-        `${points.toLocaleString('en-US')} test images per map, coloured by class; hover a point for its class and index`,
+        `${points.toLocaleString('en-US')} test images per map, coloured by class; in the live page, hover a point for its class and test index`,
     },
     data: { values },
     facet: {
       column: {
-        field: 'encoder',
-        type: 'nominal',
-        sort: panels.map((p) => p.title),
+        field: 'panel',
+        type: 'ordinal',
         title: null,
-        header: { labelFontSize: 14, labelFontWeight: 'bold', labelColor: '#222' },
+        header: {
+          labelExpr: `${JSON.stringify(panels.map((p) => p.title))}[datum.value]`,
+          labelFontSize: 14,
+          labelFontWeight: 'bold',
+          labelColor: '#222',
+        },
       },
     },
     spec: {
       width: side,
       height: side,
-      mark: { type: 'circle', size: panels.length > 1 ? 14 : 20, opacity: 0.75 },
+      mark: { type: 'circle', size: panels.length > 1 ? 14 : 20, opacity: 0.75, aria: interactive },
       encoding: {
         x: { field: 'x', type: 'quantitative', axis: null, scale: { zero: false, nice: false } },
         y: { field: 'y', type: 'quantitative', axis: null, scale: { zero: false, nice: false } },
@@ -90,11 +99,14 @@ export function embeddingMapSpec(chart: EmbeddingMapChart): TopLevelSpec {
             symbolSize: 120,
           },
         },
-        tooltip: [
-          { field: 'class', title: 'class' },
-          { field: 'index', type: 'quantitative', title: 'test image', format: 'd' },
-          { field: 'encoder', title: 'encoder' },
-        ],
+        ...(interactive
+          ? {
+              tooltip: [
+                { field: 'class', title: 'class' },
+                { field: 'index', type: 'quantitative', title: 'test image', format: 'd' },
+              ],
+            }
+          : {}),
       },
     },
     resolve: { scale: { x: 'independent', y: 'independent' } },

@@ -15,7 +15,7 @@ import { experimentSchema } from '../config/schema';
 import type { BlobStore } from '../storage/blob-store';
 import { renderReportCharts } from './charts';
 import { renderReportHtml } from './html';
-import { representationSectionHtml, type RepresentationView } from './representation-html';
+import { renderRepresentationSection, type RepresentationView } from './representation-html';
 import { experimentKey, reportKeys } from './keys';
 import { readMetrics, writeMetricsJsonl, type MetricRecord } from './metrics';
 import { pretrainTimeSchema } from './time-breakdown';
@@ -186,10 +186,17 @@ export async function writeReport(
     await store.put(key, chart.png);
     chartKeys.push(key);
   }
+  const representation = extras.representation && (await renderRepresentationSection(extras.representation));
+  for (const chart of representation?.charts ?? []) {
+    const key = experimentKey(experimentId, 'charts', `${chart.name}.png`);
+    await store.put(key, chart.png);
+    chartKeys.push(key);
+  }
   await writeMetricsJsonl(store, experimentId, records);
-  const representationHtml =
-    extras.representation && (await representationSectionHtml(extras.representation));
-  await store.put(keys.reportHtml, renderReportHtml(report, charts, { representationHtml }));
+  await store.put(
+    keys.reportHtml,
+    renderReportHtml(report, charts, { representationHtml: representation?.html }),
+  );
   await store.put(keys.reportJson, JSON.stringify(report, null, 2) + '\n');
   return {
     reportJson: keys.reportJson,

@@ -6,13 +6,14 @@
  * from the evaluation activities' samples (./representation-sample.ts) and the report activity's maps.
  *
  * ```ts
- * const html = await representationSectionHtml({ classNames, encoders: [{ encoder: 'pretrained', sample, map }], images });
+ * const { html, charts } = await renderRepresentationSection({ classNames, encoders: [{ encoder: 'pretrained', sample, map }], images });
  * ```
  */
 import { confusionMatrixSpec } from './confusion-chart';
 import { embeddingMapSpec } from './embedding-map-chart';
 import { neighbourAgreement, neighbourGridHtml, type GridImages } from './neighbour-grid';
 import type { EncoderSample, SampledEncoder } from './representation-sample';
+import { svgToPng } from './charts';
 import { renderVegaLite } from './vega';
 import { chartFigure } from './vega-html';
 
@@ -42,8 +43,23 @@ function agreementText(view: RepresentationView['encoders'][number]): string {
   return `${same} of ${total} neighbours share their query's class (${total ? ((100 * same) / total).toFixed(0) : 0} %)`;
 }
 
-/** The section's HTML; its charts need the page to carry ./vega-html.ts chartRuntime() to be interactive. */
-export async function representationSectionHtml(view: RepresentationView): Promise<string> {
+/** An SVG document showing `png` at the chart's size: the static view of a chart too heavy as SVG. */
+function pngInSvg(png: Buffer, size: { width: number; height: number }): string {
+  const { width, height } = size;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"><image width="${width}" height="${height}" href="data:image/png;base64,${png.toString('base64')}"/></svg>`;
+}
+
+export interface RepresentationSection {
+  html: string;
+  /** The section's charts as PNG (charts/<name>.png beside the report). */
+  charts: { name: string; png: Buffer }[];
+}
+
+/**
+ * The section's HTML and its charts as PNG. The charts are interactive only on a page that carries
+ * ./vega-html.ts chartRuntime().
+ */
+export async function renderRepresentationSection(view: RepresentationView): Promise<RepresentationSection> {
   const { classNames } = view;
   const parts: string[] = [
     `<h2>Representation</h2>
@@ -53,9 +69,10 @@ so the same run draws the same maps). Classes that form their own islands withou
 what contrastive pretraining is for; the untrained encoder of the same architecture is the reference.</p>`,
   ];
 
+  const charts: { name: string; png: Buffer }[] = [];
   const mapped = view.encoders.filter((e) => e.map);
   if (mapped.length) {
-    const spec = embeddingMapSpec({
+    const map = {
       classNames,
       panels: mapped.map((e) => ({
         title: ENCODER_TITLES[e.encoder],
@@ -63,11 +80,16 @@ what contrastive pretraining is for; the untrained encoder of the same architect
         indices: e.sample.indices,
         labels: e.sample.labels,
       })),
+    };
+    const chart = await renderVegaLite(embeddingMapSpec(map), {
+      staticSpec: embeddingMapSpec(map, { interactive: false }),
     });
-    const chart = await renderVegaLite(spec);
+    // Thousands of points weigh megabytes as SVG paths: the page's static view is the picture as a PNG.
+    const png = await svgToPng(chart.svg);
+    charts.push({ name: 'embedding-maps', png });
     parts.push(
       chartFigure(
-        { name: 'embedding-maps', title: 'Test-set embeddings, UMAP', ...chart },
+        { name: 'embedding-maps', title: 'Test-set embeddings, UMAP', ...chart, svg: pngInSvg(png, chart) },
         {
           renderer: 'canvas',
           captionHtml: `UMAP of ${mapped[0].sample.indices.length.toLocaleString('en-US')} of ${mapped[0].sample.numTest.toLocaleString('en-US')} test images (${mapped[0].sample.dim}-dimensional features). Distances between islands mean little in UMAP; which points share an island is what it shows.`,
@@ -96,7 +118,8 @@ ${neighbourGridHtml(other.sample.queries, classNames, view.images)}
       title: `Confusion matrix of the linear classifier, ${ENCODER_TITLES[first.encoder]}`,
     }),
   );
+  charts.push({ name: 'confusion-matrix', png: await svgToPng(confusion.svg) });
   parts.push(`<h3>Confusion matrix</h3>
 ${chartFigure({ name: 'confusion-matrix', title: 'Confusion matrix of the linear classifier', ...confusion }, { captionHtml: 'Linear evaluation on the frozen features, every test image: rows are the true class, columns the predicted one.' })}`);
-  return parts.join('\n');
+  return { html: parts.join('\n'), charts };
 }

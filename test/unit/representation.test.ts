@@ -18,7 +18,7 @@ import { writeExperimentReport } from '../../activities/report';
 import type { DatasetManifest, RepresentationEval, WriteReportInput } from '../../contracts';
 import { embeddingMap } from '../../report/embedding-map';
 import { writeProjector, PROJECTOR_CONFIG } from '../../report/projector';
-import { representationSectionHtml } from '../../report/representation-html';
+import { renderRepresentationSection } from '../../report/representation-html';
 import { readRepresentationSample } from '../../report/representation-sample';
 import { spriteSheet } from '../../report/thumbnails';
 import { initBackend } from '../../simclr/backend';
@@ -356,6 +356,13 @@ describe('the report shows the representation (real Fashion-MNIST shards, real t
       'query and neighbour images inline',
     );
     assert.ok(!/src="https?:/.test(html), 'nothing fetched from the network');
+    const maps = html.slice(
+      html.indexOf('id="chart-embedding-maps"'),
+      html.indexOf('</figure>', html.indexOf('id="chart-embedding-maps"')),
+    );
+    assert.ok(maps.includes('<image '), 'the static map is a picture, not a path per point');
+    for (const name of ['embedding-maps', 'confusion-matrix'])
+      assert.ok(await store.exists(`experiments/${EXPERIMENT}/charts/${name}.png`), `charts/${name}.png`);
 
     const map = JSON.parse((await store.get(keys.map('pretrained'))).toString('utf8')) as { xy: number[] };
     assert.equal(map.xy.length, 200);
@@ -375,12 +382,12 @@ describe('the report shows the representation (real Fashion-MNIST shards, real t
     assert.deepEqual([sprite.width, sprite.height], [10 * 12, 10 * 12]);
   });
 
-  it('representationSectionHtml marks a neighbour of another class', async () => {
+  it('renderRepresentationSection marks a neighbour of another class', async () => {
     const sample = await readRepresentationSample(
       await activityStore(),
       representationKeys(EXPERIMENT).sample('random-init'),
     );
-    const html = await representationSectionHtml({
+    const { html } = await renderRepresentationSection({
       classNames: dataset.classNames,
       encoders: [{ encoder: 'random-init', sample }],
       images: { test: new Map(), train: new Map() },
