@@ -13,7 +13,6 @@ import { formatFraction } from './charts';
 import { compareWithBaselines, type ComparableResults } from './comparisons';
 import { describeDelta } from './lineage';
 import type { RunReport, RunResults } from './report';
-import { NEIGHBOUR_GRID_CSS } from './neighbour-grid';
 import { pretrainTimeSection } from './time-breakdown';
 import { CHART_CSS, chartFigure, chartRuntime, chartScripts, type FigureChart } from './vega-html';
 
@@ -374,7 +373,7 @@ function configSection(report: RunReport): string {
 
 /** Sections rendered elsewhere: the representation (./representation-html.ts), with interactive charts. */
 export interface ReportSections {
-  representationHtml?: string;
+  representation?: { html: string; css: string };
 }
 
 /** The complete report page. `charts` are shown in the order given. */
@@ -383,14 +382,14 @@ export function renderReportHtml(
   charts: readonly FigureChart[],
   sections: ReportSections = {},
 ): string {
-  const representation = sections.representationHtml !== undefined;
+  const { representation } = sections;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(report.config.name)} — SimCLR run report</title>
-<style>${CSS}${representation ? NEIGHBOUR_GRID_CSS : ''}</style>
+<style>${CSS}${representation?.css ?? ''}</style>
 </head>
 <body>
 <main>
@@ -398,7 +397,7 @@ ${header(report)}
 ${lineageSection(report)}
 ${resultsSection(report)}
 ${baselinesSection(report)}
-${sections.representationHtml ?? ''}
+${representation?.html ?? ''}
 ${chartsSection(charts)}
 ${trainingSection(report)}
 ${pretrainTimeSection(report.pretrain?.timeBreakdown)}

@@ -9,6 +9,7 @@
  * ```
  */
 import type { NeighbourQuery } from '../simclr/evaluate/representation-sample';
+import { escapeHtml } from './html';
 
 /** Data URIs of the images the grid shows, by their index in their split. */
 export interface GridImages {
@@ -26,13 +27,6 @@ export const NEIGHBOUR_GRID_CSS = `
   .nn-cell.miss .nn-class { color: #a8200d; font-weight: 600; }
   .nn-cell .nn-class { display: block; max-width: 76px; margin: 0 auto; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 `;
-
-function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
 
 /** Neighbours sharing their query's class, and all neighbours shown. */
 export function neighbourAgreement(queries: readonly NeighbourQuery[]): { same: number; total: number } {

@@ -193,10 +193,7 @@ export async function writeReport(
     chartKeys.push(key);
   }
   await writeMetricsJsonl(store, experimentId, records);
-  await store.put(
-    keys.reportHtml,
-    renderReportHtml(report, charts, { representationHtml: representation?.html }),
-  );
+  await store.put(keys.reportHtml, renderReportHtml(report, charts, { representation }));
   await store.put(keys.reportJson, JSON.stringify(report, null, 2) + '\n');
   return {
     reportJson: keys.reportJson,

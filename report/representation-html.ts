@@ -11,7 +11,8 @@
  */
 import { confusionMatrixSpec } from './confusion-chart';
 import { embeddingMapSpec } from './embedding-map-chart';
-import { neighbourAgreement, neighbourGridHtml, type GridImages } from './neighbour-grid';
+import { escapeHtml } from './html';
+import { NEIGHBOUR_GRID_CSS, neighbourAgreement, neighbourGridHtml, type GridImages } from './neighbour-grid';
 import type { EncoderSample, SampledEncoder } from './representation-sample';
 import { svgToPng } from './charts';
 import { renderVegaLite } from './vega';
@@ -31,13 +32,6 @@ export interface RepresentationView {
   images: GridImages;
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
-
 function agreementText(view: RepresentationView['encoders'][number]): string {
   const { same, total } = neighbourAgreement(view.sample.queries);
   return `${same} of ${total} neighbours share their query's class (${total ? ((100 * same) / total).toFixed(0) : 0} %)`;
@@ -51,6 +45,8 @@ function pngInSvg(png: Buffer, size: { width: number; height: number }): string 
 
 export interface RepresentationSection {
   html: string;
+  /** The section's stylesheet, for the page's <style>. */
+  css: string;
   /** The section's charts as PNG (charts/<name>.png beside the report). */
   charts: { name: string; png: Buffer }[];
 }
@@ -121,5 +117,5 @@ ${neighbourGridHtml(other.sample.queries, classNames, view.images)}
   charts.push({ name: 'confusion-matrix', png: await svgToPng(confusion.svg) });
   parts.push(`<h3>Confusion matrix</h3>
 ${chartFigure({ name: 'confusion-matrix', title: 'Confusion matrix of the linear classifier', ...confusion }, { captionHtml: 'Linear evaluation on the frozen features, every test image: rows are the true class, columns the predicted one.' })}`);
-  return { html: parts.join('\n'), charts };
+  return { html: parts.join('\n'), css: NEIGHBOUR_GRID_CSS, charts };
 }

@@ -12,9 +12,13 @@
  * training set in chunks of `trainChunkSize`, merging the running top-k with each chunk's top-k, so the
  * largest similarity matrix is queryBatchSize × trainChunkSize whatever the training set's size.
  *
+ * The same search without the vote, `nearestNeighbours`, gives the report its grid of query images and
+ * their nearest training images.
+ *
  * @example
  *   const r = await knnEvaluation(train, test, config.evaluation.knn);
  *   console.log(r.top1, r.k, r.kClamped);
+ *   const { indices, similarities } = await nearestNeighbours(train, queries, 8); // [numQueries, 8] each
  */
 import { tf } from '../backend';
 import type { EvaluationConfig } from '../../config/schema';
