@@ -38,6 +38,8 @@ export interface LineChart {
   yMax?: number;
   /** Ticks on the x axis are integers (steps, epochs). */
   xInteger?: boolean;
+  /** What a series is, for the tooltip (default 'series'). */
+  seriesName?: string;
   width?: number;
   height?: number;
 }
@@ -73,16 +75,21 @@ function compact(v: number): number {
   return Number(v.toPrecision(5));
 }
 
-/** Tick labels with thousands as 'k' from 10 000 on (as TensorBoard): 0, 5k, 10k, 15k. */
-const THOUSANDS_LABEL =
-  "abs(datum.value) >= 1000 ? format(datum.value / 1000, '~g') + 'k' : format(datum.value, '~g')";
+/**
+ * Tick labels in their shortest form: 0.0001, 0.3, 10, 80 (a format on the axis gets its precision
+ * from the tick step, and '~g' then writes 10 as 1e+1).
+ */
+const SHORT_LABEL = "format(datum.value, '~g')";
+
+/** Tick labels with thousands as 'k' (as TensorBoard): 0, 5k, 10k, 15k. */
+const THOUSANDS_LABEL = `abs(datum.value) >= 1000 ? format(datum.value / 1000, '~g') + 'k' : ${SHORT_LABEL}`;
 
 /** The x axis: integer ticks for steps and epochs, thousands as 'k' from 10 000 on. */
 function xAxis(chart: LineChart, maxX: number) {
   return {
     title: chart.xLabel,
     ...(chart.xInteger ? { tickMinStep: 1 } : {}),
-    ...(maxX >= 10000 ? { labelExpr: THOUSANDS_LABEL } : { format: chart.xInteger ? 'd' : '~g' }),
+    labelExpr: maxX >= 10000 ? THOUSANDS_LABEL : SHORT_LABEL,
   };
 }
 
@@ -147,7 +154,7 @@ export function lineChartSpec(chart: LineChart): { spec: TopLevelSpec; staticSpe
       x: { ...x, axis: xAxis(chart, maxX), scale: { nice: true, zero: false } },
       y: {
         ...y,
-        axis: { title: chart.yLabel },
+        axis: { title: chart.yLabel, labelExpr: SHORT_LABEL },
         scale: {
           zero: false,
           nice: true,
@@ -169,7 +176,7 @@ export function lineChartSpec(chart: LineChart): { spec: TopLevelSpec; staticSpe
       color,
       opacity: { condition: { param: 'hover', empty: false, value: 1 }, value: 0 },
       tooltip: [
-        { field: 'series', type: 'nominal', title: 'series' },
+        { field: 'series', type: 'nominal', title: chart.seriesName ?? 'series' },
         { field: 'x', type: 'quantitative', title: chart.xLabel, format: chart.xInteger ? ',.0f' : '.4~g' },
         { field: 'y', type: 'quantitative', title: chart.yLabel, format: '.4~g' },
       ],

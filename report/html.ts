@@ -11,18 +11,13 @@
  */
 import { formatFraction } from './charts';
 import { compareWithBaselines, type ComparableResults } from './comparisons';
+import { escapeHtml } from './escape';
 import { describeDelta } from './lineage';
 import type { RunReport, RunResults } from './report';
 import { pretrainTimeSection } from './time-breakdown';
-import { CHART_CSS, chartFigure, chartRuntime, chartScripts, type FigureChart } from './vega-html';
+import { CHART_CSS, chartFigure, chartScripts, type FigureChart } from './vega-html';
 
-/** Escapes text for HTML content and quoted attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
+export { escapeHtml };
 
 const e = escapeHtml;
 
@@ -371,41 +366,39 @@ function configSection(report: RunReport): string {
 <pre>${e(JSON.stringify(report.config, null, 2))}</pre></details>`;
 }
 
-/** Sections rendered elsewhere: the representation (./representation-html.ts), with interactive charts. */
-export interface ReportSections {
-  representation?: { html: string; css: string };
-}
-
-/** The complete report page. `charts` are shown in the order given. */
+/**
+ * The complete report page. `charts` are shown in the order given; `sections` (HTML, each with its
+ * own <h2>, e.g. figures from ./vega-html.ts chartFigure) follow the charts.
+ */
 export function renderReportHtml(
   report: RunReport,
   charts: readonly FigureChart[],
-  sections: ReportSections = {},
+  sections: readonly string[] = [],
 ): string {
-  const { representation } = sections;
+  const body = `
+<main>
+${header(report)}
+${lineageSection(report)}
+${resultsSection(report)}
+${baselinesSection(report)}
+${chartsSection(charts)}
+${sections.join('\n')}
+${trainingSection(report)}
+${pretrainTimeSection(report.pretrain?.timeBreakdown)}
+${datasetSection(report)}
+${configSection(report)}
+<footer>SimCLR run report${report.generatedAt ? `, generated ${when(report.generatedAt)}` : ''}.</footer>
+</main>`;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(report.config.name)} — SimCLR run report</title>
-<style>${CSS}${representation?.css ?? ''}</style>
+<style>${CSS}</style>
 </head>
-<body>
-<main>
-${header(report)}
-${lineageSection(report)}
-${resultsSection(report)}
-${baselinesSection(report)}
-${representation?.html ?? ''}
-${chartsSection(charts)}
-${trainingSection(report)}
-${pretrainTimeSection(report.pretrain?.timeBreakdown)}
-${datasetSection(report)}
-${configSection(report)}
-<footer>SimCLR run report${report.generatedAt ? `, generated ${when(report.generatedAt)}` : ''}.</footer>
-</main>
-${representation ? chartRuntime() : chartScripts(charts)}
+<body>${body}
+${chartScripts(body)}
 </body>
 </html>
 `;

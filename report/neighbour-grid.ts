@@ -9,7 +9,7 @@
  * ```
  */
 import type { NeighbourQuery } from '../simclr/evaluate/representation-sample';
-import { escapeHtml } from './html';
+import { escapeHtml } from './escape';
 
 /** Data URIs of the images the grid shows, by their index in their split. */
 export interface GridImages {

@@ -180,20 +180,18 @@ export async function writeReport(
   const records = metrics ? [...metrics] : await readMetrics(store, experimentId);
 
   const charts = await renderReportCharts(report, records);
-  const chartKeys: string[] = [];
-  for (const chart of charts) {
-    const key = experimentKey(experimentId, 'charts', `${chart.name}.png`);
-    await store.put(key, chart.png);
-    chartKeys.push(key);
-  }
   const representation = extras.representation && (await renderRepresentationSection(extras.representation));
-  for (const chart of representation?.charts ?? []) {
+  const chartKeys: string[] = [];
+  for (const chart of [...charts, ...(representation?.charts ?? [])]) {
     const key = experimentKey(experimentId, 'charts', `${chart.name}.png`);
     await store.put(key, chart.png);
     chartKeys.push(key);
   }
   await writeMetricsJsonl(store, experimentId, records);
-  await store.put(keys.reportHtml, renderReportHtml(report, charts, { representation }));
+  await store.put(
+    keys.reportHtml,
+    renderReportHtml(report, charts, representation ? [representation.html] : []),
+  );
   await store.put(keys.reportJson, JSON.stringify(report, null, 2) + '\n');
   return {
     reportJson: keys.reportJson,

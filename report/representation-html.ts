@@ -11,7 +11,7 @@
  */
 import { confusionMatrixSpec } from './confusion-chart';
 import { embeddingMapSpec } from './embedding-map-chart';
-import { escapeHtml } from './html';
+import { escapeHtml } from './escape';
 import { NEIGHBOUR_GRID_CSS, neighbourAgreement, neighbourGridHtml, type GridImages } from './neighbour-grid';
 import type { EncoderSample, SampledEncoder } from './representation-sample';
 import { svgToPng } from './charts';
@@ -44,9 +44,8 @@ function pngInSvg(png: Buffer, size: { width: number; height: number }): string 
 }
 
 export interface RepresentationSection {
+  /** The section, from its <h2>, with its own <style> (the neighbour grid's). */
   html: string;
-  /** The section's stylesheet, for the page's <style>. */
-  css: string;
   /** The section's charts as PNG (charts/<name>.png beside the report). */
   charts: { name: string; png: Buffer }[];
 }
@@ -117,5 +116,5 @@ ${neighbourGridHtml(other.sample.queries, classNames, view.images)}
   charts.push({ name: 'confusion-matrix', png: await svgToPng(confusion.svg) });
   parts.push(`<h3>Confusion matrix</h3>
 ${chartFigure({ name: 'confusion-matrix', title: 'Confusion matrix of the linear classifier', ...confusion }, { captionHtml: 'Linear evaluation on the frozen features, every test image: rows are the true class, columns the predicted one.' })}`);
-  return { html: parts.join('\n'), css: NEIGHBOUR_GRID_CSS, charts };
+  return { html: `<style>${NEIGHBOUR_GRID_CSS}</style>\n${parts.join('\n')}`, charts };
 }

@@ -57,7 +57,7 @@ export function sweepChartSpecs(report: SweepReport, lossCurves: readonly LossCu
     out.push({
       name: 'loss',
       title,
-      ...lineChartSpec({ title, xLabel: 'epoch', yLabel: 'NT-Xent loss', series }),
+      ...lineChartSpec({ title, xLabel: 'epoch', yLabel: 'NT-Xent loss', series, seriesName: 'variant' }),
     });
   }
   return out;

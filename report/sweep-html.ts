@@ -96,6 +96,7 @@ function chartsSection(charts: readonly FigureChart[]): string {
 
 /** The complete sweep report page. */
 export function renderSweepHtml(report: SweepReport, charts: readonly FigureChart[]): string {
+  const figures = chartsSection(charts);
   const webUi =
     report.webUiUrl && /^https?:\/\//i.test(report.webUiUrl)
       ? `<a href="${e(report.webUiUrl)}">open this sweep in the Temporal web UI</a>`
@@ -123,10 +124,10 @@ export function renderSweepHtml(report: SweepReport, charts: readonly FigureChar
 </header>
 ${expectationsSection(report)}
 ${tableSection(report)}
-${chartsSection(charts)}
+${figures}
 <footer>SimCLR sweep report, generated ${e(report.generatedAt)}.</footer>
 </main>
-${chartScripts(charts)}
+${chartScripts(figures)}
 </body>
 </html>
 `;

@@ -11,11 +11,13 @@
  * ```ts
  * const chart = await renderVegaLite(spec);
  * const figure = { name: 'loss', title: 'Pretraining loss', ...chart };
- * const html = `<style>${CHART_CSS}</style>${chartFigure(figure)}${chartScripts([figure])}`;
+ * const body = `<style>${CHART_CSS}</style>${chartFigure(figure)}`;
+ * const html = `${body}${chartScripts(body)}`;
  * ```
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { escapeHtml } from './escape';
 import type { VegaSpec } from './vega';
 
 /** A rendered chart as the pages show it. */
@@ -41,13 +43,6 @@ export interface FigureOptions {
   renderer?: 'svg' | 'canvas';
 }
 
-function escapeText(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-}
-
 /** JSON that can sit inside a <script> element: no '<' can close it or open a comment. */
 export function scriptJson(value: unknown): string {
   return JSON.stringify(value)
@@ -62,11 +57,9 @@ export function chartFigure(chart: FigureChart, options: FigureOptions = {}): st
     throw new Error(`chart name '${chart.name}' must be letters, digits and '-'`);
   const staticSvg = options.staticSvg ?? true;
   const view = staticSvg
-    ? chart.svg.replace(/^<svg\b/, `<svg role="img" aria-label="${escapeText(chart.title)}"`)
-    : `<p class="note">${escapeText(chart.title)} (drawn by the page's script)</p>`;
-  const spec = chart.spec
-    ? `\n<script type="application/json" class="chart-spec">${scriptJson(chart.spec)}</script>`
-    : '';
+    ? chart.svg.replace(/^<svg\b/, `<svg role="img" aria-label="${escapeHtml(chart.title)}"`)
+    : `<p class="note">${escapeHtml(chart.title)} (drawn by the page's script)</p>`;
+  const spec = chart.spec ? `\n${SPEC_SCRIPT}${scriptJson(chart.spec)}</script>` : '';
   const renderer = options.renderer ? ` data-renderer="${options.renderer}"` : '';
   const caption = options.captionHtml ? `\n<figcaption class="note">${options.captionHtml}</figcaption>` : '';
   return `<figure class="chart" id="chart-${chart.name}" data-name="${chart.name}"${renderer}>
@@ -136,9 +129,15 @@ export function chartRuntime(): string {
   return runtime;
 }
 
-/** The runtime when a chart has a spec to draw (once per page), else nothing. */
-export function chartScripts(charts: readonly FigureChart[]): string {
-  return charts.some((c) => c.spec) ? chartRuntime() : '';
+/** Marks a figure whose chart the runtime draws (see chartFigure). */
+const SPEC_SCRIPT = '<script type="application/json" class="chart-spec">';
+
+/**
+ * The runtime for a page body (once, at its end) when a figure in it has a spec to draw, else
+ * nothing: a section added to a page with chartFigure gets its charts drawn without more wiring.
+ */
+export function chartScripts(body: string): string {
+  return body.includes(SPEC_SCRIPT) ? chartRuntime() : '';
 }
 
 function packageVersion(pkg: string): string {

@@ -125,7 +125,12 @@ test('a sweep runs child experiments, skips the completed ones when run again, a
   for (const chart of ['accuracy', 'loss']) assert.ok(existsSync(join(store, keys.chart(chart))), chart);
   const html = readFileSync(join(store, keys.reportHtml), 'utf8');
   assert.match(html, /nonlinear &gt; none/);
-  assert.match(html, /data:image\/png;base64,/);
+  // Both charts inline, each with its interactive spec, drawn by the worker's headless Vega.
+  for (const chart of ['accuracy', 'loss'])
+    assert.match(
+      html,
+      new RegExp(`<figure class="chart" id="chart-${chart}"[^]*?<svg [^]*?class="chart-spec"`),
+    );
 
   // Determinism: the recorded sweep history replays against today's workflow code.
   const history = await temporal.client.workflow.getHandle(sweepId).fetchHistory();

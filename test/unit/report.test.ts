@@ -4,7 +4,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { experimentSchema } from '../../config/schema';
 import { initBackend } from '../../simclr/backend';
 import { FsBlobStore } from '../../storage/fs-store';
 import { barChartSpec, lineChartSpec } from '../../report/chart-specs';
@@ -18,90 +17,14 @@ import {
   parseMetricsJsonl,
   readMetrics,
   writeMetricsJsonl,
-  type MetricRecord,
 } from '../../report/metrics';
-import { parseRunReport, writeReport, type RunReportInput } from '../../report/report';
+import { parseRunReport, writeReport } from '../../report/report';
 import { tensorBoardTag, writeTensorBoard } from '../../report/tensorboard';
 import { textWidth, vegaTextWidth } from '../../report/text-width';
+import { chartFigure, chartScripts } from '../../report/vega-html';
 import { CHART_HEIGHT, CHART_WIDTH, renderVegaLite } from '../../report/vega';
+import { syntheticMetrics, syntheticReport } from '../helpers/report-fixture';
 import { lineDashes, marks, svgSize, texts } from '../helpers/vega-svg';
-
-const T0 = Date.parse('2025-03-01T10:00:00Z');
-const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
-
-/** A 10-epoch run of 40 steps per epoch: decaying noisy loss, warm-up + cosine lr, rising kNN accuracy. */
-function syntheticMetrics(): MetricRecord[] {
-  let seed = 7;
-  const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
-  const out: MetricRecord[] = [];
-  for (let step = 0; step < 400; step++) {
-    const epoch = Math.floor(step / 40);
-    out.push(
-      metric('pretrain', 'loss', 4 + 2 * Math.exp(-step / 120) + (rnd() - 0.5) * 0.2, {
-        time: at(step),
-        epoch,
-        step,
-      }),
-    );
-    const lr = step < 40 ? (0.6 * (step + 1)) / 40 : 0.3 * (1 + Math.cos((Math.PI * (step - 40)) / 360));
-    out.push(metric('pretrain', 'lr', lr, { time: at(step), epoch, step }));
-  }
-  for (let epoch = 0; epoch < 10; epoch++) {
-    out.push(
-      metric('knn', 'knn_top1', 0.4 + 0.35 * (1 - Math.exp(-epoch / 3)), {
-        time: at(40 * (epoch + 1)),
-        epoch,
-      }),
-    );
-  }
-  return out;
-}
-
-const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover'];
-
-function syntheticReport(): RunReportInput {
-  return {
-    experimentId: 'fmnist-test',
-    status: 'completed',
-    startedAt: at(0),
-    finishedAt: at(3600),
-    workflowId: 'experiment-fmnist-test',
-    runId: 'run-0001',
-    webUiUrl: 'http://localhost:8233/namespaces/default/workflows/experiment-fmnist-test/run-0001/history',
-    config: experimentSchema.parse({
-      name: 'fmnist-test',
-      description: 'pretraining <script>alert("x")</script> & more',
-      dataset: { source: '/data/fmnist', imageSize: 28 },
-    }),
-    dataset: {
-      datasetId: 'ds-abc',
-      source: '/data/fmnist',
-      format: 'idx',
-      imageSize: 28,
-      channels: 1,
-      classNames: CLASSES,
-      splits: {
-        train: { count: 3000, perClass: [1000, 1000, 1000] },
-        test: { count: 300, perClass: [100, 100, 100] },
-      },
-      labelFractions: [{ fraction: 0.1, count: 300 }],
-      skipped: [{ file: 'broken<img>.png', reason: 'corrupt PNG header' }],
-    },
-    backend: { name: 'tensorflow', requested: 'tensorflow', provider: '@tensorflow/tfjs-node' },
-    timings: [
-      { stage: 'shard', startedAt: at(0), endedAt: at(40), seconds: 40 },
-      { stage: 'pretrain', startedAt: at(40), endedAt: at(3000), seconds: 2960 },
-      { stage: 'report', startedAt: at(3590) },
-    ],
-    pretrain: { epochs: 10, steps: 400, finalLoss: 4.12, imagesPerSec: 512.5, augmentationWaitMs: 1200 },
-    results: {
-      linear: { top1: 0.8312, top5: 0.9901 },
-      knn: { top1: 0.7934, top5: 0.981, k: 20 },
-      fineTune: [{ fraction: 0.1, top1: 0.7777, top5: 0.9876, labelledImages: 300 }],
-      baseline: { linear: { top1: 0.6543, top5: 0.95 }, knn: { top1: 0.6011, top5: 0.93 } },
-    },
-  };
-}
 
 /** Fraction of pixels that are not (near) white. */
 async function inkFraction(
@@ -165,6 +88,10 @@ test('a line chart draws each series, dots on short ones, dashed levels, titles 
     [12],
   );
   assert.equal(texts(svg, 'axis-label').filter((t) => t === '0').length, 2, 'x and y both start at 0');
+  // Ticks in their shortest form: 10, never '1e+1' or '10.0' ('k' for thousands from 10 000 steps on).
+  const ticks = texts(svg, 'axis-label');
+  for (const t of ['10', '70', '1000', '2000']) assert.ok(ticks.includes(t), `no tick '${t}' in ${ticks}`);
+  assert.ok(!ticks.some((t) => /e[+-]|\.0$/.test(t)), `ticks ${ticks}`);
   // The hover layer (nearest point + tooltip) is in the interactive spec only, not in the static SVG.
   const json = JSON.stringify(compiled);
   assert.ok(json.includes('"hover_tuple"') && json.includes('"tooltip"'), 'no hover/tooltip in the spec');
@@ -270,6 +197,40 @@ test('the confusion matrix: a cell per class pair with its count, class names on
       }),
     /cell \[0\]\[1\] is 0.5, not a count/,
   );
+});
+
+test('a chart figure: data cannot close its script, a bad name is refused, the SVG can be left out', async () => {
+  const evil = '</script><script>alert(1)</script><!--';
+  const chart = await renderVegaLite(
+    confusionMatrixSpec({
+      matrix: [
+        [1, 0],
+        [0, 1],
+      ],
+      classNames: [evil, 'b'],
+    }),
+  );
+  const figure = chartFigure({ name: 'confusion', title: `Confusion ${evil}`, ...chart });
+  assert.equal(figure.match(/<\/script>/g)?.length, 1, 'only the spec script closes');
+  assert.ok(
+    !figure.includes('<script>alert') && !figure.includes('<!--'),
+    'markup from the data got through',
+  );
+  const json = /class="chart-spec">([^<]*)<\/script>/.exec(figure)![1];
+  assert.deepEqual(JSON.parse(json), chart.spec, 'the spec survives its escaping');
+  assert.match(figure, /aria-label="Confusion &lt;\/script&gt;/);
+  const lazy = chartFigure(
+    { name: 'map', title: 'A map', ...chart },
+    { staticSvg: false, renderer: 'canvas' },
+  );
+  assert.ok(!lazy.includes('<svg') && lazy.includes('data-renderer="canvas"') && lazy.includes('A map'));
+  assert.throws(() => chartFigure({ name: 'a b', title: 't', svg: '<svg/>' }), /chart name 'a b'/);
+  assert.equal(
+    chartScripts(chartFigure({ name: 'x', title: 't', svg: '<svg/>' })),
+    '',
+    'no spec, no runtime',
+  );
+  assert.match(chartScripts(figure), /^<script>\/\* vega /);
 });
 
 test('metrics chunks: append, rewrite on retry, merge sorted by time, reject bad records', async () => {
@@ -403,6 +364,11 @@ test('report html shows the values and escapes user strings', async () => {
   // Self-contained: nothing is loaded from elsewhere (the runtime's own strings name URLs, never as src).
   assert.ok(!/<(script|img|link)[^>]+(src|href)="(https?:)?\/\//.test(html), 'an external resource');
   assert.ok(!renderReportHtml(report, []).includes('<script'), 'no charts, no script');
+  // A section of figures added to the page gets them drawn too, after the charts.
+  const section = `<h2>Representation</h2>\n${chartFigure(charts[0], { staticSvg: false })}`;
+  const extended = renderReportHtml(report, [], [section]);
+  assert.ok(extended.includes('<h2>Representation</h2>') && extended.includes('id="chart-loss"'));
+  assert.equal(extended.match(/<script>\/\* vega-embed /g)?.length, 1, 'the runtime for the added figure');
   assert.ok(html.includes('<details') && html.includes('&quot;learningRate&quot;'), 'config JSON is missing');
   // Only http(s) links are accepted for the web UI.
   assert.throws(() => parseRunReport({ ...syntheticReport(), webUiUrl: 'javascript:alert(1)' }), /webUiUrl/);
