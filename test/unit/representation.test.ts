@@ -46,6 +46,17 @@ function clusters(perClass: number, classes: number, dim: number, seed: number, 
   return { features, labels, dim };
 }
 
+/** One draw of clusters split into train (the first `trainCount`) and test: they share the centres. */
+function trainTest(all: FeatureSet, trainCount: number): [FeatureSet, FeatureSet] {
+  const { dim } = all;
+  const part = (from: number, to: number): FeatureSet => ({
+    features: all.features.slice(from * dim, to * dim),
+    labels: Array.from(all.labels).slice(from, to),
+    dim,
+  });
+  return [part(0, trainCount), part(trainCount, all.labels.length)];
+}
+
 before(async () => {
   await initBackend('tensorflow');
 });
@@ -102,8 +113,7 @@ describe('the representation sample', () => {
   });
 
   it("the linear classifier's confusion matrix counts every test image once", async () => {
-    const train = clusters(60, 4, 6, 3, 1.2);
-    const test = clusters(25, 4, 6, 3, 1.2);
+    const [train, test] = trainTest(clusters(85, 4, 6, 3, 1.2), 240);
     const r = await linearEvaluation(
       train,
       test,
@@ -128,15 +138,7 @@ describe('the representation sample', () => {
   });
 
   it('sampleRepresentation: class-balanced queries, ordered by class, with k neighbours from the training set', async () => {
-    // One draw of the clusters, split: train and test share the cluster centres.
-    const all = clusters(50, 5, 8, 4);
-    const part = (from: number, to: number): FeatureSet => ({
-      features: all.features.slice(from * 8, to * 8),
-      labels: Array.from(all.labels).slice(from, to),
-      dim: 8,
-    });
-    const train = part(0, 150);
-    const test = part(150, 250);
+    const [train, test] = trainTest(clusters(50, 5, 8, 4), 150);
     const s = await sampleRepresentation(train, test, { points: 60, queries: 10, k: 4, seed: 3 });
     assert.equal(s.indices.length, 60);
     assert.equal(s.embeddings.length, 60 * 8);
