@@ -72,7 +72,8 @@ export async function reportRepresentation(
       continue;
     }
     const start = performance.now();
-    // A beat before UMAP's nearest-neighbour graph, which runs without yielding (1.8 s for 3,000 points at load 8 on 2 cores, 4.4 s at load 14).
+    // A beat before UMAP's nearest-neighbour graph, which runs without yielding: 1.8 s for 3,000
+    // points with the 2 cores at load 8, 4.4 s at load 14.
     progress(`UMAP map of the ${encoder} encoder`)(0);
     const map = await embeddingMap(sample.embeddings, sample.dim, {
       seed: config.seed,
