@@ -406,16 +406,23 @@ export interface SplitShard {
  * The shards of a split one at a time, verified, in order: a reader holds one shard (~300 MB at
  * ImageNet size) rather than one buffer for the whole split, which no JS typed array can hold above
  * ~4 GiB. The consumers (activities/split-reads.ts) keep what they need of each shard: features,
- * labels, a labelled subset. A corrupt shard un-commits the dataset (readDatasetShard).
+ * labels, a labelled subset. A corrupt shard un-commits the dataset (readDatasetShard). With `wanted`,
+ * only the shards it accepts (by the split index of their first image and their count, from the
+ * manifest) are read: a few thousand images of a split need not read all of it.
  */
 export async function* splitShards(
   store: BlobStore,
   manifest: DatasetManifest,
   split: Split,
+  wanted?: (offset: number, count: number) => boolean,
 ): AsyncGenerator<SplitShard> {
   const entries = manifest.splits[split].shards;
   let offset = 0;
   for (const [index, entry] of entries.entries()) {
+    if (wanted && !wanted(offset, entry.count)) {
+      offset += entry.count;
+      continue;
+    }
     const shard = await readDatasetShard(store, manifest.datasetId, entry);
     const labels = shard.labels ?? new Int32Array(shard.count).fill(-1);
     yield { index, total: entries.length, offset, count: shard.count, pixels: shard.pixels, labels };

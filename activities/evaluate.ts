@@ -15,6 +15,9 @@ import { fineTune as fineTuneEncoder } from '../simclr/evaluate/finetune';
 import { knnEvaluation } from '../simclr/evaluate/knn';
 import { linearEvaluation } from '../simclr/evaluate/linear';
 import { pixelFeatures } from '../simclr/evaluate/pixels';
+import { sampleRepresentation } from '../simclr/evaluate/representation-sample';
+import { REPRESENTATION_VIEW_DEFAULTS } from '../config/defaults';
+import { writeRepresentationSample } from '../report/representation-sample';
 import type { ImageShape } from '../simclr/images';
 import type { DatasetManifest } from '../contracts/dataset';
 import type {
@@ -154,6 +157,27 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
       onProgress: (done, total) =>
         progressOrStop({ encoder: which, progress: { stage: 'knn votes', done, total } }),
     });
+    let representationKey: string | undefined;
+    if (which !== 'pixels') {
+      // What the report shows of this representation (its maps, neighbour grid and confusion matrix):
+      // a sample of the features computed here, so the report activity needs no encoder.
+      progressHeartbeat({ encoder: which })('representation sample')(0, 1);
+      const v = REPRESENTATION_VIEW_DEFAULTS;
+      const sample = await sampleRepresentation(sets.train, sets.test, {
+        points: v.mapPoints,
+        queries: v.neighbourQueries,
+        k: v.neighbours,
+        seed: config.seed,
+      });
+      representationKey = await writeRepresentationSample(
+        store,
+        input.experimentId,
+        which,
+        sample,
+        linear.confusion,
+        sets.test.labels.length,
+      );
+    }
     const at = { encoder: which } as const;
     await appendMetrics(store, input.experimentId, metricsChunk('linear', 0, which), [
       ...linear.lossCurve.map((loss, epoch) => metric('linear', 'loss', loss, { ...at, epoch })),
@@ -166,6 +190,7 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
       encoder: which,
       linear: { top1: linear.top1, top5: linear.top5 },
       knn: { top1: knn.top1, top5: knn.top5, k: knn.k },
+      representationKey,
     };
   });
 }

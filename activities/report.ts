@@ -1,21 +1,24 @@
 /**
  * The report activity [cpu]: gathers the run's data into a RunReport and writes report.json,
- * report.html (with its charts), metrics.jsonl and TensorBoard event files into the store.
+ * report.html (with its charts and the representation's maps, neighbours and confusion matrix),
+ * metrics.jsonl, and TensorBoard event files and projector files into the store.
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { readMetrics } from '../report/metrics';
 import { compareRuns, type ComparisonRow } from '../report/lineage';
 import { parseRunReport, writeReport } from '../report/report';
 import type { BlobStore } from '../storage/blob-store';
 import { experimentKey, reportKeys } from '../storage/layout';
 import { tensorBoardAvailable, writeTensorBoard } from '../report/tensorboard';
+import { writeProjector } from '../report/projector';
 import { sumPretrainTime } from '../report/time-breakdown';
 import { activeBackend } from '../simclr/backend';
 import type { WriteReportInput, WriteReportOutput } from '../contracts/report';
 import { activityStore, guard, log } from './context';
 import { datasetManifest } from './dataset-manifests';
+import { reportRepresentation } from './representation';
 
 export type { WriteReportInput, WriteReportOutput } from '../contracts/report';
 
@@ -56,6 +59,7 @@ export async function writeExperimentReport(input: WriteReportInput): Promise<Wr
     const trainedOn =
       input.pretrain.map((p) => p.backend).find(Boolean) ?? activeBackend()?.name ?? 'unknown';
     const metrics = await readMetrics(store, input.experimentId);
+    const representation = await reportRepresentation(store, input);
     const lineage = input.lineage && {
       ...input.lineage,
       promotion: input.promotion,
@@ -105,20 +109,26 @@ export async function writeExperimentReport(input: WriteReportInput): Promise<Wr
         lineage,
       },
       metrics,
+      { representation: representation?.view },
     );
-    if (tensorBoardAvailable()) {
-      // TensorBoard event files, written locally then uploaded under experiments/<id>/tensorboard/.
-      const dir = await mkdtemp(join(tmpdir(), 'simclr-tb-'));
-      try {
-        await writeTensorBoard(dir, metrics);
-        for (const f of await readdir(dir)) {
-          await store.put(experimentKey(input.experimentId, 'tensorboard', f), await readFile(join(dir, f)));
-        }
-      } finally {
-        await rm(dir, { recursive: true, force: true });
+    // TensorBoard event files and the projector's files, written locally then uploaded under
+    // experiments/<id>/tensorboard/ (`tensorboard --logdir` on a copy of it shows both).
+    const dir = await mkdtemp(join(tmpdir(), 'simclr-tb-'));
+    try {
+      if (tensorBoardAvailable()) await writeTensorBoard(dir, metrics);
+      else
+        log().info('TensorBoard event files skipped: this worker does not run the native tensorflow backend');
+      if (representation) await writeProjector(dir, representation.projector);
+      for (const f of await readdir(dir, { recursive: true, withFileTypes: true })) {
+        if (!f.isFile()) continue;
+        const path = join(f.parentPath, f.name);
+        await store.put(
+          experimentKey(input.experimentId, 'tensorboard', ...relative(dir, path).split('/')),
+          await readFile(path),
+        );
       }
-    } else {
-      log().info('TensorBoard event files skipped: this worker does not run the native tensorflow backend');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
     return { reportKey: keys.reportJson, reportHtmlKey: keys.reportHtml, storeLocation: store.location };
   });

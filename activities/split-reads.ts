@@ -76,8 +76,9 @@ export async function splitLabels(
 
 /**
  * The images (and labels) at `indices` of a split, in the order given, read shard by shard: the buffer
- * holds the subset only (1 % of the labels: 1 % of the split). Without `indices`, every image: what
- * training on all labels (the supervised baseline) and scoring a test split need.
+ * holds the subset only (1 % of the labels: 1 % of the split), and shards holding none of them are not
+ * read (the report's thumbnails). Without `indices`, every image: what training on all labels (the
+ * supervised baseline) and scoring a test split need.
  */
 export async function gatherImages(
   store: BlobStore,
@@ -102,7 +103,18 @@ export async function gatherImages(
   }
   const pixels = new Uint8Array(count * bytes);
   const labels = new Int32Array(count);
-  for await (const shard of splitShards(store, manifest, split)) {
+  const sorted = [...slots.keys()].sort((a, b) => a - b);
+  // Whether any wanted index lies in [offset, offset + n): the first one ≥ offset, by binary search.
+  const holdsWanted = (offset: number, n: number) => {
+    let lo = 0;
+    for (let hi = sorted.length; lo < hi;) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < sorted.length && sorted[lo] < offset + n;
+  };
+  for await (const shard of splitShards(store, manifest, split, indices ? holdsWanted : undefined)) {
     if (!indices) {
       pixels.set(shard.pixels, shard.offset * bytes);
       labels.set(shard.labels, shard.offset);

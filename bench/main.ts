@@ -7,6 +7,7 @@
  *   augment  augmented views per second at 28×28×1 and 32×32×3, TypeScript vs sharp (./augment.ts)
  *   model    one forward+backward+update of a model on random data (./model-step.ts)
  *   scale-out  augmentation precompute with 1…N cpu-worker processes, and its spread (./scale-out.ts)
+ *   umap     the report's seeded UMAP embedding map for 2,000 to 5,000 points (./umap-map.ts)
  */
 const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   train: {
@@ -24,6 +25,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promi
   'scale-out': {
     summary: 'precompute views/s with 1…cores cpu-worker processes, spread from the history',
     run: (argv) => require('./scale-out').scaleOutCommand(argv),
+  },
+  umap: {
+    summary: "the report's embedding map (UMAP) time by number of points",
+    run: (argv) => require('./umap-map').umapCommand(argv),
   },
   // These two run on import and read process.argv themselves.
   augment: {

@@ -169,3 +169,26 @@ export const STORAGE_DEFAULTS = {
     keepEveryEpochs: 0,
   },
 } as const;
+
+/**
+ * What the report shows of the representation itself (report/representation.ts), not from the paper.
+ * Fixed, not experiment settings: they change no result, only how much of the test set is drawn.
+ */
+export const REPRESENTATION_VIEW_DEFAULTS = {
+  /**
+   * Test images in the embedding maps and the TensorBoard projector, drawn class-balanced with the
+   * run's seed. UMAP (umap-js 1.4, 64-dim features, 2 shared cores) took 5.7 s for 2,000 points, 6.0 s
+   * for 3,000 and 10.5 s for 5,000 (`npm run bench -- umap`); 3,000 keeps two maps (trained and
+   * random-init) near 12 s in the report activity and 300 points per class for 10 classes.
+   */
+  mapPoints: 3000,
+  /** Query test images of the neighbour grid, class-balanced: one per class for 10 classes. */
+  neighbourQueries: 10,
+  /** Nearest training images shown per query, by cosine similarity of the encoder's features. */
+  neighbours: 8,
+  /**
+   * UMAP (McInnes et al. 2018) settings, umap-js's defaults: 15 neighbours balance local against
+   * global structure; min_dist 0.1 lets a class form a compact island.
+   */
+  umap: { nNeighbors: 15, minDist: 0.1 },
+} as const;

@@ -47,6 +47,12 @@ export interface RepresentationEval {
   encoder: RepresentationSource;
   linear: EvaluationResult;
   knn: EvaluationResult & { k: number };
+  /**
+   * The store key of what the report shows of this representation (report/representation-sample.ts):
+   * an encoder's test-set sample, neighbours and confusion matrix. Absent for the pixels and in runs
+   * that predate it.
+   */
+  representationKey?: string;
 }
 
 export interface FineTuneResult extends EvaluationResult {

@@ -15,6 +15,7 @@ import { experimentSchema } from '../config/schema';
 import type { BlobStore } from '../storage/blob-store';
 import { renderReportCharts } from './charts';
 import { renderReportHtml } from './html';
+import { renderRepresentationSection, type RepresentationView } from './representation-html';
 import { experimentKey, reportKeys } from './keys';
 import { readMetrics, writeMetricsJsonl, type MetricRecord } from './metrics';
 import { pretrainTimeSchema } from './time-breakdown';
@@ -161,13 +162,15 @@ export interface ReportKeys {
 /**
  * Writes experiments/<id>/charts/*.png, metrics.jsonl, report.html and report.json (in that order: the
  * data first, report.json last, so a report.json that exists has everything it refers to). `metrics`
- * defaults to the chunks already in the store. Idempotent: a second call rewrites the same keys.
+ * defaults to the chunks already in the store; `extras.representation` adds the section that shows the
+ * representation (./representation-html.ts). Idempotent: a second call rewrites the same keys.
  */
 export async function writeReport(
   store: BlobStore,
   experimentId: string,
   input: RunReportInput,
   metrics?: readonly MetricRecord[],
+  extras: { representation?: RepresentationView } = {},
 ): Promise<ReportKeys> {
   const report = parseRunReport(input, `run report of experiment '${experimentId}'`);
   if (report.experimentId !== experimentId) {
@@ -177,14 +180,18 @@ export async function writeReport(
   const records = metrics ? [...metrics] : await readMetrics(store, experimentId);
 
   const charts = await renderReportCharts(report, records);
+  const representation = extras.representation && (await renderRepresentationSection(extras.representation));
   const chartKeys: string[] = [];
-  for (const chart of charts) {
+  for (const chart of [...charts, ...(representation?.charts ?? [])]) {
     const key = experimentKey(experimentId, 'charts', `${chart.name}.png`);
     await store.put(key, chart.png);
     chartKeys.push(key);
   }
   await writeMetricsJsonl(store, experimentId, records);
-  await store.put(keys.reportHtml, renderReportHtml(report, charts));
+  await store.put(
+    keys.reportHtml,
+    renderReportHtml(report, charts, representation ? [representation.html] : []),
+  );
   await store.put(keys.reportJson, JSON.stringify(report, null, 2) + '\n');
   return {
     reportJson: keys.reportJson,

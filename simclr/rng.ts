@@ -34,6 +34,10 @@ export const RNG_STREAMS = {
   trainTestSplit: 0x5454_0000,
   /** Drawing of the generated shapes dataset (simclr/datasets/synthetic.ts; epoch = split, index = image). */
   syntheticShapes: 0x5348_0000,
+  /** The test images the report draws: map points, neighbour queries (index = class). */
+  representationSample: 0x5250_0000,
+  /** UMAP's random numbers for an embedding map (index = which encoder's map). */
+  embeddingMap: 0x554d_0000,
 } as const;
 
 /** A generator's position: its key plus how many 32-bit words it has produced. JSON-serialisable. */

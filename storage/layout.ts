@@ -13,7 +13,9 @@
  * experiments/<id>/metrics.jsonl                             all chunks merged and sorted, at report time
  * experiments/<id>/report.json | report.html                 the run report (report/report.ts)
  * experiments/<id>/charts/<name>.png                         the charts embedded in the HTML
- * experiments/<id>/tensorboard/…                             TensorBoard event files
+ * experiments/<id>/tensorboard/…                             TensorBoard event files, projector files
+ * experiments/<id>/representation/<encoder>.json             test-set embedding sample, confusion, neighbours
+ * experiments/<id>/representation/<encoder>-map.json         its 2-D UMAP map (written with the report)
  * sweeps/<sweepId>/report.json | report.html                 the sweep report (report/sweep-report.ts), json last
  * sweeps/<sweepId>/charts/<name>.png                         its charts
  * models/<schedule>/runs/<experimentId>.json                 a completed run of a schedule: lineage, results
@@ -95,6 +97,28 @@ export function reportKeys(experimentId: string) {
     reportHtml: experimentKey(experimentId, 'report.html'),
     charts: `${experimentPrefix(experimentId)}/charts/`,
     tensorboard: `${experimentPrefix(experimentId)}/tensorboard/`,
+  };
+}
+
+/**
+ * What the report shows of an encoder's representation (report/representation-sample.ts), per encoder
+ * ('pretrained', 'random-init'): the sample written by its evaluation, and the 2-D map the report draws
+ * of it. The projector files sit in the TensorBoard folder (reportKeys().tensorboard), where
+ * `tensorboard --logdir` finds them next to the event files.
+ */
+export function representationKeys(experimentId: string) {
+  const segment = (encoder: string) => {
+    if (!/^[a-z][a-z0-9-]*$/.test(encoder))
+      throw new InvalidKeyError(
+        `${experimentPrefix(experimentId)}/representation/${encoder}`,
+        `encoder '${encoder}' must be lowercase letters, digits and '-'`,
+      );
+    return encoder;
+  };
+  return {
+    prefix: `${experimentPrefix(experimentId)}/representation/`,
+    sample: (encoder: string) => experimentKey(experimentId, 'representation', `${segment(encoder)}.json`),
+    map: (encoder: string) => experimentKey(experimentId, 'representation', `${segment(encoder)}-map.json`),
   };
 }
 

@@ -2,7 +2,8 @@
  * Deterministic subsets of a dataset, as sorted index lists: the class-balanced label fractions of
  * semi-supervised fine-tuning ([SimCLR] Sec. 6 uses 1 % and 10 % of ImageNet's labels, balanced per
  * class), the train/test split of a folder source that has no test split, and a class-balanced cap
- * for quick runs (dataset.maxTrainImages / maxTestImages).
+ * for quick runs (dataset.maxTrainImages / maxTestImages), and the seeded class-balanced sample of test
+ * images the report draws its embedding maps from.
  *
  * Randomness comes from simclr/rng.ts keyed by (seed, class): each class gets its own fixed
  * permutation, and a subset takes a prefix of it, so subsets of one seed nest (the 1 % images are
@@ -93,7 +94,27 @@ export function classBalancedLimit(count: number, max: number, labels?: ArrayLik
   if (!labels) return Int32Array.from({ length: Math.min(count, max) }, (_, i) => i);
   if (labels.length !== count)
     throw new Error(`classBalancedLimit: ${labels.length} labels for ${count} images`);
-  const queues = [...indicesByClass(labels, 'classBalancedLimit').values()];
+  return sorted(roundRobin([...indicesByClass(labels, 'classBalancedLimit').values()], max));
+}
+
+/**
+ * A seeded class-balanced sample of at most `max` indices: classes take turns as in classBalancedLimit,
+ * each giving the next image of its own seeded permutation. So every class gets ⌊max / C⌋ or one more
+ * (unless it runs out), the sample is spread over the whole split rather than its start, and a smaller
+ * `max` of the same seed is a subset of a larger one (the neighbour grid's one query per class are
+ * points of the embedding map).
+ */
+export function classBalancedSample(labels: ArrayLike<number>, max: number, seed: number): Int32Array {
+  if (!Number.isInteger(max) || max < 1)
+    throw new Error(`classBalancedSample: max must be a positive integer (got ${max})`);
+  const queues = [...indicesByClass(labels, 'classBalancedSample')].map(([cls, members]) =>
+    permutation(members, seed, cls, RNG_STREAMS.representationSample),
+  );
+  return sorted(roundRobin(queues, max));
+}
+
+/** Up to `max` items taken in turns, one from each queue in order, until the queues run out. */
+function roundRobin(queues: number[][], max: number): number[] {
   const out: number[] = [];
   for (let round = 0; out.length < max && queues.some((q) => q.length > round); round++) {
     for (const q of queues) {
@@ -101,5 +122,5 @@ export function classBalancedLimit(count: number, max: number, labels?: ArrayLik
       if (round < q.length) out.push(q[round]);
     }
   }
-  return sorted(out);
+  return out;
 }

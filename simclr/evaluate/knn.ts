@@ -12,9 +12,13 @@
  * training set in chunks of `trainChunkSize`, merging the running top-k with each chunk's top-k, so the
  * largest similarity matrix is queryBatchSize × trainChunkSize whatever the training set's size.
  *
+ * The same search without the vote, `nearestNeighbours`, gives the report its grid of query images and
+ * their nearest training images.
+ *
  * @example
  *   const r = await knnEvaluation(train, test, config.evaluation.knn);
  *   console.log(r.top1, r.k, r.kClamped);
+ *   const { indices, similarities } = await nearestNeighbours(train, queries, 8); // [numQueries, 8] each
  */
 import { tf } from '../backend';
 import type { EvaluationConfig } from '../../config/schema';
@@ -122,18 +126,53 @@ async function forEachVoteBlock(
   if (!Number.isInteger(requestedK) || requestedK < 1)
     throw new Error(`kNN: evaluation.knn.k must be a positive integer (got ${requestedK})`);
   if (!(temperature > 0)) throw new Error(`kNN: evaluation.knn.temperature must be > 0 (got ${temperature})`);
+  const k = Math.min(requestedK, numTrain);
+  const numQueries = queries.length / train.dim;
+  const trainY = tf.tensor1d(Int32Array.from(train.labels), 'int32');
+  try {
+    await forEachNeighbourBlock(train, queries, k, options, async (sim, idx, start, n) => {
+      const votes = tf.tidy(() => {
+        const weights = tf.exp(tf.div(tf.sub(sim, sim.slice([0, 0], [n, 1])), temperature)); // [n, k]
+        const neighbourClasses = tf.oneHot(tf.gather(trainY, idx), numClasses); // [n, k, C]
+        return tf.sum(tf.mul(neighbourClasses, tf.expandDims(weights, 2)), 1) as tf.Tensor2D;
+      });
+      try {
+        await visit(votes, start, n);
+      } finally {
+        votes.dispose();
+      }
+      options.onProgress?.(start + n, numQueries);
+    });
+  } finally {
+    trainY.dispose();
+  }
+  return { k, requestedK, kClamped: k < requestedK, numTrain };
+}
+
+/**
+ * Visits the queries in blocks of `queryBatchSize` with the similarities [n, k] (descending) and
+ * training indices [n, k] of each block's k nearest training features by cosine similarity; both are
+ * released after the visit. Each block is compared with the training set in chunks of
+ * `trainChunkSize`, merging the running top-k with each chunk's top-k, so the largest similarity matrix
+ * is queryBatchSize × trainChunkSize whatever the training set's size.
+ */
+async function forEachNeighbourBlock(
+  train: FeatureSet,
+  queries: Float32Array,
+  k: number,
+  options: Pick<KnnOptions, 'queryBatchSize' | 'trainChunkSize'>,
+  visit: (sim: tf.Tensor2D, idx: tf.Tensor2D, start: number, count: number) => Promise<void>,
+): Promise<void> {
   const queryBatch = options.queryBatchSize ?? 256;
   const trainChunk = options.trainChunkSize ?? 8192;
   if (!Number.isInteger(queryBatch) || queryBatch < 1)
     throw new Error(`kNN: queryBatchSize must be a positive integer (got ${queryBatch})`);
   if (!Number.isInteger(trainChunk) || trainChunk < 1)
     throw new Error(`kNN: trainChunkSize must be a positive integer (got ${trainChunk})`);
-  const k = Math.min(requestedK, numTrain);
   const dim = train.dim;
+  const numTrain = train.features.length / dim;
   const numQueries = queries.length / dim;
-
   const trainX = tf.tidy(() => normalise(tf.tensor2d(train.features, [numTrain, dim])));
-  const trainY = tf.tensor1d(Int32Array.from(train.labels), 'int32');
   try {
     for (let start = 0; start < numQueries; start += queryBatch) {
       const n = Math.min(queryBatch, numQueries - start);
@@ -164,24 +203,56 @@ async function forEachVoteBlock(
         q.dispose();
       }
       const [sim, idx] = best as [tf.Tensor2D, tf.Tensor2D];
-      const votes = tf.tidy(() => {
-        const weights = tf.exp(tf.div(tf.sub(sim, sim.slice([0, 0], [n, 1])), temperature)); // [n, k]
-        const neighbourClasses = tf.oneHot(tf.gather(trainY, idx), numClasses); // [n, k, C]
-        return tf.sum(tf.mul(neighbourClasses, tf.expandDims(weights, 2)), 1) as tf.Tensor2D;
-      });
-      tf.dispose([sim, idx]);
       try {
-        await visit(votes, start, n);
+        await visit(sim, idx, start, n);
       } finally {
-        votes.dispose();
+        tf.dispose([sim, idx]);
       }
-      options.onProgress?.(start + n, numQueries);
+      // Let heartbeats and cancellation through between blocks.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
-    tf.dispose([trainX, trainY]);
+    trainX.dispose();
   }
-  return { k, requestedK, kClamped: k < requestedK, numTrain };
+}
+
+/** The k nearest training examples of each query, row-major [numQueries, k], most similar first. */
+export interface Neighbours {
+  /** min(requested k, training set size). */
+  k: number;
+  /** Indices into the training set. */
+  indices: Int32Array;
+  /** Their cosine similarities to the query, in [-1, 1], descending along each row. */
+  similarities: Float32Array;
+}
+
+/**
+ * The k training features nearest to each query row by cosine similarity (the kNN monitor's search,
+ * without the vote): for the report's grid of query images and their nearest training images.
+ */
+export async function nearestNeighbours(
+  train: FeatureSet,
+  queries: Float32Array,
+  k: number,
+  options: Pick<KnnOptions, 'queryBatchSize' | 'trainChunkSize'> = {},
+): Promise<Neighbours> {
+  const numTrain = checkFeatureSet(train, 'train');
+  if (numTrain === 0) throw new Error('nearestNeighbours: no training examples');
+  if (!Number.isInteger(k) || k < 1)
+    throw new Error(`nearestNeighbours: k must be a positive integer (got ${k})`);
+  if (queries.length % train.dim !== 0)
+    throw new Error(
+      `nearestNeighbours: ${queries.length} query values are not rows of dimension ${train.dim}`,
+    );
+  const kk = Math.min(k, numTrain);
+  const numQueries = queries.length / train.dim;
+  const indices = new Int32Array(numQueries * kk);
+  const similarities = new Float32Array(numQueries * kk);
+  await forEachNeighbourBlock(train, queries, kk, options, async (sim, idx, start) => {
+    similarities.set(await sim.data(), start * kk);
+    indices.set(await idx.data(), start * kk);
+  });
+  return { k: kk, indices, similarities };
 }
 
 /** Rows scaled to unit L2 norm (a zero row stays zero). */

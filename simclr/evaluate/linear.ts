@@ -47,6 +47,12 @@ export interface LinearEvalResult {
   top5: number;
   /** Top-1 on the training features (a gap to top1 shows over-fitting; near chance shows under-fitting). */
   trainTop1: number;
+  /**
+   * The test set's confusion matrix: confusion[true class][predicted class] counts, the prediction being
+   * the highest logit (a tie goes to the lowest class index, so the diagonal can exceed top1 × numTest,
+   * which counts ties as wrong). Its entries sum to numTest.
+   */
+  confusion: number[][];
   /** Per epoch: the mean softmax cross-entropy over its examples (the L2 term not included). */
   lossCurve: number[];
   epochs: number;
@@ -143,7 +149,7 @@ export async function linearEvaluation(
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
 
-    const score = (rows: tf.Tensor2D, labels: ArrayLike<number>) => {
+    const score = async (rows: tf.Tensor2D, labels: ArrayLike<number>, confusion?: number[][]) => {
       let top1 = 0;
       let top5 = 0;
       for (let start = 0; start < rows.shape[0]; start += evalBatch) {
@@ -151,21 +157,31 @@ export async function linearEvaluation(
         const logits = tf.tidy(
           () => tf.add(tf.matMul(rows.slice([start, 0], [n, dim]), w), b) as tf.Tensor2D,
         );
-        const y = Int32Array.from({ length: n }, (_, i) => labels[start + i]);
-        top1 += countInTopK(logits, y, 1);
-        top5 += countInTopK(logits, y, 5);
-        logits.dispose();
+        try {
+          const y = Int32Array.from({ length: n }, (_, i) => labels[start + i]);
+          top1 += countInTopK(logits, y, 1);
+          top5 += countInTopK(logits, y, 5);
+          if (confusion) {
+            const predicted = tf.tidy(() => tf.argMax(logits, 1));
+            const p = await predicted.data();
+            predicted.dispose();
+            for (let i = 0; i < n; i++) confusion[y[i]][p[i]]++;
+          }
+        } finally {
+          logits.dispose();
+        }
       }
       return { top1: top1 / rows.shape[0], top5: top5 / rows.shape[0] };
     };
-    const trainScore = score(xTrain, train.labels);
+    const trainScore = await score(xTrain, train.labels);
     const xTest = tf.tidy(() => standardise(tf.tensor2d(test.features, [numTest, dim])));
-    const testScore = score(xTest, test.labels);
-    xTest.dispose();
+    const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
+    const testScore = await score(xTest, test.labels, confusion).finally(() => xTest.dispose());
     return {
       top1: testScore.top1,
       top5: testScore.top5,
       trainTop1: trainScore.top1,
+      confusion,
       lossCurve,
       epochs,
       steps: totalSteps,

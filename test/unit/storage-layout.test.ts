@@ -14,6 +14,7 @@ import {
   datasetPrefix,
   experimentKey,
   reportKeys,
+  representationKeys,
   shardKey,
   shardStatsKey,
   STORE_ROOTS,
@@ -39,6 +40,9 @@ describe('store layout', () => {
       charts: 'experiments/e1/charts/',
       tensorboard: 'experiments/e1/tensorboard/',
     });
+    const representation = representationKeys('e1');
+    assert.equal(representation.sample('pretrained'), 'experiments/e1/representation/pretrained.json');
+    assert.equal(representation.map('random-init'), 'experiments/e1/representation/random-init-map.json');
     const sweep = sweepKeys('s1');
     assert.equal(sweep.reportJson, 'sweeps/s1/report.json');
     assert.equal(sweep.chart('top1'), 'sweeps/s1/charts/top1.png');
@@ -52,6 +56,7 @@ describe('store layout', () => {
       [() => shardKey('..', 'train', 0), /'\.\.'/],
       [() => augmentShardKey('d1', '../x', 0, 0), /'\.\.'/],
       [() => sweepKeys('s/1'), /sweep id 's\/1'/],
+      [() => representationKeys('e1').sample('../x'), /encoder '\.\.\/x'/],
     ];
     for (const [build, message] of cases) {
       assert.throws(build, (err: unknown) => err instanceof InvalidKeyError && message.test(err.message));
