@@ -7,7 +7,7 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { baselinesOf } from '../config/baselines';
 import { resolveExperiment } from '../config/resolve';
-import type { ResolvedExperiment } from '../config/resolve';
+import type { FineTuneConfig } from '../config/schema';
 import { appendMetrics, metric, metricsChunk, type MetricStage } from '../report/metrics';
 import { labelFractionSubset } from '../simclr/datasets/splits';
 import { extractFeatures, type FeatureSet } from '../simclr/evaluate/features';
@@ -198,8 +198,7 @@ export async function evaluateRepresentation(input: EvalInput): Promise<Represen
 interface TrainClassifierRun {
   /** The encoder's weights: a checkpoint, or undefined for random init. */
   checkpoint: string | undefined;
-  /** From the resolved experiment (the fine-tuning learning rate depends on the image size). */
-  settings: (resolved: ResolvedExperiment) => ResolvedExperiment['fineTune'];
+  settings: FineTuneConfig;
   /** The labelled subset, as indices into the training split. */
   indices: (labels: Int32Array) => Int32Array;
   /** Where the loss curve and accuracies go in metrics.jsonl, and the chunk's qualifier. */
@@ -221,12 +220,9 @@ async function trainClassifier(
   const store = await activityStore();
   const input = await withManifest(ref);
   const { dataset, config } = input;
-  const settings = run.settings(
-    resolveExperiment(config, { imageSize: dataset.imageSize, channels: dataset.channels }),
-  );
   const state = await encoderFor(input, run.checkpoint);
   // The stages share the head's weights; they are disposed with it below.
-  const headStages = settings.fromHeadLayer > 0 ? state.pretrainer.head.headStages() : [];
+  const headStages = run.settings.fromHeadLayer > 0 ? state.pretrainer.head.headStages() : [];
   try {
     const progress = progressHeartbeat({ stage: run.stage, ...run.tags });
     // Shard by shard: the labels, then the labelled subset's images only (1 % of the labels: 1 % of the split).
@@ -235,12 +231,12 @@ async function trainClassifier(
     const train = await gatherImages(store, dataset, 'train', indices, progress('read the labelled images'));
     const test = splitParts(store, dataset, 'test', progress('read test shards'));
     const shape = shapeOf(dataset);
-    const { epochs } = settings;
+    const { epochs } = run.settings;
     let lastLoss: number | undefined;
     const result = await fineTuneEncoder({
       encoder: state.pretrainer.encoder,
       headStages,
-      config: settings,
+      config: run.settings,
       train: { ...train, shape },
       trainIndices: Int32Array.from({ length: train.count }, (_, i) => i),
       test,
@@ -284,10 +280,9 @@ export async function fineTune(input: FineTuneInput): Promise<FineTuneResult> {
     }
     const r = await trainClassifier(input, {
       checkpoint: scratch ? undefined : input.checkpoint,
-      settings: (resolved) =>
-        scratch
-          ? { ...resolved.fineTune, learningRate: baselinesOf(config).fromScratchLearningRate }
-          : resolved.fineTune,
+      settings: scratch
+        ? { ...config.fineTune, learningRate: baselinesOf(config).fromScratchLearningRate }
+        : config.fineTune,
       indices: (labels) => labelFractionSubset(labels, fraction, config.seed),
       stage: 'finetune',
       // The pretrained run keeps the chunk name it always had (a retried old activity rewrites it).
@@ -310,12 +305,12 @@ export async function supervisedBaseline(input: ExperimentRef): Promise<Supervis
     const epochs = input.config.pretrain.epochs;
     const r = await trainClassifier(input, {
       checkpoint: undefined,
-      settings: (resolved) => ({
-        ...resolved.fineTune,
+      settings: {
+        ...input.config.fineTune,
         epochs,
         fromHeadLayer: 0,
         learningRate: baselinesOf(input.config).fromScratchLearningRate,
-      }),
+      },
       indices: (labels) => Int32Array.from(labels, (_, i) => i),
       stage: 'supervised',
       chunk: 'all-labels',

@@ -34,7 +34,6 @@ import type {
   DatasetConfig,
   Encoder,
   ExperimentConfig,
-  FineTuneConfig,
   HeadConfig,
   ModelConfig,
   PretrainConfig,
@@ -55,7 +54,7 @@ export interface SourceShape {
 
 /** The experiment with every data-dependent default filled: the types come from the schema's. */
 export type ResolvedExperiment = Simplify<
-  Omit<ExperimentConfig, 'dataset' | 'augmentation' | 'model' | 'pretrain' | 'fineTune'> & {
+  Omit<ExperimentConfig, 'dataset' | 'augmentation' | 'model' | 'pretrain'> & {
     dataset: WithRequired<DatasetConfig, 'imageSize' | 'channels'>;
     augmentation: WithRequired<AugmentationConfig, 'cropAreaMin' | 'colorStrength' | 'blurProbability'>;
     model: Simplify<
@@ -64,7 +63,6 @@ export type ResolvedExperiment = Simplify<
         head: WithRequired<HeadConfig, 'hiddenDim'>;
       }
     >;
-    fineTune: WithRequired<FineTuneConfig, 'learningRate'>;
     pretrain: Simplify<
       WithRequired<
         PretrainConfig,
@@ -122,15 +120,6 @@ const ADAM_LEARNING_RATE = 0.001;
 /** Warm-up epochs when the file sets none: the paper's 10, or a tenth of the training when shorter. */
 export function defaultWarmupEpochs(epochs: number): number {
   return Math.min(P.pretrain.warmupEpochs, epochs * P.pretrain.warmupFraction);
-}
-
-/** The fine-tuning settings for images of `side` px: the learning rate by size when the file sets none. */
-export function resolveFineTune(cfg: FineTuneConfig, side: number): ResolvedExperiment['fineTune'] {
-  const small = isSmallImage(side);
-  return {
-    ...cfg,
-    learningRate: cfg.learningRate ?? (small ? S.fineTune.learningRate : P.fineTune.learningRate),
-  };
 }
 
 /**
@@ -206,6 +195,5 @@ export function resolveExperiment(cfg: ExperimentConfig, source: SourceShape): R
       temperature: cfg.pretrain.temperature ?? (small ? S.pretrain.temperature : P.pretrain.temperature),
       effectiveLearningRate: effectiveLearningRate(learningRate, cfg.pretrain.batchSize, scaling),
     },
-    fineTune: resolveFineTune(cfg.fineTune, side),
   };
 }

@@ -168,11 +168,7 @@ export const fineTuneSchema = z
     epochs: positiveInt.default(P.fineTune.epochs),
     batchSize: positiveInt.default(256),
     optimizer: z.enum(OPTIMIZERS).default('sgd'),
-    /**
-     * Base learning rate (× batchSize / 256) (size): the paper's 0.05 above 32 px, the small-image
-     * default of ./small-images.ts at ≤ 32 px (resolve.ts fills it in).
-     */
-    learningRate: z.number().positive().optional(),
+    learningRate: z.number().positive().default(P.fineTune.learningRate),
     weightDecay: z.number().min(0).default(P.fineTune.weightDecay),
     momentum: z.number().min(0).lt(1).default(P.fineTune.momentum),
     /** Which head layer fine-tuning starts from: 0 = the encoder output ([SimCLRv2] uses 1). */

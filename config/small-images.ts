@@ -53,22 +53,4 @@ export const SMALL_IMAGE_DEFAULTS = {
     /** NT-Xent temperature 0.2 (the paper's CIFAR-10 value is 0.5; Table 5 finds lower τ better with normalised z). */
     temperature: 0.2,
   },
-  fineTune: {
-    /**
-     * Fine-tuning base learning rate 0.8 (peak 0.8 at batch 256, SGD Nesterov, cosine, 30 epochs), not
-     * the paper's 0.05 (App. B.5: lr 0.8 at batch 4096 over ImageNet's tens of thousands of steps). On
-     * small label sets the steps are few (10 % of Fashion-MNIST at batch 256: 720 steps; 1 %: 90) and
-     * 0.05 leaves the network under-trained: fine-tuning the 80-epoch resnet-mini encoder of
-     * examples/fashion-mnist-2h.yaml on the full Fashion-MNIST gave
-     *
-     * | base lr        | 0.05 | 0.2  | 0.4  | 0.8  | 1.6  |
-     * |----------------|------|------|------|------|------|
-     * | 10 % of labels | 85.3 | 86.6 | 87.5 | 88.3 | 88.1 |
-     * | 1 % of labels  | 81.9 | 82.2 | 82.3 | 82.5 | 80.9 |
-     *
-     * (test top-1; 0.4 over 60 epochs: 88.4 at 10 %). Training from scratch on the same labels
-     * (evaluation.baselines.fromScratchLearningRate 0.4, 30 epochs) gives 88.5 / 65.0.
-     */
-    learningRate: 0.8,
-  },
 } as const;

@@ -23,7 +23,7 @@
  *   console.log(r.top1, r.top5);
  */
 import { tf } from '../backend';
-import type { ResolvedExperiment } from '../../config/resolve';
+import type { FineTuneConfig } from '../../config/schema';
 import { imagesToTensor, type ImageShape } from '../images';
 import { PAPER_DEFAULTS } from '../../config/defaults';
 import { createOptimizer, type SimclrOptimizer } from '../optimizers';
@@ -60,8 +60,7 @@ export interface FineTuneOptions {
    * are copied and fine-tuned between the encoder and the classifier; unused when fromHeadLayer is 0.
    */
   headStages?: tf.LayersModel[];
-  /** The resolved fine-tuning settings (config/resolve.ts: the learning rate depends on the image size). */
-  config: ResolvedExperiment['fineTune'];
+  config: FineTuneConfig;
   /** All training images; only those at `trainIndices` are used, with their labels. */
   train: LabelledImages;
   /** The labelled subset (e.g. a class-balanced 1 % of the training set), indices into `train`. */

@@ -355,9 +355,6 @@ test('resolve: 28 and 32 px get the small-image defaults, 48 px the ImageNet aug
   assert.equal(r28.pretrain.learningRate, 0.6);
   assert.ok(Math.abs(r28.pretrain.effectiveLearningRate - 9.6) < 1e-12);
   assert.equal(r28.pretrain.warmupEpochs, 10);
-  // Fine-tuning: 0.8 at ≤ 32 px (small-images.ts), the paper's 0.05 above.
-  assert.equal(r28.fineTune.learningRate, 0.8);
-  assert.equal(resolveExperiment(cfg, { imageSize: 224, channels: 3 }).fineTune.learningRate, 0.05);
   const r32 = resolveExperiment(cfg, { imageSize: 32, channels: 3 });
   assert.deepEqual(
     [
@@ -401,12 +398,10 @@ test('resolve: 28 and 32 px get the small-image defaults, 48 px the ImageNet aug
       augmentation: { cropAreaMin: 0.08, colorStrength: 0.8, blurProbability: 0.2 },
       model: { stem: 'imagenet', head: { hiddenDim: 100 } },
       pretrain: { temperature: 0.7, learningRateScaling: 'linear', warmupEpochs: 3 },
-      fineTune: { learningRate: 0.1 },
     }),
     'r.yaml',
   );
   const rs = resolveExperiment(set, { imageSize: 28, channels: 1 });
-  assert.equal(rs.fineTune.learningRate, 0.1);
   assert.deepEqual(
     [
       rs.augmentation.cropAreaMin,

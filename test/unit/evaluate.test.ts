@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { tf, initBackend } from '../../simclr/backend';
 import { evaluationSchema, fineTuneSchema } from '../../config/schema';
-import { resolveFineTune } from '../../config/resolve';
 import type { ImageShape } from '../../simclr/images';
 import { extractFeatures, type FeatureSet } from '../../simclr/evaluate/features';
 import { linearEvaluation, topKAccuracy } from '../../simclr/evaluate/linear';
@@ -12,10 +11,6 @@ import { knnEvaluation, knnVotes } from '../../simclr/evaluate/knn';
 import { cropFlip, drawCropFlip } from '../../simclr/evaluate/crop-flip';
 import { fineTune, type LabelledImages } from '../../simclr/evaluate/finetune';
 import { mulberry32 } from '../../simclr/evaluate/prng';
-
-/** Fine-tuning settings as the product resolves them for these images (the learning rate by size). */
-const fineTuneSettings = (input: Parameters<typeof fineTuneSchema.parse>[0]) =>
-  resolveFineTune(fineTuneSchema.parse(input), 16);
 
 const defaults = evaluationSchema.parse({});
 
@@ -368,7 +363,7 @@ describe('evaluation', () => {
       const train = patterns(240, 1);
       const test = patterns(200, 2);
       const trainIndices = Array.from({ length: 120 }, (_, i) => i); // the first half, 30 of each class
-      const config = fineTuneSettings({ epochs: 8, batchSize: 32, learningRate: 0.8, fromHeadLayer: 1 });
+      const config = fineTuneSchema.parse({ epochs: 8, batchSize: 32, learningRate: 0.8, fromHeadLayer: 1 });
       const encoderBefore = snapshot(encoder);
       const headBefore = snapshot(head);
       const losses: number[] = [];
@@ -408,18 +403,18 @@ describe('evaluation', () => {
       const base = { encoder, train, test: train, trainIndices: [0, 1], seed: 0 };
       await noLeak(async () => {
         await assert.rejects(
-          () => fineTune({ ...base, config: fineTuneSettings({ fromHeadLayer: 2 }) }),
+          () => fineTune({ ...base, config: fineTuneSchema.parse({ fromHeadLayer: 2 }) }),
           /fromHeadLayer is 2 but 0 projection-head stages/,
         );
         await assert.rejects(
-          () => fineTune({ ...base, config: fineTuneSettings({}), trainIndices: [0, 8] }),
+          () => fineTune({ ...base, config: fineTuneSchema.parse({}), trainIndices: [0, 8] }),
           /train index 8 is outside \[0, 8\)/,
         );
         await assert.rejects(
           () =>
             fineTune({
               ...base,
-              config: fineTuneSettings({}),
+              config: fineTuneSchema.parse({}),
               test: { ...train, shape: { height: 4, width: 16, channels: 1 } },
             }),
           /train images are 8x8x1 but test images are 4x16x1/,

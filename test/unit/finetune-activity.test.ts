@@ -74,7 +74,7 @@ async function byHand(fromHeadLayer: number): Promise<{ lossCurve: number[]; top
     const r = await fineTune({
       encoder: state.pretrainer.encoder,
       headStages: stages,
-      config: { ...resolved.fineTune, fromHeadLayer },
+      config: { ...config.fineTune, fromHeadLayer },
       train: { ...train, shape },
       trainIndices: labelFractionSubset(train.labels, FRACTION, config.seed),
       test: { ...test, shape },

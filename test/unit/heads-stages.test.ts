@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { tf, initBackend } from '../../simclr/backend';
 import { experimentSchema, fineTuneSchema } from '../../config/schema';
 import { combinationIssues } from '../../config/validate';
-import { resolveFineTune } from '../../config/resolve';
 import { buildProjectionHead, type ProjectionHead } from '../../simclr/heads';
 import { fineTune, type LabelledImages } from '../../simclr/evaluate/finetune';
 import { mulberry32 } from '../../simclr/evaluate/prng';
@@ -268,10 +267,7 @@ describe('fine-tuning from a head layer', () => {
     });
   const train = images(160, 1);
   const test = images(120, 2);
-  const config = resolveFineTune(
-    fineTuneSchema.parse({ epochs: 6, batchSize: 32, learningRate: 0.8, fromHeadLayer: 1 }),
-    16,
-  );
+  const config = fineTuneSchema.parse({ epochs: 6, batchSize: 32, learningRate: 0.8, fromHeadLayer: 1 });
 
   async function run(zeroFirstLayer: boolean) {
     const f = encoder();

@@ -12,7 +12,6 @@ import { createPretrainer } from '../../simclr/train';
 import { buildEncoder } from '../../simclr/resnet';
 import { fineTune, type LabelledImages } from '../../simclr/evaluate/finetune';
 import { fineTuneSchema } from '../../config/schema';
-import { resolveFineTune } from '../../config/resolve';
 import { pretrainerOptions, syntheticViews } from '../helpers/pretrain';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -280,10 +279,7 @@ describe('wasm backend', () => {
       const train = images(64, 4);
       const r = await fineTune({
         encoder,
-        config: resolveFineTune(
-          fineTuneSchema.parse({ epochs: 4, batchSize: 16, learningRate: 0.4, fromHeadLayer: 0 }),
-          16,
-        ),
+        config: fineTuneSchema.parse({ epochs: 4, batchSize: 16, learningRate: 0.4, fromHeadLayer: 0 }),
         train,
         trainIndices: Array.from({ length: 64 }, (_, i) => i),
         test: images(32, 5),
