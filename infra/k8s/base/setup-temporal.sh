@@ -16,15 +16,25 @@ address="${TEMPORAL_ADDRESS:-temporal:7233}"
 namespace="${TEMPORAL_NAMESPACE:-default}"
 retention="${NAMESPACE_RETENTION:-7d}"
 
-attempt=1
-until temporal operator cluster health --address "$address" >/dev/null 2>&1; do
-  if [ "$attempt" -ge 90 ]; then
-    echo "setup-temporal: no healthy Temporal frontend at $address after $attempt attempts" >&2
-    exit 1
-  fi
-  attempt=$((attempt + 1))
-  sleep 2
-done
+# retry <attempts> <failure message> <command...>: runs the command every 2 s until it succeeds, or
+# exits with the message after <attempts> tries.
+retry() {
+  tries="$1"
+  message="$2"
+  shift 2
+  attempt=1
+  until "$@"; do
+    if [ "$attempt" -ge "$tries" ]; then
+      echo "setup-temporal: $message after $attempt attempts" >&2
+      exit 1
+    fi
+    attempt=$((attempt + 1))
+    sleep 2
+  done
+}
+
+healthy() { temporal operator cluster health --address "$address" >/dev/null 2>&1; }
+retry 90 "no healthy Temporal frontend at $address" healthy
 echo "setup-temporal: Temporal at $address is serving"
 
 if temporal operator namespace describe --address "$address" --namespace "$namespace" >/dev/null 2>&1; then
@@ -41,16 +51,9 @@ create() {
   type="$1"
   shift
   for name in "$@"; do
-    attempt=1
-    until temporal operator search-attribute create --address "$address" --namespace "$namespace" \
-      --name "$name" --type "$type"; do
-      if [ "$attempt" -ge 30 ]; then
-        echo "setup-temporal: could not register search attribute $name ($type) in '$namespace'" >&2
-        exit 1
-      fi
-      attempt=$((attempt + 1))
-      sleep 2
-    done
+    retry 30 "could not register search attribute $name ($type) in '$namespace'" \
+      temporal operator search-attribute create --address "$address" --namespace "$namespace" \
+      --name "$name" --type "$type"
   done
 }
 create Keyword SimclrExperiment SimclrStage SimclrDatasetId SimclrSchedule SimclrEncoder
