@@ -87,6 +87,13 @@ async function readQuery(file: EmbeddingsFile, arg: string): Promise<Query> {
 const className = (file: EmbeddingsFile, label: number) =>
   label < 0 ? '' : (file.meta.classNames[label] ?? String(label));
 
+/** "row 42 (test/00042, Dress)" or the image's path: the query as the table header and the sheet title name it. */
+function describeQuery(file: EmbeddingsFile, query: Query): string {
+  if (query.kind === 'image') return query.path;
+  const label = className(file, query.label);
+  return `row ${query.index} (${query.name}${label ? `, ${label}` : ''})`;
+}
+
 async function writeSheet(file: EmbeddingsFile, query: Query, top: Neighbour[], out: string): Promise<void> {
   const { fileThumbnail, rowThumbnail } =
     require('../../simclr/source-images') as typeof import('../../simclr/source-images');
@@ -108,7 +115,7 @@ async function writeSheet(file: EmbeddingsFile, query: Query, top: Neighbour[], 
       caption: [`#${i + 1} · ${n.similarity.toFixed(3)}`, `row ${n.index}`, n.name, className(file, n.label)],
       ...(await tile(n.name)),
     });
-  const title = `${top.length} nearest neighbours of ${query.kind === 'row' ? `row ${query.index} (${query.name})` : query.path} in ${file.path}`;
+  const title = `${top.length} nearest neighbours of ${describeQuery(file, query)} in ${file.path}`;
   if (/\.png$/i.test(out)) await writeFile(out, await contactSheetPng(tiles));
   else await writeFile(out, contactSheetHtml(title, tiles));
 }
@@ -146,9 +153,7 @@ export async function run(argv: string[], out: Output): Promise<number> {
     neighbours: top.map((n) => ({ ...n, className: className(file, n.label) || null })),
     sheet: sheet ?? null,
   });
-  out.line(
-    `${top.length} nearest neighbours of ${query.kind === 'row' ? `row ${query.index} (${query.name})` : query.path} (cosine similarity)`,
-  );
+  out.line(`${top.length} nearest neighbours of ${describeQuery(file, query)} (cosine similarity)`);
   out.line(
     table(
       ['RANK', 'INDEX', 'NAME', 'LABEL', 'SIMILARITY'],

@@ -248,6 +248,13 @@ test('neighbors of a duplicated image: itself and its copy first, similarity ~1,
   assert.ok(d2.neighbours.every((n) => n.index !== row));
   const meta = await sharp(png).metadata();
   assert.ok(meta.width! > 11 * 100, `sheet ${meta.width}x${meta.height}`);
+  // The table's header names the query row with its class, as the sheet's caption does.
+  const text = await runSimclr(['neighbors', file, String(row), '-k', '2'], local());
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(
+    text.stdout,
+    new RegExp(`^2 nearest neighbours of row ${row} \\(disc/000\\.png, disc\\)`, 'm'),
+  );
 });
 
 test('bad input: unknown run, missing or unusable source, bad --format, bad query: clear errors', async () => {
