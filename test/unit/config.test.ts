@@ -503,7 +503,7 @@ test('presets: every preset parses and resolves; unknown names suggest the close
   assert.equal(small.dataset.source, '/usr/share/datasets/fashion-mnist');
   assert.deepEqual(
     [small.dataset.imageSize, small.dataset.channels, small.model.encoder, small.pretrain.batchSize],
-    [28, 1, 'resnet-mini', 256],
+    [28, 1, 'resnet-mini', 128],
   );
   assert.equal(small.dataset.maxTrainImages, 6000);
   const copy = getPreset('cifar10');
