@@ -54,13 +54,11 @@ def balanced_subset(labels, n):
     turns, ascending, giving their next image in index order; all images when n is 0 or too large."""
     if n <= 0 or n >= len(labels):
         return np.arange(len(labels))
-    by_class = [list(np.flatnonzero(labels == c)) for c in np.unique(labels)]
-    picked, turn = [], 0
-    while len(picked) < n and any(by_class):
-        if by_class[turn % len(by_class)]:
-            picked.append(by_class[turn % len(by_class)].pop(0))
-        turn += 1
-    return np.sort(np.array(picked))
+    order = np.argsort(labels, kind="stable")  # by class, index order within each
+    starts = np.searchsorted(labels[order], labels[order])  # first position of each one's class
+    turn = np.empty(len(labels), dtype=np.int64)
+    turn[order] = np.arange(len(labels)) - starts  # how many of its class come before it
+    return np.sort(np.lexsort((labels, turn))[:n])
 
 
 def load(root, split, n):
@@ -98,7 +96,8 @@ def augment(x, crop_min, strength, gen):
         return (t * b).clamp(0, 1)
 
     def contrast(t):
-        return ((t - t.mean(dim=(1, 2, 3), keepdim=True)) * c + t.mean(dim=(1, 2, 3), keepdim=True)).clamp(0, 1)
+        mean = t.mean(dim=(1, 2, 3), keepdim=True)
+        return ((t - mean) * c + mean).clamp(0, 1)
 
     jittered = torch.where(brightness_first, contrast(bright(x)), bright(contrast(x)))
     return torch.where(jitter.view(n, 1, 1, 1), jittered, x)
