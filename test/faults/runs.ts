@@ -133,6 +133,23 @@ export async function pretrainCancelRequested(lab: Lab, id: string): Promise<boo
   );
 }
 
+/**
+ * How many precomputes of the run's pretrain loop the server holds as started on a worker (0 also while
+ * that workflow does not exist yet).
+ */
+export async function startedPrecomputes(lab: Lab, id: string): Promise<number> {
+  try {
+    const d = await lab.client.workflow.getHandle(`${id}/pretrain`).describe();
+    return (d.raw.pendingActivities ?? []).filter(
+      (a) =>
+        a.activityType?.name === 'precomputeAugmentationRange' &&
+        a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+    ).length;
+  } catch {
+    return 0; // the pretrain loop has not started yet
+  }
+}
+
 /** The activities of a workflow's latest run that completed, with the attempt that completed them. */
 export async function completedAttempts(
   client: Client,

@@ -8,7 +8,8 @@
  * The experiment is tiny (240 synthetic 16 px images, resnet-mini, 3 epochs of 15 steps, a checkpoint
  * every 4 steps) and its heartbeat timeouts short (config `orchestration`), so that the suite takes
  * about two minutes; a test acts at a moment it sees (a checkpoint object appearing in MinIO's data
- * folder, the first view object, a cancel request held by the server), not after a delay, so that it
+ * folder, a precompute the server holds as started on a frozen worker, a cancel request held by the
+ * server), not after a delay, so that it
  * holds on a loaded machine. The figures each test measures are printed as diagnostics; README "What
  * survives what" quotes them.
  */
@@ -33,6 +34,7 @@ import {
   finalWeights,
   lastPretrainHeartbeat,
   pretrainCancelRequested,
+  startedPrecomputes,
   stepsTrained,
   latestPointer,
   startRun,
@@ -223,10 +225,26 @@ test('SIGKILL of the cpu worker during augmentation precompute: views recomputed
   assert.deepEqual(await lab.store.list('augment/'), [], 'no views left by earlier runs');
   const views = watchViews(lab.store);
   await begin(id);
-  // The first view object: the look-ahead's 10 precomputes (2 epochs × 5 shards) are under way.
-  await whenTrue(`${id} precompute`, () => views.digests.size > 0);
-  await cpu.kill('SIGKILL');
+  // The moment: the server holds a precompute as started. A precompute of this run is a fraction of a
+  // second, shorter than the look from a view object appearing to a kill, so the worker is frozen
+  // there (SIGSTOP) and the server asked again 2 s later, once a completion already on the wire has
+  // landed: a precompute it still holds as started is one the frozen worker runs, and the kill hits it.
+  // If none is left, the worker goes on (SIGCONT) to the next one.
+  const runningAtKill = await until(
+    `${id}: a precompute running on the cpu worker`,
+    async () => {
+      if ((await startedPrecomputes(lab, id)) === 0) return undefined;
+      process.kill(cpu.pid, 'SIGSTOP');
+      await sleep(2000);
+      const running = await startedPrecomputes(lab, id);
+      if (running > 0) return running;
+      process.kill(cpu.pid, 'SIGCONT');
+      return undefined;
+    },
+    { everyMs: 5 },
+  );
   const seenAtKill = views.digests.size;
+  await cpu.kill('SIGKILL');
   cpu = await lab.startWorker('cpu');
   const seconds = await assertCompletedLikeReference(id);
   await views.stop();
@@ -237,12 +255,12 @@ test('SIGKILL of the cpu worker during augmentation precompute: views recomputed
     (a) => a.type === 'precomputeAugmentationRange',
   );
   assert.ok(
-    attempts.some((a) => a.attempt > 1),
-    `a precompute that ran on the killed worker was retried: ${JSON.stringify(attempts)}`,
+    attempts.filter((a) => a.attempt > 1).length >= runningAtKill,
+    `the ${runningAtKill} precomputes running on the killed worker were retried: ${JSON.stringify(attempts)}`,
   );
   t.diagnostic(
     `run ${seconds.toFixed(0)} s; ` +
-      `cpu SIGKILL after ${seenAtKill} of ${EPOCHS * 5} view objects: precompute attempts ` +
+      `cpu SIGKILL with ${runningAtKill} precomputes running, after ${seenAtKill} of ${EPOCHS * 5} view objects: precompute attempts ` +
       `${JSON.stringify(attempts.map((a) => a.attempt))}; ${got.size} views, digests equal the reference`,
   );
 });
