@@ -9,8 +9,7 @@
  * every 4 steps) and its heartbeat timeouts short (config `orchestration`), so that the suite takes
  * about two minutes; a test acts at a moment it sees (a checkpoint object appearing in MinIO's data
  * folder, a precompute the server holds as started on a frozen worker, a cancel request held by the
- * server), not after a delay, so that it
- * holds on a loaded machine. The figures each test measures are printed as diagnostics; README "What
+ * server), not after a delay, so that it holds on a loaded machine. The figures each test measures are printed as diagnostics; README "What
  * survives what" quotes them.
  */
 import { after, before, test } from 'node:test';
