@@ -88,6 +88,13 @@ export function stageDetail(s: RunSnapshot): { fraction?: number; etaSeconds?: n
   };
 }
 
+/** The stage with its progress in one line: 'pretrain 40.0 %  epoch 6/15  step 120/234  loss 4.1234 …'. */
+export function stageLine(s: RunSnapshot): string {
+  const d = stageDetail(s);
+  const pct = d.fraction !== undefined ? ` ${percent(d.fraction)}` : '';
+  return `${s.stage ?? 'starting'}${pct}${d.text ? `  ${d.text}` : ''}`;
+}
+
 function hasEpochs(d: unknown): d is { epoch: number; epochs: number } {
   const x = d as { epoch?: unknown; epochs?: unknown } | undefined;
   return typeof x?.epoch === 'number' && typeof x.epochs === 'number' && x.epochs > 0;
@@ -206,9 +213,7 @@ export class PlainRenderer {
     if (!s.noWorker) this.noWorkerSaid = false;
     if (!s.closed && s.stage && now - this.lastProgressAt >= this.everyMs) {
       this.lastProgressAt = now;
-      const d = stageDetail(s);
-      const pct = d.fraction !== undefined ? ` ${percent(d.fraction)}` : '';
-      this.write(`${at}   ${s.stage}${pct}${d.text ? `  ${d.text}` : ''}`);
+      this.write(`${at}   ${stageLine(s)}`);
     }
     if (s.closed) this.write(`${at} ${s.status.toLowerCase()}${s.failure ? `: ${s.failure}` : ''}`);
   }

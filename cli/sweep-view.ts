@@ -5,6 +5,8 @@
 import { METRIC_LABELS, type ExpectationResult } from '../config/sweep-expectation';
 import type { SweepProgress, SweepVariantProgress } from '../contracts/sweep';
 import { percent, table } from './format';
+import { stageLine } from './live-view';
+import type { RunSnapshot } from './snapshot';
 
 const STATE_LABEL: Record<SweepVariantProgress['state'], string> = {
   pending: 'pending',
@@ -51,6 +53,15 @@ export function variantChange(
     now.linearTop1 !== undefined ? `: linear ${percent(now.linearTop1)}, kNN ${percent(now.knnTop1)}` : '';
   const error = now.error ? `: ${now.error}` : '';
   return `  ${now.name} ${STATE_LABEL[now.state]}${result}${error}`;
+}
+
+/**
+ * A running variant's progress, from a snapshot of its experiment (the line `simclr run` repeats in a
+ * log): '  tau-0.1  pretrain 40.0 %  epoch 6/15  step 120/234  loss 4.1234  kNN top-1 80.1 %  …'.
+ */
+export function variantProgressLine(name: string, snapshot: RunSnapshot): string | undefined {
+  if (snapshot.closed) return undefined;
+  return `  ${name}  ${stageLine(snapshot)}`;
 }
 
 /** The lines of `simclr sweep status`. */

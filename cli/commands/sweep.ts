@@ -9,7 +9,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { ConfigError } from '../../config/errors';
 import { loadSweepFile, type SweepPlan } from '../../config/sweep';
 import { sweepPresetNames, sweepPresetPath } from '../../config/sweep-presets';
-import { webUiUrl } from '../../infra/temporal-connection';
+import { webUiUrl, type TemporalTarget } from '../../infra/temporal-connection';
 import { sweep, sweepProgressQuery } from '../../workflows/sweep';
 import type { SweepInput, SweepProgress, SweepResults } from '../../contracts/sweep';
 import { CPU_QUEUE } from '../../contracts';
@@ -19,7 +19,15 @@ import { compactTimestamp } from '../format';
 import { experimentStore, sessionFor, startEmbeddedWorkers } from '../launch';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type Output } from '../output';
 import { reportLocation } from '../results';
-import { expectationLines, progressLines, variantChange, variantTable } from '../sweep-view';
+import { PLAIN_EVERY_MS } from '../live-view';
+import { takeSnapshot } from '../snapshot';
+import {
+  expectationLines,
+  progressLines,
+  variantChange,
+  variantProgressLine,
+  variantTable,
+} from '../sweep-view';
 
 export const usage = `usage: simclr sweep <sweep.yaml> | --preset NAME [--id ID] [--detach] [--embedded] [--json]
        simclr sweep status <id> [--json]
@@ -92,7 +100,7 @@ export async function run(argv: string[], out: Output): Promise<number> {
     out.note(
       `started sweep ${sweepId}: ${plan.variants.length} variants, at most ${plan.maxParallel} at a time${link ? `  ${link}` : ''}`,
     );
-    return await follow(session.client, sweepId, out, link);
+    return await follow(session.client, session.target, sweepId, out, link);
   } finally {
     await workers?.shutdown();
     await session.close();
@@ -156,12 +164,22 @@ async function startSweep(client: Client, input: SweepInput) {
   }
 }
 
-/** Notes each variant's state changes until the sweep closes, then prints its results. */
-async function follow(client: Client, sweepId: string, out: Output, link?: string): Promise<number> {
+/**
+ * Notes each variant's state changes until the sweep closes, and a running variant's progress when it
+ * starts and every PLAIN_EVERY_MS after (a child runs for minutes to hours); then prints the results.
+ */
+async function follow(
+  client: Client,
+  target: TemporalTarget,
+  sweepId: string,
+  out: Output,
+  link?: string,
+): Promise<number> {
   const handle = client.workflow.getHandle(sweepId);
   const result = handle.result() as Promise<SweepResults>;
   result.catch(() => undefined);
   let last: SweepProgress | undefined;
+  const shownAt = new Map<string, number>();
   let settled = false;
   void result.finally(() => (settled = true)).catch(() => undefined);
   while (!settled) {
@@ -173,6 +191,15 @@ async function follow(client: Client, sweepId: string, out: Output, link?: strin
           v,
         );
         if (line && v.state !== 'pending') out.note(line);
+        if (v.state === 'running' && Date.now() - (shownAt.get(v.name) ?? 0) >= PLAIN_EVERY_MS) {
+          // Not started yet (the sweep workflow starts it) or between two describes: next poll.
+          const snapshot = await takeSnapshot(client, target, v.workflowId).catch(() => undefined);
+          const progress = snapshot && variantProgressLine(v.name, snapshot);
+          if (progress) {
+            out.note(progress);
+            shownAt.set(v.name, Date.now());
+          }
+        }
       }
       last = now;
     }

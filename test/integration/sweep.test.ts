@@ -18,7 +18,7 @@ import { sweepKeys } from '../../storage/layout';
 import type { WorkersHandle } from '../../workers/run-workers';
 import { sweep } from '../../workflows/sweep';
 import type { SweepResults } from '../../contracts';
-import { CPU_QUEUE } from '../../contracts';
+import { CPU_QUEUE, WORK_STAGES } from '../../contracts';
 import { parseJsonOutput, ROOT, runSimclr } from '../helpers/cli';
 import { startTestTemporal, startTestWorkers } from '../helpers/temporal';
 
@@ -81,6 +81,8 @@ test('a sweep runs child experiments, skips the completed ones when run again, a
     timeoutMs: 120_000,
   });
   assert.equal(r.code, 0, r.stderr);
+  // The running child's own progress, as `simclr run` prints it, under its variant's name.
+  assert.match(r.stderr, new RegExp(`^ {2}none {2}(${WORK_STAGES.join('|')})\\b`, 'm'), r.stderr);
   const doc = parseJsonOutput(r) as { status: string; report: string; results: SweepResults };
   assert.equal(doc.status, 'COMPLETED');
   assert.deepEqual(
