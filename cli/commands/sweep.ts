@@ -164,6 +164,19 @@ async function startSweep(client: Client, input: SweepInput) {
   }
 }
 
+/** The progress line of each running variant (those whose experiment cannot be described are left out). */
+async function runningLines(client: Client, target: TemporalTarget, p: SweepProgress): Promise<string[]> {
+  const lines = await Promise.all(
+    p.variants
+      .filter((v) => v.state === 'running')
+      .map(async (v) => {
+        const snapshot = await takeSnapshot(client, target, v.workflowId).catch(() => undefined);
+        return snapshot && variantProgressLine(v.name, snapshot);
+      }),
+  );
+  return lines.filter((l): l is string => l !== undefined);
+}
+
 /**
  * Notes each variant's state changes until the sweep closes, and a running variant's progress when it
  * starts and every PLAIN_EVERY_MS after (a child runs for minutes to hours); then prints the results.
@@ -193,8 +206,7 @@ async function follow(
         if (line && v.state !== 'pending') out.note(line);
         if (v.state === 'running' && Date.now() - (shownAt.get(v.name) ?? 0) >= PLAIN_EVERY_MS) {
           // Not started yet (the sweep workflow starts it) or between two describes: next poll.
-          const snapshot = await takeSnapshot(client, target, v.workflowId).catch(() => undefined);
-          const progress = snapshot && variantProgressLine(v.name, snapshot);
+          const [progress] = await runningLines(client, target, { ...now, variants: [v] });
           if (progress) {
             out.note(progress);
             shownAt.set(v.name, Date.now());
@@ -251,6 +263,9 @@ async function show(verb: 'status' | 'report', argv: string[], out: Output): Pro
       if (verb === 'report') throw new CliError(`sweep '${id}' has no report yet: it is ${progress.stage}`);
       out.document({ status, ...progress });
       for (const l of progressLines(progress)) out.line(l);
+      const running = await runningLines(session.client, session.target, progress);
+      if (running.length > 0) out.line('');
+      for (const l of running) out.line(l);
       return EXIT_OK;
     }
     let results: SweepResults;
