@@ -210,13 +210,22 @@ test('a missing base file is refused at the base field of the sweep file', async
 });
 
 test('the presets load, name the paper, and state expectations about their own variants', async () => {
-  assert.deepEqual(sweepPresetNames(), ['augmentations', 'head', 'batch-epochs', 'small-images']);
+  assert.deepEqual(sweepPresetNames(), [
+    'augmentations',
+    'head',
+    'batch-epochs',
+    'small-images',
+    'small-images-full',
+  ]);
   const sizes: Record<string, number> = {
     augmentations: 3,
     head: 3,
     'batch-epochs': 6,
     'small-images': 5,
+    'small-images-full': 5,
   };
+  // The demo's 6,000 images, but the one that checks the defaults at the goal's budget: all 60,000.
+  const trainImages = (name: string) => (name === 'small-images-full' ? undefined : 6000);
   for (const name of sweepPresetNames()) {
     const plan = await loadSweepFile(sweepPresetPath(name));
     assert.equal(plan.variants.length, sizes[name], name);
@@ -227,7 +236,7 @@ test('the presets load, name the paper, and state expectations about their own v
       assert.match(e.source ?? '', /SimCLR/);
     }
     for (const v of plan.variants) {
-      assert.equal(v.config.dataset.maxTrainImages, 6000, 'the demo scale');
+      assert.equal(v.config.dataset.maxTrainImages, trainImages(name), `${name}: its scale`);
       assert.equal(v.config.model.encoder, 'resnet-mini');
     }
   }
@@ -242,6 +251,18 @@ test('the presets load, name the paper, and state expectations about their own v
   assert.deepEqual(
     head.variants.map((v) => v.config.model.head.type),
     ['nonlinear', 'linear', 'none'],
+  );
+  const full = await loadSweepFile(sweepPresetPath('small-images-full'));
+  assert.deepEqual(
+    full.variants.map((v) => [v.name, v.config.pretrain.epochs, v.config.pretrain.batchSize]),
+    full.variants.map((v) => [v.name, 15, 256]),
+    'the 15-epoch, batch-256 budget of examples/fashion-mnist-mini.yaml',
+  );
+  const defaults = full.variants.find((v) => v.name === 'defaults')!.config;
+  assert.deepEqual(
+    [defaults.pretrain.temperature, defaults.pretrain.learningRate, defaults.augmentation.cropAreaMin],
+    [undefined, undefined, undefined],
+    'the defaults child sets none of the knobs the others move: the size defaults apply',
   );
   assert.throws(() => sweepPresetPath('heads'), /did you mean "head"/);
 });
