@@ -19,6 +19,16 @@ export function knobValue(v: unknown): string {
   return String(v);
 }
 
+/**
+ * The variants table has a column per knob besides the results, so the page is wider than the run
+ * report's, and the table fits it: the variant's description wraps under its name (the name itself
+ * stays on one line) and the cells are a little tighter.
+ */
+const SWEEP_CSS = `
+  main { max-width: 1180px; }
+  table.variants td:first-child .note { white-space: normal; }
+  table.variants th, table.variants td { padding: 6px 8px; }`;
+
 const VERDICT_CLASS = { matches: 'good', 'does not match': 'bad', incomplete: 'note' } as const;
 
 function expectationsSection(report: SweepReport): string {
@@ -34,7 +44,7 @@ function expectationsSection(report: SweepReport): string {
 <td class="${VERDICT_CLASS[x.verdict]}">${e(x.verdict)}</td><td>${diffs}${x.verdict !== 'matches' && x.note ? `<br><span class="note">${e(x.note)}</span>` : ''}</td></tr>`;
   });
   return `
-<h2>The paper's expectations</h2>
+<h2>Expected directions</h2>
 <table><thead><tr><th>expected direction</th><th>result</th><th>measured difference</th></tr></thead>
 <tbody>${items.join('\n')}</tbody></table>`;
 }
@@ -45,7 +55,8 @@ function tableSection(report: SweepReport): string {
   );
   const head = [
     '<th>variant</th>',
-    ...report.knobs.map((k) => `<th><code>${e(k)}</code></th>`),
+    // A dotted path may break after each dot, so that the variants fit the page without scrolling.
+    ...report.knobs.map((k) => `<th><code>${e(k).replace(/\./g, '.<wbr>')}</code></th>`),
     '<th class="n">linear top-1</th>',
     '<th class="n">kNN top-1</th>',
     ...fractions.map((f) => `<th class="n">fine-tune ${e(formatFraction(f))}</th>`),
@@ -74,7 +85,7 @@ function tableSection(report: SweepReport): string {
   });
   return `
 <h2>Variants</h2>
-<div class="wide"><table class="results"><thead><tr>${head}</tr></thead>
+<div class="wide"><table class="results variants"><thead><tr>${head}</tr></thead>
 <tbody>${body.join('\n')}</tbody></table></div>
 <p class="note">Best linear and kNN top-1 in green. Each variant is an experiment of its own, with its
 full report at <code>experiments/&lt;experiment id&gt;/report.html</code>:
@@ -107,7 +118,7 @@ export function renderSweepHtml(report: SweepReport, charts: readonly FigureChar
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${e(report.name)} — SimCLR sweep report</title>
-<style>${CSS}</style>
+<style>${CSS}${SWEEP_CSS}</style>
 </head>
 <body>
 <main>

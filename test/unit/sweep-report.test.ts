@@ -178,6 +178,11 @@ test('writeSweepReport stores charts, report.html and report.json under sweeps/<
     assert.match(html, /80\.00 %/);
     assert.match(html, /1 min 35 s/);
     assert.match(html, /DivergedError: loss is NaN/);
+    assert.match(
+      html,
+      /<th><code>augmentation\.<wbr>cropAreaMin<\/code><\/th>/,
+      'a knob may break after its dots',
+    );
     // The charts, inline and interactive: the variants' bars and their overlaid loss curves.
     assert.ok(!html.includes('data:image/png'), 'no raster charts');
     const figure = (name: string) =>
