@@ -11,7 +11,7 @@ import { loadSweepFile, type SweepPlan } from '../../config/sweep';
 import { sweepPresetNames, sweepPresetPath } from '../../config/sweep-presets';
 import { webUiUrl, type TemporalTarget } from '../../infra/temporal-connection';
 import { sweep, sweepProgressQuery } from '../../workflows/sweep';
-import type { SweepInput, SweepProgress, SweepResults } from '../../contracts/sweep';
+import type { SweepInput, SweepProgress, SweepResults, SweepVariantProgress } from '../../contracts/sweep';
 import { CPU_QUEUE } from '../../contracts';
 import { COMMON_OPTIONS, parseCommand, positionals, TEMPORAL_OPTIONS, TEMPORAL_USAGE } from '../args';
 import { withExperiment } from '../connect';
@@ -164,16 +164,20 @@ async function startSweep(client: Client, input: SweepInput) {
   }
 }
 
+/** A variant's progress line; undefined while its experiment cannot be described (not started yet). */
+async function progressOf(
+  client: Client,
+  target: TemporalTarget,
+  v: SweepVariantProgress,
+): Promise<string | undefined> {
+  const snapshot = await takeSnapshot(client, target, v.workflowId).catch(() => undefined);
+  return snapshot && variantProgressLine(v.name, snapshot);
+}
+
 /** The progress line of each running variant (those whose experiment cannot be described are left out). */
 async function runningLines(client: Client, target: TemporalTarget, p: SweepProgress): Promise<string[]> {
-  const lines = await Promise.all(
-    p.variants
-      .filter((v) => v.state === 'running')
-      .map(async (v) => {
-        const snapshot = await takeSnapshot(client, target, v.workflowId).catch(() => undefined);
-        return snapshot && variantProgressLine(v.name, snapshot);
-      }),
-  );
+  const running = p.variants.filter((v) => v.state === 'running');
+  const lines = await Promise.all(running.map((v) => progressOf(client, target, v)));
   return lines.filter((l): l is string => l !== undefined);
 }
 
@@ -206,7 +210,7 @@ async function follow(
         if (line && v.state !== 'pending') out.note(line);
         if (v.state === 'running' && Date.now() - (shownAt.get(v.name) ?? 0) >= PLAIN_EVERY_MS) {
           // Not started yet (the sweep workflow starts it) or between two describes: next poll.
-          const [progress] = await runningLines(client, target, { ...now, variants: [v] });
+          const progress = await progressOf(client, target, v);
           if (progress) {
             out.note(progress);
             shownAt.set(v.name, Date.now());
